@@ -1,0 +1,1 @@
+"""Pure survival statistics on small tables (numpy/scipy). No I/O here."""
