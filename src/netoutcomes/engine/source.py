@@ -1,0 +1,279 @@
+"""Read the columns a `stats` command needs from a CSV or Parquet file and validate them.
+
+Conventions (documented in docs/statistics.md):
+
+- In CSV files an empty cell or ``NA`` is a missing value (as R's ``read.csv``
+  with ``na.strings = c("", "NA")``).  ``NaN`` is missing too.
+- A column whose non-missing values all parse as numbers is numeric (float64,
+  NaN for missing); any other column is text (object array, None for missing).
+- Rows with a missing value in any *used* column are dropped, as R drops them
+  from a model frame; the number dropped is reported.
+- Error messages count rows as "data row N": N = 1 is the first row after the
+  header line (so in a spreadsheet it is on line N + 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netoutcomes.errors import InputError
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+_MISSING_TEXT = frozenset({"", "NA", "NaN", "nan"})
+_TRUE_TEXT = frozenset({"TRUE", "true", "True", "T"})
+_FALSE_TEXT = frozenset({"FALSE", "false", "False", "F"})
+
+
+def _row(i: int) -> str:
+    return f"data row {i + 1}"
+
+
+def _show(value: object) -> str:
+    """A cell value as the user typed it: numbers plain (2, 3.5), text quoted ('abc')."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return value.strip() in _MISSING_TEXT
+    return False
+
+
+def _to_numeric_or_text(values: list[object]) -> np.ndarray:
+    """float64 when every non-missing value is a number, else an object array (None = missing)."""
+    numbers = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        if _is_missing(v):
+            numbers[i] = np.nan
+            continue
+        if isinstance(v, bool):
+            break  # booleans stay text-like: the event coding decides what they mean
+        try:
+            numbers[i] = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            break
+    else:
+        return numbers
+    text = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        text[i] = None if _is_missing(v) else (v.strip() if isinstance(v, str) else v)
+    return text
+
+
+def _read_table(path: Path, columns: Sequence[str]) -> dict[str, list[object]]:
+    import pyarrow as pa
+
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".pq"}:
+        raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use .csv or .parquet")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+    try:
+        if suffix == ".csv":
+            from pyarrow import csv
+
+            header = _csv_header(path)
+            _check_columns(path, header, columns)
+            # Read every used column as text, then decide numeric vs text over the
+            # whole column (pyarrow infers from the first block only).
+            table = csv.read_csv(
+                path,
+                convert_options=csv.ConvertOptions(
+                    include_columns=list(columns),
+                    column_types={c: pa.string() for c in columns},
+                    null_values=["", "NA"],
+                    strings_can_be_null=True,
+                ),
+            )
+        else:
+            import pyarrow.parquet as pq
+
+            header = pq.read_schema(path).names
+            _check_columns(path, header, columns)
+            table = pq.read_table(path, columns=list(columns))
+    except InputError:
+        raise
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read the file: {first_line}") from exc
+    if table.num_rows == 0:
+        raise InputError(f"{path}: the file has no data rows")
+    return {c: table.column(c).to_pylist() for c in columns}
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv as pycsv
+
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return next(pycsv.reader(fh), [])
+
+
+def _check_columns(path: Path, header: Sequence[str], columns: Sequence[str]) -> None:
+    for c in columns:
+        if c not in header:
+            available = ", ".join(header)
+            raise InputError(f"{path}: no column {c!r}; the columns are: {available}")
+
+
+def read_columns(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """Read ``columns`` from a CSV or Parquet file.
+
+    Numeric columns come back as float64 with NaN for missing, other columns as
+    object arrays with None for missing.  Raises InputError for a missing file,
+    an unknown extension, an empty file or a missing column.
+    """
+    path = Path(path)
+    unique = list(dict.fromkeys(columns))
+    raw = _read_table(path, unique)
+    return {c: _to_numeric_or_text(raw[c]) for c in unique}
+
+
+@dataclass(frozen=True)
+class SurvivalData:
+    """Validated survival data: one row per subject (or per (entry, exit] interval)."""
+
+    time: FloatArray
+    event: BoolArray
+    entry: FloatArray | None
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    n_dropped: int = 0
+    path: Path | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.time.size)
+
+
+def _missing_mask(values: np.ndarray) -> BoolArray:
+    if values.dtype == np.float64:
+        return np.isnan(values)
+    return np.array([v is None for v in values], dtype=bool)
+
+
+def _numeric(path: Path, name: str, values: np.ndarray, keep: BoolArray) -> FloatArray:
+    """The column as float64; an error naming the first non-numeric kept value."""
+    if values.dtype == np.float64:
+        out = values
+    else:
+        out = np.full(values.size, np.nan)
+        for i, v in enumerate(values):
+            if not keep[i]:
+                continue
+            try:
+                out[i] = float(v)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{path}: {_row(i)}, column {name!r}: {_show(v)} is not a number"
+                ) from None
+    bad = np.flatnonzero(keep & ~np.isfinite(out))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{path}: {_row(i)}, column {name!r}: {_show(values[i])} is not a finite number"
+        )
+    return out
+
+
+def _event_codes(path: Path, name: str, values: np.ndarray, keep: BoolArray) -> BoolArray:
+    """0/1, TRUE/FALSE, or 1/2 when every value is 1 or 2 (as R's ``Surv``: 1 censored, 2 event)."""
+    n = values.size
+    if values.dtype == np.float64:
+        codes = values
+    else:
+        codes = np.full(n, np.nan)
+        for i, v in enumerate(values):
+            if not keep[i]:
+                continue
+            if v is True or (isinstance(v, str) and v in _TRUE_TEXT):
+                codes[i] = 1.0
+            elif v is False or (isinstance(v, str) and v in _FALSE_TEXT):
+                codes[i] = 0.0
+            else:
+                try:
+                    codes[i] = float(v)
+                except (TypeError, ValueError):
+                    codes[i] = -1.0  # flagged below with the original text
+    kept = codes[keep]
+    if kept.size and np.all((kept == 1.0) | (kept == 2.0)) and np.any(kept == 2.0):
+        return codes == 2.0
+    bad = np.flatnonzero(keep & ~((codes == 0.0) | (codes == 1.0)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{path}: {_row(i)}, column {name!r}: event value {_show(values[i])} is not 0/1 "
+            "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
+        )
+    return codes == 1.0
+
+
+def survival_data(
+    path: Path,
+    time: str,
+    event: str,
+    entry: str | None = None,
+    extra: Sequence[str] = (),
+) -> SurvivalData:
+    """Read and validate (entry,) time and event columns plus ``extra`` columns.
+
+    Rows with a missing value in any used column are dropped (counted in
+    ``n_dropped``).  Raises InputError, naming file, data row, column and value,
+    for a non-numeric or negative time, an event not in {0, 1}, an entry not
+    strictly before the exit, or no rows left.
+    """
+    path = Path(path)
+    used = [time, event] + ([entry] if entry else []) + list(extra)
+    cols = read_columns(path, used)
+    n_rows = next(iter(cols.values())).size
+    missing = np.zeros(n_rows, dtype=bool)
+    for c in dict.fromkeys(used):
+        missing |= _missing_mask(cols[c])
+    keep = ~missing
+
+    t = _numeric(path, time, cols[time], keep)
+    negative = np.flatnonzero(keep & (t < 0))
+    if negative.size:
+        i = int(negative[0])
+        raise InputError(
+            f"{path}: {_row(i)}, column {time!r}: time {_show(cols[time][i])} is negative"
+        )
+    ev = _event_codes(path, event, cols[event], keep)
+    start: FloatArray | None = None
+    if entry:
+        start = _numeric(path, entry, cols[entry], keep)
+        not_before = np.flatnonzero(keep & (start >= t))
+        if not_before.size:
+            i = int(not_before[0])
+            raise InputError(
+                f"{path}: {_row(i)}, column {entry!r}: entry {_show(cols[entry][i])} is not before "
+                f"the exit time {_show(cols[time][i])} in column {time!r}"
+            )
+    if not keep.any():
+        raise InputError(
+            f"{path}: no rows left after dropping {n_rows} rows with a missing value in "
+            f"columns {', '.join(dict.fromkeys(used))}"
+        )
+    extras = {c: cols[c][keep] for c in extra}
+    return SurvivalData(
+        time=t[keep],
+        event=ev[keep],
+        entry=None if start is None else start[keep],
+        columns=extras,
+        n_dropped=int(missing.sum()),
+        path=path,
+    )

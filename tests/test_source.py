@@ -1,0 +1,111 @@
+"""engine.source: reading CSV/Parquet columns and validating survival data (hand-made files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from netoutcomes.engine.source import read_columns, survival_data
+from netoutcomes.errors import InputError
+
+
+def write(tmp_path: Path, text: str, name: str = "d.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_read_numeric_and_text_with_missing(tmp_path: Path) -> None:
+    p = write(tmp_path, "t,e,g\n1,1,a\n,0,NA\n3.5,NA,b\n")
+    cols = read_columns(p, ["t", "e", "g"])
+    assert cols["t"].dtype == np.float64
+    np.testing.assert_array_equal(cols["t"], [1.0, np.nan, 3.5])
+    assert cols["g"].dtype == object
+    assert list(cols["g"]) == ["a", None, "b"]
+
+
+def test_type_decided_over_whole_column(tmp_path: Path) -> None:
+    # A text value far down the file must not break reading (pyarrow infers from block 1 only).
+    rows = "".join(f"{i},1\n" for i in range(20000))
+    p = write(tmp_path, "t,e\n" + rows + "x,1\n")
+    cols = read_columns(p, ["t"])
+    assert cols["t"].dtype == object
+    with pytest.raises(InputError, match=r"data row 20001, column 't': 'x' is not a number"):
+        survival_data(p, "t", "e")
+
+
+def test_parquet(tmp_path: Path) -> None:
+    p = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table({"t": [1.0, 2.0, None], "e": [1, 0, 1], "g": ["x", None, "y"]}),
+        p,
+    )
+    d = survival_data(p, "t", "e", extra=["g"])
+    np.testing.assert_array_equal(d.time, [1.0])
+    assert d.n_dropped == 2
+    assert list(d.columns["g"]) == ["x"]
+
+
+def test_rows_with_missing_used_column_dropped(tmp_path: Path) -> None:
+    p = write(tmp_path, "t,e,g,unused\n1,1,a,\n2,,b,1\n3,0,,1\n4,1,c,1\n")
+    d = survival_data(p, "t", "e", extra=["g"])
+    np.testing.assert_array_equal(d.time, [1.0, 4.0])
+    np.testing.assert_array_equal(d.event, [True, True])
+    assert d.n_dropped == 2
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ("TRUE,FALSE,true,false", [True, False, True, False]),
+        ("1,2,2,1", [False, True, True, False]),
+        ("2,2,2,2", [True, True, True, True]),
+        ("1,1,1,1", [True, True, True, True]),  # R: all 1 means all events
+        ("0,1,0,1", [False, True, False, True]),
+    ],
+)
+def test_event_codings(tmp_path: Path, codes: str, expected: list[bool]) -> None:
+    lines = "".join(f"{i + 1},{c}\n" for i, c in enumerate(codes.split(",")))
+    d = survival_data(write(tmp_path, "t,e\n" + lines), "t", "e")
+    np.testing.assert_array_equal(d.event, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("t,e\n1,1\n-2,0\n", {}, r"data row 2, column 't': time -2 is negative"),
+        ("t,e\n1,1\nabc,0\n", {}, r"data row 2, column 't': 'abc' is not a number"),
+        ("t,e\n1,1\n2,3\n", {}, r"data row 2, column 'e': event value 3 is not 0/1"),
+        ("t,e\n1,0\n2,1\n3,2\n", {}, r"data row 3, column 'e': event value 2 is not 0/1"),
+        ("t,e\n1,yes\n", {}, r"data row 1, column 'e': event value 'yes' is not 0/1"),
+        ("t,e,s\n5,1,1\n5,1,5\n", {"entry": "s"}, r"data row 2, column 's': entry .* not before"),
+        ("t,e\n,1\n2,\n", {}, r"no rows left after dropping 2 rows"),
+        ("t,e\n", {}, r"no data rows"),
+        ("t,e\n1,1\n", {"extra": ["sex"]}, r"no column 'sex'; the columns are: t, e"),
+    ],
+)
+def test_bad_input_one_line(tmp_path: Path, text: str, kwargs: dict, message: str) -> None:
+    p = write(tmp_path, text)
+    with pytest.raises(InputError, match=message) as info:
+        survival_data(p, "t", "e", **kwargs)
+    assert "\n" not in str(info.value)
+    assert str(p) in str(info.value)
+
+
+def test_missing_file_empty_file_unknown_extension(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        read_columns(tmp_path / "nope.csv", ["t"])
+    with pytest.raises(InputError, match="is empty"):
+        read_columns(write(tmp_path, ""), ["t"])
+    with pytest.raises(InputError, match="unknown file type '.txt'"):
+        read_columns(write(tmp_path, "t\n1\n", "d.txt"), ["t"])
+
+
+def test_entry_read(tmp_path: Path) -> None:
+    d = survival_data(write(tmp_path, "a,t,e\n0,5,1\n2,3,0\n"), "t", "e", entry="a")
+    assert d.entry is not None
+    np.testing.assert_array_equal(d.entry, [0.0, 2.0])
