@@ -1,0 +1,264 @@
+"""The study protocol: a YAML file validated with pydantic.
+
+A protocol declares the enrolment window and the treatment that defines entry,
+the eligibility rules (built from a few generic building blocks), the cohorts,
+the outcomes, the survival analysis and the comparisons.  Nothing here knows
+about MIBG: the agent, the scan modality and every threshold are data.
+
+Errors name the YAML file, the line and the field (yaml node marks are kept
+beside the parsed data so that a pydantic error location maps back to a line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from netoutcomes.errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntryTreatment(_Strict):
+    """Entry into the study: the first therapy with ``agent`` inside the window."""
+
+    agent: str
+    window_start: dt.date
+    window_end: dt.date
+
+    @model_validator(mode="after")
+    def _window_ordered(self) -> EntryTreatment:
+        if self.window_end < self.window_start:
+            raise ValueError("window_end is before window_start")
+        return self
+
+
+# --- eligibility building blocks -------------------------------------------------
+
+
+class StageRule(_Strict):
+    """The patient's recorded stage is one of ``stages`` (e.g. IV)."""
+
+    kind: Literal["stage"]
+    id: str
+    label: str = ""
+    stages: list[str]
+
+
+class ProgressionOnTreatmentRule(_Strict):
+    """A progression event after a treatment of one of ``treatment_kinds`` started
+    and before the entry therapy, within ``lookback_days`` before entry."""
+
+    kind: Literal["progression_on_treatment"]
+    id: str
+    label: str = ""
+    treatment_kinds: list[str]
+    lookback_days: int = Field(gt=0)
+
+
+class ScanAvidityRule(_Strict):
+    """On the qualifying scan of ``modality`` (the latest one within
+    ``lookback_days`` before entry) every lesion larger than
+    ``min_lesion_size_mm`` has uptake grade >= ``min_uptake_grade``."""
+
+    kind: Literal["scan_avidity"]
+    id: str
+    label: str = ""
+    modality: str
+    lookback_days: int = Field(default=365, gt=0)
+    min_lesion_size_mm: float = Field(ge=0)
+    min_uptake_grade: int = Field(ge=0)
+
+
+class HistologyRule(_Strict):
+    """The tumour matches a histology filter (site, grade, differentiation, Ki-67)."""
+
+    kind: Literal["histology"]
+    id: str
+    label: str = ""
+    sites: list[str] | None = None
+    grades: list[str] | None = None
+    differentiations: list[str] | None = None
+    ki67_min: float | None = None
+    ki67_max: float | None = None
+
+
+EligibilityRule = Annotated[
+    StageRule | ProgressionOnTreatmentRule | ScanAvidityRule | HistologyRule,
+    Field(discriminator="kind"),
+]
+
+
+# --- cohorts, outcomes, survival, comparisons ------------------------------------
+
+
+class Cohort(_Strict):
+    """A subset of the analysed patients.  Every given filter must hold
+    (``exclude_*`` filters must not); a missing histology value fails a filter
+    that needs it, so such a patient is left out of the cohort."""
+
+    id: str
+    label: str
+    sites: list[str] | None = None
+    exclude_sites: list[str] | None = None
+    grades: list[str] | None = None
+    exclude_grades: list[str] | None = None
+    differentiations: list[str] | None = None
+    exclude_differentiations: list[str] | None = None
+    ki67_min: float | None = None
+    ki67_max: float | None = None
+
+
+class ResponseOutcome(_Strict):
+    """Best response of one assessment kind, on an ordered scale (best first)."""
+
+    id: str
+    label: str
+    assessment: str
+    categories: list[str]  # best first, e.g. [CR, PR, SD, PD]
+    objective: list[str] = []  # categories counted in the objective response rate
+    control: list[str] = []  # categories counted in the disease control rate
+
+
+Origin = Literal["diagnosis", "first_therapy"]
+
+
+class SurvivalSpec(_Strict):
+    origins: list[Origin]
+    landmarks_years: list[float]
+    delayed_entry: bool = True  # from diagnosis: at risk only from the entry therapy
+    data_cutoff: dt.date | None = None  # follow-up beyond it is censored at it
+
+
+class NestedComparison(_Strict):
+    """A cohort against the cohort that contains it: descriptive differences."""
+
+    cohort: str
+    reference: str
+
+
+class DisjointComparison(_Strict):
+    """Two disjoint groups: log-rank, Cox HR, RMST difference."""
+
+    group: str
+    versus: str
+    origin: Origin = "first_therapy"
+
+
+Adjustment = Literal["holm", "bh", "none"]
+
+
+class Comparisons(_Strict):
+    nested: list[NestedComparison] = []
+    disjoint: list[DisjointComparison] = []
+    adjustment: Adjustment = "holm"
+    rmst_tau_years: float | None = None  # default: the largest landmark
+
+
+class Protocol(_Strict):
+    name: str
+    short_name: str
+    entry: EntryTreatment
+    eligibility: list[EligibilityRule]
+    cohorts: list[Cohort]
+    outcomes: list[ResponseOutcome]
+    survival: SurvivalSpec
+    comparisons: Comparisons = Comparisons()
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Protocol:
+        ids = [c.id for c in self.cohorts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("cohort ids must be unique")
+        rule_ids = [r.id for r in self.eligibility]
+        if len(set(rule_ids)) != len(rule_ids):
+            raise ValueError("eligibility rule ids must be unique")
+        for nested in self.comparisons.nested:
+            for ref in (nested.cohort, nested.reference):
+                if ref not in ids:
+                    raise ValueError(f"comparison names unknown cohort {ref!r}")
+        for disjoint in self.comparisons.disjoint:
+            for ref in (disjoint.group, disjoint.versus):
+                if ref not in ids:
+                    raise ValueError(f"comparison names unknown cohort {ref!r}")
+        return self
+
+    def cohort(self, cohort_id: str) -> Cohort:
+        return next(c for c in self.cohorts if c.id == cohort_id)
+
+
+# --- loading ---------------------------------------------------------------------
+
+
+def _node_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple, int]) -> None:
+    """Record the 1-based line of every key/item, addressed by its path."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, str(key_node.value))
+            _node_lines(value_node, child, out)
+            out[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _node_lines(item, (*path, i), out)
+
+
+def _locate(loc: tuple[Any, ...], lines: dict[tuple, int]) -> tuple[int, str]:
+    """Line and dotted field name of a pydantic error location.
+
+    pydantic adds the discriminator tag to the location of union members; parts
+    that are not in the YAML are dropped, except the last (a missing field)."""
+    path: tuple[str | int, ...] = ()
+    line = lines.get((), 1)
+    for i, part in enumerate(loc):
+        candidate = (*path, part)
+        if candidate in lines:
+            path = candidate
+            line = lines[path]
+        elif i == len(loc) - 1:
+            path = candidate
+    return line, ".".join(str(p) for p in path) or "(top level)"
+
+
+def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
+    """Parse and validate protocol YAML; InputError names the line and field."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{source}:{where}: not valid YAML: {problem}") from None
+    if root is None or not isinstance(data, dict):
+        raise InputError(f"{source}: line 1: a protocol must be a YAML mapping")
+    lines: dict[tuple, int] = {}
+    _node_lines(root, (), lines)
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        line, field = _locate(tuple(err["loc"]), lines)
+        raise InputError(f"{source}: line {line}: field {field}: {err['msg']}") from None
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read protocol: {exc.strerror}") from None
+    return parse_protocol(text, source=str(path))
+
+
+def bundled_protocol_path(name: str) -> Path:
+    """Path of a protocol shipped with the package (e.g. ``mibg-net``)."""
+    from importlib.resources import files
+
+    return Path(str(files("netoutcomes") / "protocols" / f"{name}.yaml"))
