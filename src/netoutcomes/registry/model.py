@@ -1,0 +1,642 @@
+"""The registry's domain model: one pydantic model per table, and the ordered table list.
+
+This module is the contract between the registry and the study layer. Every
+table is a CSV file ``<table>.csv`` whose header is exactly the model's field
+names; every field's ``description`` feeds the generated data dictionary
+(``docs/data-dictionary.md``). Coded values are ``StrEnum`` members whose value
+is what is stored and written in CSV files.
+
+Rules that need only one row live here (as pydantic validators); rules that
+compare rows of several tables (birth <= diagnosis <= therapy, death is the
+last event) live in ``registry.consistency``.
+
+Clinical definitions: WHO Classification of Tumours, 5th ed. (2019) for
+grading; AJCC 8th ed. for the M categories; ICD-O-3 for codes; RECIST 1.1
+(Eisenhauer 2009) for response. See ``docs/registry.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A pseudonymous study id: starts with a letter, holds at least one digit, no
+# spaces. The digit and the no-space rule keep names ("John Smith") out; the
+# leading letter keeps bare hospital record numbers (all digits) out.
+PATIENT_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*$"
+PATIENT_ID_MAX_LENGTH = 32
+# Ids of rows below a patient (treatments, scans, lesions, ...): short codes.
+RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+RECORD_ID_MAX_LENGTH = 64
+
+MBQ_PER_MCI = 37.0  # 1 mCi = 37 MBq exactly.
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class PrimarySite(StrEnum):
+    small_bowel = "small_bowel"
+    pancreas = "pancreas"
+    lung = "lung"
+    stomach = "stomach"
+    appendix = "appendix"
+    colon = "colon"
+    rectum = "rectum"
+    unknown_primary = "unknown_primary"
+    other = "other"
+
+
+class WhoGrade(StrEnum):
+    """WHO 2019 grade of a well-differentiated GEP NET (NECs are not graded G1/G2)."""
+
+    G1 = "G1"
+    G2 = "G2"
+    G3 = "G3"
+
+
+class Differentiation(StrEnum):
+    well = "well"
+    poorly = "poorly"  # neuroendocrine carcinoma (NEC)
+
+
+class LungCategory(StrEnum):
+    """WHO classification of lung neuroendocrine tumours (not graded G1-G3)."""
+
+    typical = "typical"  # typical carcinoid: < 2 mitoses / 2 mm2, no necrosis
+    atypical = "atypical"  # atypical carcinoid: 2-10 mitoses or focal necrosis
+    LCNEC = "LCNEC"  # large-cell neuroendocrine carcinoma
+    SCLC = "SCLC"  # small-cell lung carcinoma
+
+
+class Stage(StrEnum):
+    I = "I"  # noqa: E741 - the stage is called I
+    II = "II"
+    III = "III"
+    IV = "IV"
+
+
+class MCategory(StrEnum):
+    """AJCC 8th ed. NET M1 subcategories (stage IV)."""
+
+    M1a = "M1a"  # hepatic metastases only
+    M1b = "M1b"  # extrahepatic only
+    M1c = "M1c"  # both hepatic and extrahepatic
+
+
+class BodySite(StrEnum):
+    """Where a lesion or a metastasis is."""
+
+    primary = "primary"
+    liver = "liver"
+    lymph_node = "lymph_node"
+    bone = "bone"
+    lung = "lung"
+    peritoneum = "peritoneum"
+    mesentery = "mesentery"
+    other = "other"
+
+
+class TreatmentKind(StrEnum):
+    cytoreductive_surgery = "cytoreductive_surgery"
+    somatostatin_analogue = "somatostatin_analogue"
+    liver_directed = "liver_directed"
+    chemotherapy = "chemotherapy"
+    targeted = "targeted"
+    other = "other"
+
+
+class ProgressionBasis(StrEnum):
+    recist = "recist"
+    clinical = "clinical"
+    biochemical = "biochemical"
+
+
+class ScanModality(StrEnum):
+    i123_mibg = "i123_mibg"  # diagnostic MIBG scan
+    i131_mibg_post_therapy = "i131_mibg_post_therapy"
+    ga68_dotatate = "ga68_dotatate"
+    ct = "ct"
+    mri = "mri"
+
+
+# Semi-quantitative uptake relative to liver; the protocol decides which grades
+# count as "intense" (usually 3 or 4).
+UPTAKE_GRADE_MEANING: dict[int, str] = {
+    0: "no uptake",
+    1: "below liver",
+    2: "equal to liver",
+    3: "above liver",
+    4: "intense: above spleen/kidney",
+}
+
+
+class Agent(StrEnum):
+    i131_mibg = "i131_mibg"
+    lu177_dotatate = "lu177_dotatate"
+    other = "other"
+
+
+class AssessmentKind(StrEnum):
+    symptomatic = "symptomatic"
+    recist = "recist"
+    biomarker = "biomarker"
+
+
+class SymptomaticResponse(StrEnum):
+    improved = "improved"
+    stable = "stable"
+    worse = "worse"
+
+
+class RecistResponse(StrEnum):
+    CR = "CR"
+    PR = "PR"
+    SD = "SD"
+    PD = "PD"
+    NE = "NE"
+
+
+class Biomarker(StrEnum):
+    hiaa5_urine = "5hiaa_urine"
+    hiaa5_plasma = "5hiaa_plasma"
+    chromogranin_a = "chromogranin_a"
+
+
+class VitalStatus(StrEnum):
+    alive = "alive"
+    dead = "dead"
+
+
+# ICD-O-3 morphology codes of neuroendocrine neoplasms (DOMAIN.md).
+NET_MORPHOLOGY_CODES: dict[str, str] = {
+    "8240/3": "neuroendocrine tumour G1 (carcinoid)",
+    "8249/3": "neuroendocrine tumour G2/G3 (atypical carcinoid)",
+    "8241/3": "enterochromaffin-cell (serotonin-producing) carcinoid",
+    "8246/3": "neuroendocrine carcinoma",
+    "8041/3": "small-cell carcinoma",
+    "8013/3": "large-cell neuroendocrine carcinoma",
+    "8154/3": "mixed neuroendocrine / non-neuroendocrine neoplasm (MiNEN)",
+}
+MORPHOLOGY_PATTERN = r"^[0-9]{4}/[0-9]$"
+TOPOGRAPHY_PATTERN = r"^C[0-9]{2}(\.[0-9])?$"
+
+# Which ICD-O-3 topography codes agree with a primary site (prefix match).
+TOPOGRAPHY_PREFIXES: dict[PrimarySite, tuple[str, ...]] = {
+    PrimarySite.small_bowel: ("C17",),
+    PrimarySite.pancreas: ("C25",),
+    PrimarySite.lung: ("C34",),
+    PrimarySite.stomach: ("C16",),
+    PrimarySite.appendix: ("C18.1",),
+    PrimarySite.colon: ("C18.0", "C18.2", "C18.3", "C18.4", "C18.5", "C18.6", "C18.7")
+    + ("C18.8", "C18.9", "C19"),
+    PrimarySite.rectum: ("C20",),
+    PrimarySite.unknown_primary: ("C80",),
+}
+
+
+@dataclass(frozen=True)
+class GradeThresholds:
+    """WHO 2019 grading thresholds for GEP NETs; configurable for a clinic's protocol.
+
+    G1: Ki-67 < ``ki67_g2_from`` and mitoses < ``mitoses_g2_from``;
+    G3: Ki-67 > ``ki67_g3_above`` or mitoses > ``mitoses_g3_above``; G2 between.
+    """
+
+    ki67_g2_from: float = 3.0
+    ki67_g3_above: float = 20.0
+    mitoses_g2_from: float = 2.0
+    mitoses_g3_above: float = 20.0
+
+
+WHO_2019 = GradeThresholds()
+
+
+def grade_from_ki67(ki67_percent: float, thresholds: GradeThresholds = WHO_2019) -> WhoGrade:
+    if ki67_percent < thresholds.ki67_g2_from:
+        return WhoGrade.G1
+    if ki67_percent <= thresholds.ki67_g3_above:
+        return WhoGrade.G2
+    return WhoGrade.G3
+
+
+def grade_from_mitoses(mitotic_count: float, thresholds: GradeThresholds = WHO_2019) -> WhoGrade:
+    if mitotic_count < thresholds.mitoses_g2_from:
+        return WhoGrade.G1
+    if mitotic_count <= thresholds.mitoses_g3_above:
+        return WhoGrade.G2
+    return WhoGrade.G3
+
+
+def derive_who_grade(
+    ki67_percent: float | None,
+    mitotic_count: float | None,
+    thresholds: GradeThresholds = WHO_2019,
+) -> WhoGrade | None:
+    """The WHO 2019 grade: the higher of the Ki-67 grade and the mitotic grade.
+
+    None when neither measurement is recorded.
+    """
+    grades = []
+    if ki67_percent is not None:
+        grades.append(grade_from_ki67(ki67_percent, thresholds))
+    if mitotic_count is not None:
+        grades.append(grade_from_mitoses(mitotic_count, thresholds))
+    if not grades:
+        return None
+    return max(grades, key=lambda g: g.value)  # "G1" < "G2" < "G3"
+
+
+def _text_or_none(value: Any) -> Any:
+    """Blank cells are missing values (CSV and spreadsheets hold '' for 'not recorded')."""
+    if isinstance(value, str) and value.strip() == "":
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+class RegistryRecord(BaseModel):
+    """Base of every table row: strict about unknown columns, blank cell = missing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_missing(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: _text_or_none(v) for k, v in data.items()}
+        return data
+
+
+def _patient_id() -> Any:
+    return Field(
+        description=(
+            "Pseudonymous study id: starts with a letter, contains a digit, only letters, "
+            "digits, '-' and '_' (no names, no medical record numbers)."
+        ),
+        pattern=PATIENT_ID_PATTERN,
+        max_length=PATIENT_ID_MAX_LENGTH,
+    )
+
+
+def _record_id(what: str) -> Any:
+    return Field(
+        description=f"Id of the {what}, unique in the registry (letters, digits, '.', '-', '_').",
+        pattern=RECORD_ID_PATTERN,
+        max_length=RECORD_ID_MAX_LENGTH,
+    )
+
+
+class Patient(RegistryRecord):
+    patient_id: str = _patient_id()
+    sex: Sex = Field(description="Sex recorded at registration.")
+    birth_year: int = Field(
+        description="Year of birth (the registry holds no full birth date).", ge=1900, le=2100
+    )
+    site: str = Field(
+        description="Treating centre (short code).",
+        pattern=RECORD_ID_PATTERN,
+        max_length=RECORD_ID_MAX_LENGTH,
+    )
+
+
+class Diagnosis(RegistryRecord):
+    """The index (histologically confirmed) NET diagnosis: one per patient."""
+
+    patient_id: str = _patient_id()
+    diagnosis_date: dt.date = Field(description="Date of histological diagnosis (YYYY-MM-DD).")
+    primary_site: PrimarySite = Field(description="Site of the primary tumour.")
+    icdo3_topography: str | None = Field(
+        default=None,
+        description="ICD-O-3 topography code, e.g. C17.2 (ileum); must agree with primary_site.",
+        pattern=TOPOGRAPHY_PATTERN,
+    )
+    icdo3_morphology: str | None = Field(
+        default=None,
+        description="ICD-O-3 morphology code of a neuroendocrine neoplasm, e.g. 8240/3.",
+        pattern=MORPHOLOGY_PATTERN,
+    )
+    differentiation: Differentiation | None = Field(
+        default=None, description="well, or poorly (= neuroendocrine carcinoma, NEC)."
+    )
+    who_grade: WhoGrade | None = Field(
+        default=None,
+        description=(
+            "WHO 2019 grade as recorded by the pathologist (GEP NETs); flagged when it "
+            "contradicts the grade derived from ki67_percent and mitotic_count."
+        ),
+    )
+    ki67_percent: float | None = Field(
+        default=None, description="Ki-67 proliferation index in percent.", ge=0, le=100
+    )
+    mitotic_count: float | None = Field(default=None, description="Mitotic count per 2 mm2.", ge=0)
+    lung_category: LungCategory | None = Field(
+        default=None, description="WHO category of a lung NET (only when primary_site is lung)."
+    )
+    stage: Stage | None = Field(default=None, description="AJCC 8th ed. stage at diagnosis.")
+    m_category: MCategory | None = Field(
+        default=None,
+        description="Stage IV M1 subcategory: M1a hepatic only, M1b extrahepatic only, M1c both.",
+    )
+    metastatic_sites: str | None = Field(
+        default=None,
+        description=(
+            "Sites of distant metastasis, separated by ';' (values: "
+            + ", ".join(s.value for s in BodySite if s is not BodySite.primary)
+            + ")."
+        ),
+    )
+
+    @field_validator("icdo3_morphology")
+    @classmethod
+    def _known_morphology(cls, code: str | None) -> str | None:
+        if code is not None and code not in NET_MORPHOLOGY_CODES:
+            known = ", ".join(NET_MORPHOLOGY_CODES)
+            raise ValueError(f"not a neuroendocrine ICD-O-3 morphology code (known: {known})")
+        return code
+
+    @field_validator("metastatic_sites")
+    @classmethod
+    def _known_sites(cls, text: str | None) -> str | None:
+        if text is None:
+            return None
+        sites = [s.strip() for s in text.split(";") if s.strip()]
+        allowed = {s.value for s in BodySite if s is not BodySite.primary}
+        unknown = [s for s in sites if s not in allowed]
+        if unknown:
+            raise ValueError(f"unknown metastatic site {unknown[0]!r} (allowed: {sorted(allowed)})")
+        return ";".join(sites) or None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Diagnosis:
+        if self.icdo3_topography is not None and self.primary_site in TOPOGRAPHY_PREFIXES:
+            prefixes = TOPOGRAPHY_PREFIXES[self.primary_site]
+            if not self.icdo3_topography.startswith(prefixes):
+                raise ValueError(
+                    f"icdo3_topography {self.icdo3_topography} does not agree with primary_site "
+                    f"{self.primary_site.value} (expected {'/'.join(prefixes)}...)"
+                )
+        if self.lung_category is not None and self.primary_site is not PrimarySite.lung:
+            raise ValueError("lung_category is only for primary_site lung")
+        if self.differentiation is Differentiation.poorly and self.who_grade in (
+            WhoGrade.G1,
+            WhoGrade.G2,
+        ):
+            raise ValueError("a poorly differentiated tumour (NEC) is not graded G1/G2")
+        if self.m_category is not None and self.stage is not Stage.IV:
+            raise ValueError("m_category (M1a/M1b/M1c) requires stage IV")
+        return self
+
+    @property
+    def derived_grade(self) -> WhoGrade | None:
+        """WHO 2019 grade from Ki-67 and mitoses (higher of the two), default thresholds."""
+        return derive_who_grade(self.ki67_percent, self.mitotic_count)
+
+    @property
+    def grade(self) -> WhoGrade | None:
+        """The grade to analyse: the recorded one, else the one derived from Ki-67/mitoses."""
+        return self.who_grade if self.who_grade is not None else self.derived_grade
+
+    def grade_conflict(self, thresholds: GradeThresholds = WHO_2019) -> str | None:
+        """A message when the recorded grade contradicts Ki-67/mitoses, else None.
+
+        Lung NETs and NECs are classified differently and are not checked.
+        """
+        if self.who_grade is None or self.primary_site is PrimarySite.lung:
+            return None
+        derived = derive_who_grade(self.ki67_percent, self.mitotic_count, thresholds)
+        if derived is None or derived == self.who_grade:
+            return None
+        return (
+            f"who_grade {self.who_grade.value} contradicts Ki-67 {self.ki67_percent}% / "
+            f"mitoses {self.mitotic_count} per 2 mm2, which give {derived.value} (WHO 2019)"
+        )
+
+
+class Treatment(RegistryRecord):
+    """A standard-of-care treatment."""
+
+    patient_id: str = _patient_id()
+    treatment_id: str = _record_id("treatment")
+    kind: TreatmentKind = Field(description="Kind of standard-of-care treatment.")
+    start_date: dt.date = Field(description="Start date (YYYY-MM-DD).")
+    end_date: dt.date | None = Field(
+        default=None, description="End date (YYYY-MM-DD); blank while ongoing."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Treatment:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
+        return self
+
+
+class Progression(RegistryRecord):
+    patient_id: str = _patient_id()
+    progression_id: str = _record_id("progression event")
+    date: dt.date = Field(description="Date progression was documented (YYYY-MM-DD).")
+    basis: ProgressionBasis = Field(description="Evidence: RECIST 1.1, clinical, biochemical.")
+
+
+class Scan(RegistryRecord):
+    patient_id: str = _patient_id()
+    scan_id: str = _record_id("scan")
+    date: dt.date = Field(description="Scan date (YYYY-MM-DD).")
+    modality: ScanModality = Field(description="Imaging modality / tracer.")
+
+
+class Lesion(RegistryRecord):
+    scan_id: str = _record_id("scan the lesion was seen on")
+    lesion_id: str = Field(
+        description="Id of the lesion, unique within its scan.",
+        pattern=RECORD_ID_PATTERN,
+        max_length=RECORD_ID_MAX_LENGTH,
+    )
+    site: BodySite = Field(description="Organ or region of the lesion.")
+    longest_diameter_mm: float | None = Field(
+        default=None, description="Longest diameter in mm (> 0).", gt=0
+    )
+    uptake_grade: int | None = Field(
+        default=None,
+        description=(
+            "Tracer uptake relative to liver: "
+            + "; ".join(f"{k} {v}" for k, v in UPTAKE_GRADE_MEANING.items())
+            + ". The protocol decides which grades count as intense."
+        ),
+        ge=0,
+        le=4,
+    )
+
+
+class Therapy(RegistryRecord):
+    """A radiopharmaceutical therapy administration."""
+
+    patient_id: str = _patient_id()
+    therapy_id: str = _record_id("therapy administration")
+    agent: Agent = Field(description="Radiopharmaceutical.")
+    date: dt.date = Field(description="Administration date (YYYY-MM-DD).")
+    activity_mbq: float = Field(
+        description=(
+            "Administered activity in MBq (> 0). An activity_mci column is accepted on "
+            "import instead and converted (1 mCi = 37 MBq)."
+        ),
+        gt=0,
+    )
+    cycle: int = Field(description="Cycle number, 1 for the first administration.", ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mci_to_mbq(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "activity_mci" in data:
+            data = dict(data)
+            mci = _text_or_none(data.pop("activity_mci"))
+            if mci is not None and _text_or_none(data.get("activity_mbq")) is None:
+                try:
+                    data["activity_mbq"] = float(mci) * MBQ_PER_MCI
+                except (TypeError, ValueError):
+                    raise ValueError(f"activity_mci {mci!r} is not a number") from None
+        return data
+
+
+class Assessment(RegistryRecord):
+    """One response assessment: symptomatic, RECIST 1.1 or a biomarker value."""
+
+    patient_id: str = _patient_id()
+    assessment_id: str = _record_id("assessment")
+    date: dt.date = Field(description="Assessment date (YYYY-MM-DD).")
+    kind: AssessmentKind = Field(description="Which of the response fields is filled.")
+    symptomatic_response: SymptomaticResponse | None = Field(
+        default=None, description="Carcinoid-syndrome symptoms (kind symptomatic)."
+    )
+    recist_response: RecistResponse | None = Field(
+        default=None, description="RECIST 1.1 overall response (kind recist)."
+    )
+    biomarker: Biomarker | None = Field(
+        default=None, description="Marker measured (kind biomarker)."
+    )
+    value: float | None = Field(default=None, description="Biomarker value (>= 0).", ge=0)
+    unit: str | None = Field(
+        default=None,
+        description="Unit of the biomarker value, e.g. mg/24h, nmol/L, ng/mL.",
+        max_length=20,
+    )
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Assessment:
+        required = {
+            AssessmentKind.symptomatic: ("symptomatic_response",),
+            AssessmentKind.recist: ("recist_response",),
+            AssessmentKind.biomarker: ("biomarker", "value", "unit"),
+        }[self.kind]
+        missing = [name for name in required if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"kind {self.kind.value} requires {', '.join(missing)}")
+        return self
+
+
+class Followup(RegistryRecord):
+    patient_id: str = _patient_id()
+    last_contact_date: dt.date = Field(description="Date the patient was last known alive or died.")
+    vital_status: VitalStatus = Field(description="Vital status at last contact.")
+    death_date: dt.date | None = Field(
+        default=None, description="Date of death; required when vital_status is dead."
+    )
+    death_cause: str | None = Field(
+        default=None,
+        description="Cause of death (free text; dropped from de-identified exports).",
+        max_length=200,
+    )
+
+    @model_validator(mode="after")
+    def _death_agrees(self) -> Followup:
+        if self.vital_status is VitalStatus.dead and self.death_date is None:
+            raise ValueError("vital_status dead requires death_date")
+        if self.vital_status is VitalStatus.alive and self.death_date is not None:
+            raise ValueError("death_date given but vital_status is alive")
+        if self.vital_status is VitalStatus.alive and self.death_cause is not None:
+            raise ValueError("death_cause given but vital_status is alive")
+        if self.death_date is not None and self.last_contact_date > self.death_date:
+            raise ValueError(
+                f"last_contact_date {self.last_contact_date} is after death_date {self.death_date}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``columns`` of this table refer to the primary key of ``parent``."""
+
+    parent: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    model: type[RegistryRecord]
+    primary_key: tuple[str, ...]
+    foreign_key: ForeignKey | None
+    description: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.model.model_fields)
+
+
+def _spec(
+    name: str,
+    model: type[RegistryRecord],
+    primary_key: tuple[str, ...],
+    parent: str | None,
+    description: str,
+    fk_columns: tuple[str, ...] = ("patient_id",),
+) -> TableSpec:
+    fk = ForeignKey(parent, fk_columns) if parent else None
+    return TableSpec(name, model, primary_key, fk, description)
+
+
+# Ordered so that every parent comes before its children (import and export order).
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        _spec("patients", Patient, ("patient_id",), None, "One row per patient."),
+        _spec("diagnoses", Diagnosis, ("patient_id",), "patients", "Index NET diagnosis."),
+        _spec("treatments", Treatment, ("treatment_id",), "patients", "Standard of care."),
+        _spec("progressions", Progression, ("progression_id",), "patients", "Progression events."),
+        _spec("scans", Scan, ("scan_id",), "patients", "Imaging studies."),
+        _spec(
+            "lesions",
+            Lesion,
+            ("scan_id", "lesion_id"),
+            "scans",
+            "Lesions seen on a scan.",
+            fk_columns=("scan_id",),
+        ),
+        _spec("therapies", Therapy, ("therapy_id",), "patients", "Radiopharmaceutical therapy."),
+        _spec("assessments", Assessment, ("assessment_id",), "patients", "Response assessments."),
+        _spec("followup", Followup, ("patient_id",), "patients", "Last contact and vital status."),
+    )
+}
+
+
+def table_of(model: type[RegistryRecord]) -> TableSpec:
+    """The table a model is stored in."""
+    for spec in TABLES.values():
+        if spec.model is model:
+            return spec
+    raise KeyError(model.__name__)
+
+
+def split_sites(metastatic_sites: str | None) -> list[BodySite]:
+    """The ';'-separated metastatic_sites cell as a list."""
+    if not metastatic_sites:
+        return []
+    return [BodySite(s) for s in re.split(r"\s*;\s*", metastatic_sites.strip()) if s]
