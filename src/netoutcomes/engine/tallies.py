@@ -1,0 +1,346 @@
+"""Count tables (the sufficient statistics of Kaplan-Meier and log-rank) computed by the engine.
+
+One Ibis expression: a GROUP BY (stratum, exit time) over the rows that sums
+events and censorings, UNION ALL a GROUP BY (stratum, entry time) that sums
+entries.  Rows with a missing value in a used column are folded into a single
+group (their keys set to NULL) so the same query counts them; validation
+counts (bad event codes, negative times, entry not before exit) ride along as
+sums.  The result has one row per (stratum, distinct time) and is finished in
+numpy into ``survival.counts.CountTable`` objects, exactly as
+``survival.counts.count_table`` builds them from arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netoutcomes.engine.backends import Source
+from netoutcomes.errors import InputError
+from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+# Column names of the internal expression; prefixed so they cannot clash with user columns.
+_T, _E, _A, _W, _MISS = "__time", "__event", "__entry", "__weight", "__missing"
+
+
+@dataclass(frozen=True)
+class CountTables:
+    """Count tables per stratum label, sorted like R's factor levels.
+
+    ``tables`` maps a label (``"sex=female"``, ``"trt=test, celltype=large"``,
+    or ``"all"`` without by/strata columns) to its CountTable; ``levels`` maps
+    the same label to its column values.  ``n_dropped`` rows had a missing
+    value in a used column and were left out.
+    """
+
+    tables: dict[str, CountTable]
+    levels: dict[str, dict[str, Any]]
+    n_dropped: int
+    by: tuple[str, ...] = ()
+    strata: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return sum(t.n for t in self.tables.values())
+
+
+def as_columns(columns: str | Sequence[str] | None) -> tuple[str, ...]:
+    if columns is None:
+        return ()
+    if isinstance(columns, str):
+        return (columns,)
+    return tuple(columns)
+
+
+def level_text(value: Any) -> str:
+    """A level as R prints it in a stratum label (``TRUE``, ``1``, ``0.5``, ``male``)."""
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return format(float(value), ".15g")
+    return str(value)
+
+
+def stratum_label(columns: Sequence[str], values: Sequence[Any]) -> str:
+    if not columns:
+        return "all"
+    return ", ".join(f"{c}={level_text(v)}" for c, v in zip(columns, values, strict=True))
+
+
+def _sort_key(value: Any) -> Any:
+    # Numeric levels sort as numbers (R sorts factor(c(2, 10)) as 2, 10); text as text.
+    if isinstance(value, bool | np.bool_ | int | np.integer | float | np.floating):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def used_columns(*groups: str | Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for g in groups:
+        out.extend(as_columns(g))
+    return list(dict.fromkeys(out))
+
+
+def check_columns(source: Source, columns: Sequence[str]) -> None:
+    assert source.table is not None
+    have = list(source.table.columns)
+    for c in columns:
+        if c not in have:
+            raise InputError(f"{source.name}: no column {c!r}; the columns are: {', '.join(have)}")
+
+
+def missing_flag(table: ir.Table, columns: Sequence[str]) -> ir.BooleanValue:
+    """True where any of ``columns`` is NULL (or NaN, for floating columns)."""
+    import ibis
+
+    flag: ir.BooleanValue = ibis.literal(False)
+    for c in columns:
+        col = table[c]
+        miss = col.isnull()
+        if col.type().is_floating():
+            miss = miss | col.isnan()
+        flag = flag | miss
+    return flag
+
+
+# ---------------------------------------------------------------------------
+# The engine query
+
+
+def count_tables_expr(
+    table: ir.Table,
+    time: str,
+    event: str,
+    entry: str | None = None,
+    keys: Sequence[str] = (),
+    weights: str | None = None,
+) -> ir.Table:
+    """The one Ibis expression whose result holds every count table (see module doc)."""
+    import ibis
+
+    used = used_columns(time, event, entry, keys, weights)
+    miss = missing_flag(table, used)
+    f64 = "float64"
+    null_f = ibis.null(f64)
+
+    def keep(value: ir.Value, dtype: Any) -> ir.Value:
+        # NULL in every missing row so all of them fall into one group.
+        return ibis.ifelse(miss, ibis.null(dtype), value)
+
+    ev = table[event].cast(f64)
+    tm = table[time].cast(f64)
+    w = table[weights].cast(f64) if weights else ibis.literal(1.0, f64)
+    cols: dict[str, Any] = {k: keep(table[k], table[k].type()) for k in keys}
+    cols[_T] = keep(tm, f64)
+    cols[_E] = keep(ev, f64)
+    cols[_W] = keep(w, f64)
+    cols[_A] = keep(table[entry].cast(f64), f64) if entry else null_f
+    cols[_MISS] = miss
+    rows = table.select(**cols)
+
+    ok = ~rows[_MISS]
+    evn = rows[_E]
+    i64 = "int64"
+    zero_i = ibis.literal(0, i64)
+    bad_event = (ok & ~evn.isin([0.0, 1.0])).cast(i64).sum()
+    bad_time = (ok & (rows[_T] < 0)).cast(i64).sum()
+    bad_entry = (ok & (rows[_A] >= rows[_T])).cast(i64).sum() if entry else zero_i
+    bad_weight = (ok & (rows[_W] < 0)).cast(i64).sum() if weights else zero_i
+    exits = rows.group_by([*keys, _T, _MISS]).aggregate(
+        n=rows.count(),
+        n_event=(rows[_W] * evn).sum(),
+        n_censor=(rows[_W] * (1.0 - evn)).sum(),
+        n_enter=ibis.literal(0.0, f64),
+        bad_event=bad_event,
+        bad_time=bad_time,
+        bad_entry=bad_entry,
+        bad_weight=bad_weight,
+    )
+    if not entry:
+        return exits
+    entered = rows.filter(ok)
+    zero_f = ibis.literal(0.0, f64)
+    entries = entered.group_by([*keys, entered[_A].name(_T)]).aggregate(
+        **{_MISS: ibis.literal(False)},
+        n=zero_i,
+        n_event=zero_f,
+        n_censor=zero_f,
+        n_enter=entered[_W].sum(),
+        bad_event=zero_i,
+        bad_time=zero_i,
+        bad_entry=zero_i,
+        bad_weight=zero_i,
+    )
+    return exits.union(entries.select(exits.columns), distinct=False)
+
+
+def _fail_on_bad(
+    name: str,
+    result: pa.Table,
+    time: str,
+    event: str,
+    entry: str | None,
+    weights: str | None,
+) -> None:
+    checks = [
+        ("bad_event", event, "have an event value other than 0/1"),
+        ("bad_time", time, "have a negative time"),
+        ("bad_entry", entry, f"have an entry time not before the exit time in {time!r}"),
+        ("bad_weight", weights, "have a negative weight"),
+    ]
+    for key, column, what in checks:
+        count = int(np.asarray(result.column(key).to_numpy(zero_copy_only=False)).sum())
+        if count:
+            raise InputError(f"{name}: column {column!r}: {count} rows {what}")
+
+
+def _key_codes(result: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """One integer code per result row for its key tuple, codes in sorted (R level) order."""
+    n = result.num_rows
+    if not keys:
+        return np.zeros(n, dtype=np.int64), [()]
+    per_key_levels: list[list[Any]] = []
+    per_key_idx: list[np.ndarray] = []
+    for k in keys:
+        values = result.column(k).to_pylist()
+        levels = sorted(set(values), key=_sort_key)
+        lookup = {v: i for i, v in enumerate(levels)}
+        per_key_levels.append(levels)
+        per_key_idx.append(np.fromiter((lookup[v] for v in values), dtype=np.int64, count=n))
+    code = np.zeros(n, dtype=np.int64)
+    for levels, idx in zip(per_key_levels, per_key_idx, strict=True):
+        code = code * len(levels) + idx
+    used_codes = np.unique(code)
+    tuples = []
+    for c in used_codes:
+        parts = []
+        rem = int(c)
+        for levels in reversed(per_key_levels):
+            rem, i = divmod(rem, len(levels))
+            parts.append(levels[i])
+        tuples.append(tuple(reversed(parts)))
+    return np.searchsorted(used_codes, code), tuples
+
+
+def _tables_from_result(
+    result: pa.Table, keys: Sequence[str]
+) -> tuple[dict[str, CountTable], dict[str, dict[str, Any]], int]:
+    def col(name: str) -> np.ndarray:
+        return np.asarray(result.column(name).to_numpy(zero_copy_only=False))
+
+    missing = col(_MISS).astype(bool)
+    n_dropped = int(col("n")[missing].sum())
+    kept = result.filter(~missing) if missing.any() else result
+    if kept.num_rows == 0:
+        return {}, {}, n_dropped
+    code, tuples = _key_codes(kept, keys)
+    time = np.asarray(kept.column(_T).to_numpy(zero_copy_only=False), dtype=np.float64)
+    sums = {
+        name: np.asarray(kept.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+        for name in ("n", "n_event", "n_censor", "n_enter")
+    }
+    # Sort by (stratum, time) and merge exit and entry rows that share a time.
+    order = np.lexsort((time, code))
+    code, time = code[order], time[order]
+    sums = {k: v[order] for k, v in sums.items()}
+    tables: dict[str, CountTable] = {}
+    levels: dict[str, dict[str, Any]] = {}
+    bounds = np.searchsorted(code, np.arange(len(tuples) + 1))
+    for s, values in enumerate(tuples):
+        lo, hi = bounds[s], bounds[s + 1]
+        t = time[lo:hi]
+        grid, inverse = np.unique(t, return_inverse=True)
+        merged: dict[str, FloatArray] = {
+            k: np.bincount(inverse, weights=v[lo:hi], minlength=grid.size).astype(np.float64)
+            for k, v in sums.items()
+        }
+        label = stratum_label(keys, values)
+        tables[label] = CountTable(
+            time=grid,
+            n_event=merged["n_event"],
+            n_censor=merged["n_censor"],
+            n_enter=merged["n_enter"],
+            n=int(round(merged["n"].sum())),
+        )
+        levels[label] = dict(zip(keys, values, strict=True))
+    return tables, levels, n_dropped
+
+
+def _memory_count_tables(
+    source: Source,
+    time: str,
+    event: str,
+    entry: str | None,
+    keys: Sequence[str],
+    weights: str | None,
+) -> tuple[dict[str, CountTable], dict[str, dict[str, Any]], int]:
+    from netoutcomes.engine.source import survival_data
+
+    assert source.path is not None
+    extra = used_columns(keys, weights)
+    data = survival_data(source.path, time, event, entry, extra=extra)
+    w = None
+    if weights:
+        w = np.asarray(data.columns[weights])
+        if w.dtype != np.float64:
+            raise InputError(f"{source.name}: column {weights!r}: weights must be numbers")
+    n = data.n
+    key_values = [tuple(data.columns[k][i] for k in keys) for i in range(n)]
+    distinct = sorted(set(key_values), key=lambda tup: tuple(_sort_key(v) for v in tup))
+    index = {tup: i for i, tup in enumerate(distinct)}
+    code = np.fromiter((index[tup] for tup in key_values), dtype=np.int64, count=n)
+    tables: dict[str, CountTable] = {}
+    levels: dict[str, dict[str, Any]] = {}
+    for i, tup in enumerate(distinct):
+        rows = code == i
+        label = stratum_label(keys, tup)
+        tables[label] = count_table(
+            data.time[rows],
+            data.event[rows],
+            None if data.entry is None else data.entry[rows],
+            None if w is None else w[rows],
+        )
+        levels[label] = dict(zip(keys, tup, strict=True))
+    return tables, levels, data.n_dropped
+
+
+def survival_count_tables(
+    source: Source,
+    time: str,
+    event: str,
+    entry: str | None = None,
+    by: str | Sequence[str] | None = None,
+    strata: str | Sequence[str] | None = None,
+    weights: str | None = None,
+) -> CountTables:
+    """Count tables per (by, strata) level of ``source``, computed where the data lives.
+
+    ``time`` is the exit time, ``event`` 0/1 (or boolean), ``entry`` the
+    delayed-entry time (at risk on (entry, time]).  Labels join by-columns
+    then strata columns, as R's ``survfit(Surv(...) ~ by + strata(s))``.
+    Raises InputError for a missing column, an event not 0/1, a negative
+    time or weight, an entry not before the exit, or no rows left.
+    """
+    by_cols, strata_cols = as_columns(by), as_columns(strata)
+    keys = list(dict.fromkeys([*by_cols, *strata_cols]))
+    if source.backend == "memory":
+        tables, levels, n_dropped = _memory_count_tables(source, time, event, entry, keys, weights)
+    else:
+        assert source.table is not None
+        check_columns(source, used_columns(time, event, entry, keys, weights))
+        expr = count_tables_expr(source.table, time, event, entry, keys, weights)
+        result = expr.to_pyarrow()
+        _fail_on_bad(source.name, result, time, event, entry, weights)
+        tables, levels, n_dropped = _tables_from_result(result, keys)
+    if not tables:
+        raise InputError(f"{source.name}: no rows left after dropping {n_dropped} rows")
+    return CountTables(tables, levels, n_dropped, by_cols, strata_cols)
