@@ -1,0 +1,598 @@
+"""Cox proportional hazards by partial likelihood, as R's ``coxph`` computes it.
+
+The Newton step is organised around per-time sums (``CoxTimeSums``): for each
+(stratum, distinct event time), sums over the tied events and over the risk
+set of ``r = w exp(x'beta)``, ``r x`` and ``r x x'``.  ``cox_time_sums`` builds
+them from in-memory arrays (sorted times and reverse cumulative sums); an
+engine may build the same table with one aggregate query per step.  Everything
+in ``partial_likelihood_step`` uses only that table, so both give the same fit.
+
+Conventions (R's ``survival``): a row with entry ``a`` and exit ``t`` is at risk
+on ``(a, t]``; ties by Efron (R's default) or Breslow; Newton-Raphson from
+beta = 0 with step halving, converged when ``|1 - loglik_old / loglik_new| <=
+eps`` (``coxph.control``: eps = 1e-9, iter.max = 20), as in R's ``coxfit6.c``
+and ``agfit4.c``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from netoutcomes.errors import InputError
+from netoutcomes.survival.concordance import concordance
+from netoutcomes.survival.design import Design, design_matrix, missing_mask
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+Ties = Literal["efron", "breslow"]
+
+EPS = 1e-9  # coxph.control(eps)
+ITER_MAX = 20  # coxph.control(iter.max)
+TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # coxph.control(toler.chol)
+TOLER_INF = EPS**0.5  # coxph.control(toler.inf)
+
+
+@dataclass(frozen=True)
+class CoxTimeSums:
+    """One row per (stratum, distinct time with at least one event), sorted by stratum then time.
+
+    w = case weight, r = w * exp(x @ beta). Risk set at t: rows with entry < t <= exit
+    in that stratum.
+    """
+
+    stratum: IntArray  # (k,)
+    time: FloatArray  # (k,)
+    n_event: FloatArray  # (k,) unweighted number of tied events (Efron's d)
+    w_event: FloatArray  # (k,) sum of w over the events
+    wx_event: FloatArray  # (k, p) sum of w * x over the events
+    r_event: FloatArray  # (k,)  sum of r over the events
+    rx_event: FloatArray  # (k, p)
+    rxx_event: FloatArray  # (k, p, p)
+    r_risk: FloatArray  # (k,)  sum of r over the risk set
+    rx_risk: FloatArray  # (k, p)
+    rxx_risk: FloatArray  # (k, p, p)
+
+
+def _reverse_cumsum(a: FloatArray) -> FloatArray:
+    return np.cumsum(a[::-1], axis=0)[::-1]
+
+
+def _binned_sum(bins: IntArray, values: FloatArray, k: int) -> FloatArray:
+    """Sum of ``values`` rows (any trailing shape) into ``k`` bins."""
+    flat = values.reshape(values.shape[0], -1)
+    out = np.empty((k, flat.shape[1]))
+    for j in range(flat.shape[1]):
+        out[:, j] = np.bincount(bins, weights=flat[:, j], minlength=k)
+    return out.reshape((k,) + values.shape[1:])
+
+
+def _stratum_sums(
+    x: FloatArray,
+    time: FloatArray,
+    event: NDArray[np.bool_],
+    entry: FloatArray | None,
+    w: FloatArray,
+    r: FloatArray,
+) -> dict[str, np.ndarray]:
+    """The sums of one stratum (arrays restricted to its rows)."""
+    times = np.unique(time[event])
+    k = times.size
+    rx = r[:, None] * x
+    rxx = rx[:, :, None] * x[:, None, :]
+    # A row is in the risk set of every event time <= its exit ...
+    exit_bin = np.searchsorted(times, time, side="right") - 1
+    at_exit = exit_bin >= 0
+    # ... except those <= its entry.
+    if entry is not None:
+        entry_bin = np.searchsorted(times, entry, side="right") - 1
+        at_entry = entry_bin >= 0
+    ev_bin = np.searchsorted(times, time[event])
+
+    def risk_sum(values: FloatArray) -> FloatArray:
+        acc = _binned_sum(exit_bin[at_exit], values[at_exit], k)
+        if entry is not None:
+            acc -= _binned_sum(entry_bin[at_entry], values[at_entry], k)
+        return _reverse_cumsum(acc)
+
+    def event_sum(values: FloatArray) -> FloatArray:
+        return _binned_sum(ev_bin, values[event], k)
+
+    return {
+        "time": times,
+        "n_event": event_sum(np.ones(time.size)),
+        "w_event": event_sum(w),
+        "wx_event": event_sum(w[:, None] * x),
+        "r_event": event_sum(r),
+        "rx_event": event_sum(rx),
+        "rxx_event": event_sum(rxx),
+        "r_risk": risk_sum(r),
+        "rx_risk": risk_sum(rx),
+        "rxx_risk": risk_sum(rxx),
+    }
+
+
+def cox_time_sums(
+    x: FloatArray,
+    time: FloatArray,
+    event: NDArray[np.bool_],
+    entry: FloatArray | None,
+    weights: FloatArray | None,
+    strata: IntArray | None,
+    beta: FloatArray,
+) -> CoxTimeSums:
+    """The per-(stratum, event time) sums at ``beta``, from in-memory arrays.
+
+    Each row is binned to the event times of its stratum: its exit adds it to
+    every event time ``<= exit`` (a reverse cumulative sum over the bins), its
+    entry removes it from every event time ``<= entry``.
+    """
+    time = np.asarray(time, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64).reshape(time.size, -1)
+    n, p = x.shape
+    event = np.asarray(event, dtype=bool)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    strata_arr = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata, np.int64)
+    r = w * np.exp(x @ np.asarray(beta, dtype=np.float64))
+    ent = None if entry is None else np.asarray(entry, dtype=np.float64)
+
+    parts: list[dict[str, np.ndarray]] = []
+    for s in np.unique(strata_arr[event]):
+        rows = strata_arr == s
+        part = _stratum_sums(
+            x[rows], time[rows], event[rows], None if ent is None else ent[rows], w[rows], r[rows]
+        )
+        part["stratum"] = np.full(part["time"].size, s, dtype=np.int64)
+        parts.append(part)
+    if not parts:
+        part = _stratum_sums(x[:0], time[:0], event[:0], None, w[:0], r[:0])
+        part["stratum"] = np.zeros(0, dtype=np.int64)
+        parts.append(part)
+    return CoxTimeSums(**{key: np.concatenate([d[key] for d in parts]) for key in parts[0]})
+
+
+@dataclass(frozen=True)
+class TimeTerms:
+    """Per event time: its contribution to loglik, score and information, and the
+    quantities the residuals need.  ``hazard`` is the weighted hazard increment
+    (sum over Efron's sub-steps of ``wtave / d2``), ``xhaz`` the matching sum of
+    ``wtave / d2 * mean``; ``hazard_ev``/``xhaz_ev`` the same with the Efron
+    factor ``1 - k/d`` that applies to the tied events themselves; ``mean_ev``
+    the average over the sub-steps of the risk-set mean (what an event's own
+    covariate is compared with)."""
+
+    loglik: FloatArray  # (k,) without the w x'beta term
+    score: FloatArray  # (k, p)
+    information: FloatArray  # (k, p, p)
+    hazard: FloatArray  # (k,)
+    xhaz: FloatArray  # (k, p)
+    hazard_ev: FloatArray  # (k,)
+    xhaz_ev: FloatArray  # (k, p)
+    mean_ev: FloatArray  # (k, p)
+
+
+def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
+    """Per-time pieces of the partial likelihood, Efron's sub-steps as in R's coxfit6.
+
+    With d tied events, Efron's approximation has d sub-steps k = 0..d-1 in
+    which the tied events count with weight (1 - k/d) in the risk set; each
+    sub-step carries the mean weight of the tied events (R: ``wtave``).
+    """
+    k, p = sums.rx_risk.shape
+    d = sums.n_event
+    d_steps = np.ones_like(d) if ties == "breslow" else d
+    wtave = sums.w_event / d_steps
+    loglik = np.zeros(k)
+    score = sums.wx_event.copy()
+    info = np.zeros((k, p, p))
+    hazard = np.zeros(k)
+    xhaz = np.zeros((k, p))
+    hazard_ev = np.zeros(k)
+    xhaz_ev = np.zeros((k, p))
+    mean_ev = np.zeros((k, p))
+    max_steps = int(d_steps.max()) if k else 0
+    for m in range(max_steps):
+        act = d_steps > m
+        frac = np.where(act, m / d_steps, 0.0)
+        d2 = sums.r_risk - frac * sums.r_event
+        a = sums.rx_risk - frac[:, None] * sums.rx_event
+        c = sums.rxx_risk - frac[:, None, None] * sums.rxx_event
+        d2_safe = np.where(act, d2, 1.0)
+        mean = a / d2_safe[:, None]
+        wt = np.where(act, wtave, 0.0)
+        loglik -= wt * np.log(d2_safe)
+        score -= wt[:, None] * mean
+        info += (wt / d2_safe)[:, None, None] * (c - mean[:, :, None] * a[:, None, :])
+        h = wt / d2_safe
+        hazard += h
+        xhaz += h[:, None] * mean
+        hazard_ev += (1.0 - frac) * h
+        xhaz_ev += ((1.0 - frac) * h)[:, None] * mean
+        mean_ev += np.where(act, 1.0 / d_steps, 0.0)[:, None] * mean
+    return TimeTerms(loglik, score, info, hazard, xhaz, hazard_ev, xhaz_ev, mean_ev)
+
+
+def partial_likelihood_step(
+    sums: CoxTimeSums, beta: FloatArray, ties: Ties
+) -> tuple[float, FloatArray, FloatArray]:
+    """Log partial likelihood, score vector and information matrix at ``beta``, from the sums."""
+    terms = time_terms(sums, ties)
+    beta = np.asarray(beta, dtype=np.float64)
+    loglik = float(terms.loglik.sum() + (sums.wx_event @ beta).sum())
+    return loglik, terms.score.sum(axis=0), terms.information.sum(axis=0)
+
+
+@dataclass(frozen=True)
+class NewtonResult:
+    coef: FloatArray
+    var: FloatArray  # inverse information at coef
+    loglik_null: float  # at beta = 0
+    loglik: float
+    score_test: float  # u(0)' I(0)^-1 u(0)
+    score_at_fit: FloatArray
+    iterations: int
+    converged: bool
+
+
+def _solve_chol(info: FloatArray, u: FloatArray) -> FloatArray:
+    return np.asarray(np.linalg.solve(info, u))
+
+
+def singular_columns(info: FloatArray) -> list[int]:
+    """Columns R's ``cholesky2`` would drop: a pivot below ``toler.chol`` times the largest
+    diagonal element, working through the columns in order (so the later of two
+    collinear columns is the one named)."""
+    a = np.array(info, dtype=np.float64)
+    n = a.shape[0]
+    diag_max = float(np.max(np.diag(a))) if n else 0.0
+    eps = TOLER_CHOL * diag_max if diag_max > 0 else TOLER_CHOL
+    bad: list[int] = []
+    for i in range(n):
+        pivot = a[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            bad.append(i)
+            a[i, :] = 0.0
+            a[:, i] = 0.0
+            continue
+        for j in range(i + 1, n):
+            factor = a[j, i] / pivot
+            a[j, j:] -= factor * a[i, j:]
+            a[j:, j] = a[j, j:]
+    return bad
+
+
+def fit_cox(
+    sums_at: Callable[[FloatArray], CoxTimeSums],
+    p: int,
+    ties: Ties = "efron",
+    eps: float = EPS,
+    iter_max: int = ITER_MAX,
+    names: list[str] | None = None,
+) -> NewtonResult:
+    """Newton-Raphson on the partial likelihood from beta = 0, as R's coxfit6/agfit4.
+
+    ``sums_at(beta)`` returns the per-time sums at ``beta``.  A step that lowers
+    the log-likelihood is halved (towards the last accepted point); convergence
+    needs ``|1 - loglik_old / loglik_new| <= eps`` on a step that was not halved.
+    Raises InputError for a singular information matrix (naming the columns) or
+    a coefficient running to infinity (monotone likelihood).
+    """
+    names = names or [f"x{i + 1}" for i in range(p)]
+    beta = np.zeros(p)
+    loglik0, u, info = partial_likelihood_step(sums_at(beta), beta, ties)
+    bad = singular_columns(info)
+    if bad:
+        which = ", ".join(names[i] for i in bad)
+        raise InputError(
+            f"singular design: covariate {which} is constant or a linear combination "
+            "of the others (in the rows used, within strata)"
+        )
+    step = _solve_chol(info, u)
+    score_test = float(u @ step)
+    best = loglik0
+    newbeta = beta + step
+    halving = False
+    converged = False
+    newlk = loglik0
+    iteration = 0
+    for iteration in range(1, iter_max + 1):
+        newlk, u, info = partial_likelihood_step(sums_at(newbeta), newbeta, ties)
+        if not np.isfinite(newlk):
+            newlk = -np.inf
+        if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps and not halving:
+            converged = True
+            break
+        if iteration == iter_max:
+            break
+        if newlk < best:
+            halving = True
+            newbeta = (newbeta + beta) / 2.0
+        else:
+            halving = False
+            best = newlk
+            beta = newbeta
+            newbeta = newbeta + _solve_chol(info, u)
+    if not np.all(np.isfinite(newbeta)) or not np.isfinite(newlk):
+        raise InputError("the Cox fit failed: numeric overflow (a coefficient ran to infinity)")
+    var: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
+    coef = newbeta
+    # R's coxph.fit: "Loglik converged before variable ...; coefficient may be infinite."
+    infs = np.abs(u @ var)
+    infinite = (infs > eps) & (infs > TOLER_INF * np.abs(coef))
+    if converged and np.any(infinite):
+        which = ", ".join(names[i] for i in np.flatnonzero(infinite))
+        raise InputError(
+            f"monotone likelihood: the coefficient of {which} runs to infinity "
+            "(the log-likelihood converged before it did; e.g. no events in one group)"
+        )
+    if not converged:
+        raise InputError(
+            f"the Cox fit did not converge in {iter_max} iterations "
+            "(a coefficient may be infinite: check for a covariate that separates events)"
+        )
+    return NewtonResult(
+        coef=coef,
+        var=var,
+        loglik_null=loglik0,
+        loglik=newlk,
+        score_test=score_test,
+        score_at_fit=u,
+        iterations=iteration,
+        converged=converged,
+    )
+
+
+def score_residuals(
+    x: FloatArray,
+    time: FloatArray,
+    event: NDArray[np.bool_],
+    entry: FloatArray | None,
+    strata: IntArray | None,
+    beta: FloatArray,
+    sums: CoxTimeSums,
+    ties: Ties,
+) -> FloatArray:
+    """Per-row score residuals (unweighted, as R's ``residuals(fit, "score")``).
+
+    Row i, at risk on (entry, exit], collects ``-exp(x_i'b) (x_i dH(t) - dXH(t))`` at
+    every event time t in its interval; an event row is compared at its own time with
+    Efron's average risk-set mean and carries the factor (1 - k/d) in the hazard.
+    Summed with the case weights they give the score vector.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(len(time), -1)
+    n, p = x.shape
+    event = np.asarray(event, dtype=bool)
+    strata_arr = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata, np.int64)
+    terms = time_terms(sums, ties)
+    risk = np.exp(x @ beta)
+    resid = np.zeros((n, p))
+    for s in np.unique(sums.stratum):
+        sel = sums.stratum == s
+        times = sums.time[sel]
+        cum_h = np.concatenate([[0.0], np.cumsum(terms.hazard[sel])])
+        cum_xh = np.vstack([np.zeros((1, p)), np.cumsum(terms.xhaz[sel], axis=0)])
+        rows = np.flatnonzero(strata_arr == s)
+        hi = np.searchsorted(times, time[rows], side="right")
+        lo = (
+            np.zeros(rows.size, dtype=np.int64)
+            if entry is None
+            else np.searchsorted(times, entry[rows], side="right")
+        )
+        lo = np.minimum(lo, hi)
+        h = cum_h[hi] - cum_h[lo]
+        xh = cum_xh[hi] - cum_xh[lo]
+        ev = event[rows]
+        own = hi[ev] - 1  # index of the row's own event time
+        h[ev] += -terms.hazard[sel][own] + terms.hazard_ev[sel][own]
+        xh[ev] += -terms.xhaz[sel][own] + terms.xhaz_ev[sel][own]
+        xr = x[rows]
+        resid[rows] = -risk[rows][:, None] * (xr * h[:, None] - xh)
+        resid[rows[ev]] += xr[ev] - terms.mean_ev[sel][own]
+    return resid
+
+
+@dataclass(frozen=True)
+class CoxFit:
+    """A fitted Cox model with the numbers R's ``summary(coxph)`` reports."""
+
+    terms: list[str]  # coefficient names (sexmale, age)
+    coef: FloatArray
+    se: FloatArray
+    robust_se: FloatArray | None
+    hr: FloatArray
+    hr_lower: FloatArray
+    hr_upper: FloatArray
+    z: FloatArray
+    p: FloatArray
+    loglik_null: float
+    loglik: float
+    lrt: float
+    wald: float
+    score: float
+    df: int
+    n: int
+    nevent: int
+    concordance: float
+    var: FloatArray
+    iterations: int
+    ties: Ties
+    means: FloatArray  # covariate means the fit centred on (R's fit$means)
+
+    @property
+    def lrt_p(self) -> float:
+        return float(stats.chi2.sf(self.lrt, self.df))
+
+    @property
+    def wald_p(self) -> float:
+        return float(stats.chi2.sf(self.wald, self.df))
+
+    @property
+    def score_p(self) -> float:
+        return float(stats.chi2.sf(self.score, self.df))
+
+
+@dataclass(frozen=True)
+class CoxData:
+    """The arrays a Cox model is fitted to (no missing values)."""
+
+    x: FloatArray  # (n, p)
+    time: FloatArray
+    event: NDArray[np.bool_]
+    entry: FloatArray | None = None
+    weights: FloatArray | None = None
+    strata: IntArray | None = None
+
+    def sums_at(self, beta: FloatArray) -> CoxTimeSums:
+        return cox_time_sums(
+            self.x, self.time, self.event, self.entry, self.weights, self.strata, beta
+        )
+
+
+def centred(x: FloatArray, weights: FloatArray | None) -> tuple[FloatArray, FloatArray]:
+    """Covariates minus their (weighted) means, as coxfit6 centres them for stability."""
+    w = np.ones(x.shape[0]) if weights is None else weights
+    means = (w @ x) / w.sum() if x.shape[0] else np.zeros(x.shape[1])
+    return x - means, means
+
+
+def check_events(data: CoxData, stratum_names: list[str] | None = None) -> None:
+    """No events at all is an error.  A stratum without events is allowed: as in R it
+    adds nothing to the partial likelihood (its rows still count in n)."""
+    if not np.any(data.event):
+        raise InputError("no events: every row is censored, a Cox model cannot be fitted")
+
+
+def cox_ph(
+    data: CoxData,
+    names: list[str],
+    ties: Ties = "efron",
+    cluster: NDArray[np.int64] | None = None,
+    robust: bool = False,
+    conf_level: float = 0.95,
+) -> CoxFit:
+    """Fit a Cox model to in-memory arrays and compute R's summary numbers.
+
+    ``cluster`` (integer codes) or ``robust=True`` (each row its own cluster) adds
+    the sandwich standard error ``robust_se`` from the dfbeta residuals; ``se``,
+    ``p``, the confidence limits and the Wald test stay model-based.
+    """
+    check_events(data)
+    x = np.asarray(data.x, dtype=np.float64).reshape(len(data.time), -1)
+    if x.shape[1] == 0:
+        raise InputError("no covariates: give at least one column in --covariates")
+    xc, means = centred(x, data.weights)
+    fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
+    newton = fit_cox(fitdata.sums_at, x.shape[1], ties, names=names)
+    coef = newton.coef
+    se = np.sqrt(np.diag(newton.var))
+    z = coef / se
+    q = stats.norm.ppf(0.5 + conf_level / 2.0)
+    robust_se = None
+    sums = fitdata.sums_at(coef)
+    if cluster is not None or robust:
+        resid = score_residuals(
+            xc, data.time, data.event, data.entry, data.strata, coef, sums, ties
+        )
+        if data.weights is not None:
+            resid = resid * data.weights[:, None]
+        dfbeta = resid @ newton.var
+        if cluster is not None:
+            _, groups = np.unique(cluster, return_inverse=True)
+            summed = np.zeros((groups.max() + 1, dfbeta.shape[1]))
+            np.add.at(summed, groups, dfbeta)
+            dfbeta = summed
+        robust_se = np.sqrt(np.diag(dfbeta.T @ dfbeta))
+    conc = concordance(
+        data.time, data.event, xc @ coef, data.entry, data.strata, data.weights
+    ).concordance
+    return CoxFit(
+        terms=list(names),
+        coef=coef,
+        se=se,
+        robust_se=robust_se,
+        hr=np.exp(coef),
+        hr_lower=np.exp(coef - q * se),
+        hr_upper=np.exp(coef + q * se),
+        z=z,
+        p=2.0 * stats.norm.sf(np.abs(z)),
+        loglik_null=newton.loglik_null,
+        loglik=newton.loglik,
+        lrt=2.0 * (newton.loglik - newton.loglik_null),
+        wald=float(coef @ np.linalg.solve(newton.var, coef)),
+        score=newton.score_test,
+        df=int(coef.size),
+        n=int(data.time.size),
+        nevent=int(np.sum(data.event)),
+        concordance=float(conc),
+        var=newton.var,
+        iterations=newton.iterations,
+        ties=ties,
+        means=means,
+    )
+
+
+@dataclass(frozen=True)
+class CoxModelData:
+    """What a Cox fit needs, coded from named columns: arrays, design and labels."""
+
+    data: CoxData
+    design: Design
+    cluster: IntArray | None
+    stratum_labels: list[str]
+
+
+def integer_codes(values: np.ndarray) -> tuple[IntArray, list[str]]:
+    """Codes 0..k-1 of the distinct values (sorted), and the values as text."""
+    text = np.asarray([str(v) for v in values], dtype=object)
+    levels, codes = np.unique(text, return_inverse=True)
+    return codes.astype(np.int64), [str(v) for v in levels]
+
+
+def cox_model_data(
+    time: FloatArray,
+    event: NDArray[np.bool_],
+    entry: FloatArray | None,
+    columns: Mapping[str, np.ndarray],
+    covariates: Sequence[str],
+    strata_column: str | None = None,
+    cluster_column: str | None = None,
+    weights: FloatArray | None = None,
+) -> CoxModelData:
+    """Code the covariates (factors as treatment contrasts) and the strata and cluster
+    columns; rows with a missing covariate are dropped (``design.n_dropped``)."""
+    design = design_matrix(columns, covariates)
+    keep = design.keep
+    for name, values in columns.items():
+        if name in covariates:
+            continue
+        if name in (strata_column, cluster_column):
+            keep = keep & ~missing_mask(np.asarray(values))
+    if not keep.all():
+        design = design_matrix(columns, covariates, also_required=keep)
+        keep = design.keep
+    for term, cols in zip(design.term_names, design.term_columns, strict=True):
+        if not cols:
+            raise InputError(
+                f"singular design: covariate {term} has only one value in the rows used"
+            )
+    strata = None
+    labels: list[str] = []
+    if strata_column is not None:
+        strata, labels = integer_codes(np.asarray(columns[strata_column])[keep])
+    cluster = None
+    if cluster_column is not None:
+        cluster, _ = integer_codes(np.asarray(columns[cluster_column])[keep])
+    data = CoxData(
+        x=design.x,
+        time=np.asarray(time, dtype=np.float64)[keep],
+        event=np.asarray(event, dtype=bool)[keep],
+        entry=None if entry is None else np.asarray(entry, dtype=np.float64)[keep],
+        weights=None if weights is None else np.asarray(weights, dtype=np.float64)[keep],
+        strata=strata,
+    )
+    return CoxModelData(data=data, design=design, cluster=cluster, stratum_labels=labels)
