@@ -1,0 +1,92 @@
+"""Split arrays into count tables per (stratum, group), labelled and ordered as R does.
+
+R labels a curve or a log-rank group ``column=value`` and orders them as the
+levels of ``factor(value)``: numbers ascending, text alphabetically (R sorts
+text by the locale's collation, which ignores case first; we sort by the
+case-folded text, then the text).  Without a grouping column the one label is
+``"all"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+
+ALL = "all"
+
+
+def format_level(value: object) -> str:
+    """A value as R's ``as.character`` prints it: 1 not 1.0, 2.5, text as is."""
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(value)
+
+
+def sorted_levels(values: np.ndarray) -> list[object]:
+    """Distinct values in R's factor-level order."""
+    distinct = set(values.tolist())
+    if values.dtype == np.float64:
+        return sorted(distinct)
+    return sorted(distinct, key=lambda v: (str(v).casefold(), str(v)))
+
+
+def level_labels(column: str | None, values: np.ndarray | None) -> tuple[list[str], NDArray]:
+    """Labels in R order and, per row, the index of its label."""
+    if column is None or values is None:
+        return [ALL], np.zeros(0 if values is None else values.size, dtype=np.intp)
+    levels = sorted_levels(values)
+    position = {v: i for i, v in enumerate(levels)}
+    codes = np.fromiter((position[v] for v in values.tolist()), dtype=np.intp, count=values.size)
+    return [f"{column}={format_level(v)}" for v in levels], codes
+
+
+@dataclass(frozen=True)
+class GroupedTables:
+    """Count tables per (stratum, group); a combination with no rows is absent."""
+
+    groups: list[str]
+    strata: list[str]
+    tables: dict[tuple[str, str], CountTable]
+
+    def group_tables(self, group: str) -> list[CountTable]:
+        return [self.tables[(s, group)] for s in self.strata if (s, group) in self.tables]
+
+    def stratum_tables(self, stratum: str) -> list[CountTable | None]:
+        """The stratum's table for each group (None where that group has no rows)."""
+        return [self.tables.get((stratum, g)) for g in self.groups]
+
+
+def grouped_count_tables(
+    time: FloatArray,
+    event: NDArray[np.bool_],
+    entry: FloatArray | None = None,
+    group: tuple[str, np.ndarray] | None = None,
+    stratum: tuple[str, np.ndarray] | None = None,
+    weights: FloatArray | None = None,
+) -> GroupedTables:
+    """Count tables for every (stratum, group) combination present in the data."""
+    n = time.size
+    group_names, group_codes = level_labels(*(group or (None, None)))
+    strata_names, strata_codes = level_labels(*(stratum or (None, None)))
+    if group is None:
+        group_codes = np.zeros(n, dtype=np.intp)
+    if stratum is None:
+        strata_codes = np.zeros(n, dtype=np.intp)
+    tables: dict[tuple[str, str], CountTable] = {}
+    for si, s in enumerate(strata_names):
+        for gi, g in enumerate(group_names):
+            rows = (strata_codes == si) & (group_codes == gi)
+            if not rows.any():
+                continue
+            tables[(s, g)] = count_table(
+                time[rows],
+                event[rows],
+                None if entry is None else entry[rows],
+                None if weights is None else weights[rows],
+            )
+    return GroupedTables(groups=group_names, strata=strata_names, tables=tables)

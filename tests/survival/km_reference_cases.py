@@ -1,0 +1,95 @@
+"""Helpers shared by the tests that check our numbers against R's (tests/fixtures/r)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netoutcomes.engine.source import SurvivalData, survival_data
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DATA = FIXTURES / "data"
+
+
+def load_reference(name: str) -> Any:
+    """R's answers for one dataset (tests/fixtures/r/<name>.json)."""
+    return json.loads((FIXTURES / "r" / f"{name}.json").read_text())
+
+
+RTOL = 1e-6
+ATOL = 1e-12  # only matters where R's value is exactly 0
+
+
+def as_float(values: object) -> np.ndarray:
+    """R's JSON values as floats; null (NA, NaN or Inf in R) becomes NaN."""
+    if not isinstance(values, list):
+        values = [values]
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def assert_close(ours: object, r_values: object, what: str) -> None:
+    """Equal to R to 1e-6 relative; R's null must be non-finite on our side."""
+    ref = as_float(r_values)
+    got = np.atleast_1d(np.asarray(ours, dtype=np.float64))
+    assert got.shape == ref.shape, f"{what}: {got.shape} values, R has {ref.shape}"
+    missing = np.isnan(ref)
+    assert np.all(~np.isfinite(got[missing])), f"{what}: R has null at {np.flatnonzero(missing)}"
+    assert np.all(np.isfinite(got[~missing])), f"{what}: we have non-finite where R has a number"
+    np.testing.assert_allclose(got[~missing], ref[~missing], rtol=RTOL, atol=ATOL, err_msg=what)
+
+
+@dataclass(frozen=True)
+class KmCase:
+    dataset: str
+    block: str
+    time: str
+    event: str
+    entry: str | None
+    by: str | None
+    times: tuple[float, ...]
+    tau: float
+
+    def load(self) -> SurvivalData:
+        extra = [self.by] if self.by else []
+        return survival_data(DATA / f"{self.dataset}.csv", self.time, self.event, self.entry, extra)
+
+    def cli_args(self) -> list[str]:
+        args = [str(DATA / f"{self.dataset}.csv"), "--time", self.time, "--event", self.event]
+        if self.entry:
+            args += ["--entry", self.entry]
+        if self.by:
+            args += ["--by", self.by]
+        args += ["--times", ",".join(f"{t:g}" for t in self.times), "--tau", f"{self.tau:g}"]
+        return args
+
+
+KM_CASES = [
+    KmCase("lung", "km_by_sex", "time", "event", None, "sex", (180, 365, 730), 730),
+    KmCase("lung", "km_all", "time", "event", None, None, (180, 365, 730), 730),
+    KmCase("veteran", "km_by_celltype", "time", "event", None, "celltype", (30, 90, 180, 365), 365),
+    KmCase("aml", "km_by_x", "time", "event", None, "x", (12, 24, 36), 48),
+    KmCase(
+        "heart", "km_lefttrunc_by_transplant", "stop", "event", "start", "transplant",
+        (30, 365, 1000), 1000,
+    ),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LogrankCase:
+    dataset: str
+    block: str
+    by: str
+    strata: str | None
+
+
+LOGRANK_CASES = [
+    LogrankCase("lung", "logrank_by_sex", "sex", None),
+    LogrankCase("veteran", "logrank_by_celltype", "celltype", None),
+    LogrankCase("veteran", "logrank_trt_strata_celltype", "trt", "celltype"),
+    LogrankCase("aml", "logrank_by_x", "x", None),
+]
