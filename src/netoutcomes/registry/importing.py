@@ -1,0 +1,206 @@
+"""Import sources into a registry: validate everything, then write all of it or nothing.
+
+    report = import_sources("clinic.duckdb", [Path("csv_folder")], user="jdoe")
+
+1. read every source (``registry.sources``), collecting problems;
+2. validate every row against its model (types, codes, ranges, one-row rules);
+3. reject duplicate keys within the import;
+4. merge with the rows already stored and check the cross-table rules
+   (``registry.consistency``) on the merged state;
+5. if anything is wrong, raise ``ImportRejected`` with ALL the problems; the
+   registry file is not even opened for writing, so it stays byte-for-byte the same;
+6. otherwise compare each row with the stored one: new rows are inserted,
+   changed rows updated, identical rows left alone (re-importing changes
+   nothing), all in one transaction with one audit entry per changed row.
+
+Rows absent from the sources are kept: an import never deletes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from netoutcomes.errors import InputError
+from netoutcomes.registry.consistency import RowRef, State, check_consistency
+from netoutcomes.registry.model import TABLES, WHO_2019, GradeThresholds
+from netoutcomes.registry.sources import Problem, SourceData, SourceRow, read_sources
+from netoutcomes.registry.store import (
+    Batch,
+    RowChange,
+    apply_changes,
+    open_registry,
+    row_key,
+    stored_row,
+)
+
+# Called as progress(done, total) while rows are validated.
+ProgressHook = Callable[[int, int], None]
+
+
+class ImportRejected(InputError):
+    """The import had problems and wrote nothing. ``problems`` holds every one."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{errors[0]} (and {len(errors) - 1} more problems; nothing imported)")
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    batch_id: str | None  # None when nothing changed (nothing was written)
+    counts: dict[str, TableCounts]
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(c.inserted + c.updated for c in self.counts.values())
+
+
+def _validation_problems(row: SourceRow, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        column = str(item["loc"][0]) if item["loc"] else None
+        value = row.values.get(column) if column else None
+        message = item["msg"].removeprefix("Value error, ")
+        shown = None if value is None else str(value)
+        problems.append(Problem(row.file, row.row, column, shown, message))
+    return problems
+
+
+@dataclass
+class _Validated:
+    incoming: State = field(default_factory=dict)
+    origin: dict[RowRef, SourceRow] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _validate_rows(rows: list[SourceRow], progress: ProgressHook | None) -> _Validated:
+    result = _Validated()
+    for done, row in enumerate(rows, start=1):
+        spec = TABLES[row.table]
+        try:
+            record = spec.model.model_validate(row.values)
+        except ValidationError as exc:
+            result.problems += _validation_problems(row, exc)
+            continue
+        values = stored_row(record)
+        key = row_key(spec, values)
+        ref = RowRef(row.table, key)
+        if ref in result.origin:
+            first = result.origin[ref]
+            rule = (
+                f"duplicate key {'/'.join(map(str, key))} in {row.table} "
+                f"(first at {first.file}, row {first.row})"
+            )
+            result.problems.append(Problem(row.file, row.row, spec.primary_key[0], None, rule))
+            continue
+        result.origin[ref] = row
+        result.incoming.setdefault(row.table, {})[key] = values
+        if progress is not None:
+            progress(done, len(rows))
+    return result
+
+
+def _consistency_problems(
+    merged: State, validated: _Validated, registry_path: Path, thresholds: GradeThresholds
+) -> list[Problem]:
+    problems = []
+    for v in check_consistency(merged, thresholds):
+        source = validated.origin.get(v.at)
+        if source is None and v.related is not None:
+            source = validated.origin.get(v.related)
+        value = None if v.value is None else str(v.value)
+        if source is not None:
+            problems.append(Problem(source.file, source.row, v.column, value, v.rule, v.severity))
+        else:  # broken before this import (e.g. a rule added later): report, do not block
+            where = f"{registry_path}[{v.at.table} {'/'.join(map(str, v.at.key))}]"
+            problems.append(Problem(where, None, v.column, value, v.rule, "warning"))
+    return problems
+
+
+def _changes(
+    stored: State, validated: _Validated
+) -> tuple[list[RowChange], dict[str, TableCounts]]:
+    changes: list[RowChange] = []
+    counts: dict[str, TableCounts] = {}
+    for table, rows in validated.incoming.items():
+        inserted = updated = unchanged = 0
+        for key, row in rows.items():
+            old = stored.get(table, {}).get(key)
+            source = validated.origin[RowRef(table, key)]
+            if old == row:
+                unchanged += 1
+                continue
+            if old is None:
+                inserted += 1
+                changes.append(RowChange(table, "insert", row, None, source.file, source.sha256))
+            else:
+                updated += 1
+                changes.append(RowChange(table, "update", row, old, source.file, source.sha256))
+        counts[table] = TableCounts(inserted, updated, unchanged)
+    return changes, counts
+
+
+def _stored_state(registry_path: Path) -> State:
+    with open_registry(registry_path) as registry:
+        state: State = {}
+        for spec in TABLES.values():
+            state[spec.name] = {row_key(spec, r): r for r in registry.stored_rows(spec.name)}
+        return state
+
+
+def import_data(
+    registry_path: str | Path,
+    data: SourceData,
+    user: str | None = None,
+    thresholds: GradeThresholds = WHO_2019,
+    progress: ProgressHook | None = None,
+) -> ImportReport:
+    """Validate ``data`` against the registry and write it all, or raise ImportRejected."""
+    registry_path = Path(registry_path)
+    stored = _stored_state(registry_path)
+    validated = _validate_rows(data.rows, progress)
+    problems = data.problems + validated.problems
+    merged: State = {t: dict(rows) for t, rows in stored.items()}
+    for table, rows in validated.incoming.items():
+        merged.setdefault(table, {}).update(rows)
+    problems += _consistency_problems(merged, validated, registry_path, thresholds)
+    if any(p.severity == "error" for p in problems):
+        raise ImportRejected(problems)
+    changes, counts = _changes(stored, validated)
+    warnings = [p for p in problems if p.severity == "warning"]
+    if not changes:
+        return ImportReport(None, counts, warnings)
+    batch = Batch(
+        batch_id=uuid.uuid4().hex,
+        who=user or getpass.getuser(),
+        sources=[{"file": f.file, "sha256": f.sha256} for f in data.files],
+    )
+    apply_changes(registry_path, batch, changes)
+    return ImportReport(batch.batch_id, counts, warnings)
+
+
+def import_sources(
+    registry_path: str | Path,
+    sources: Sequence[str | Path],
+    user: str | None = None,
+    thresholds: GradeThresholds = WHO_2019,
+    progress: ProgressHook | None = None,
+) -> ImportReport:
+    """Import folders of CSVs, XLSX workbooks and REDCap mappings: all or nothing."""
+    data = read_sources([Path(s) for s in sources])
+    return import_data(registry_path, data, user, thresholds, progress)

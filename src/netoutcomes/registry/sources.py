@@ -1,0 +1,256 @@
+"""Read import sources into raw rows: a folder of CSVs, an XLSX workbook, a REDCap export.
+
+Readers never stop at the first problem: they collect every one (file, row,
+column, value, rule) and keep going, so a user fixes a file in one round.
+They do not validate values; ``registry.importing`` does.
+
+Row numbers are what a spreadsheet shows: the header is row 1, the first data
+row is row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from netoutcomes.registry.model import TABLES
+from netoutcomes.registry.schema import required_columns
+
+Severity = Literal["error", "warning"]
+
+# Accepted instead of the stored column on import (converted by the model).
+COLUMN_ALTERNATIVES: dict[str, dict[str, str]] = {"therapies": {"activity_mci": "activity_mbq"}}
+
+# Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as the input allows."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        shown = "" if self.value is None else f"value {self.value!r}: "
+        return f"{', '.join(where)}: {shown}{self.rule}"
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    table: str
+    file: str
+    row: int
+    values: dict[str, Any]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    file: str
+    sha256: str
+
+
+@dataclass
+class SourceData:
+    rows: list[SourceRow] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def extend(self, other: SourceData) -> None:
+        self.rows += other.rows
+        self.files += other.files
+        self.problems += other.problems
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def unneutralise(value: Any) -> Any:
+    """Undo the export's formula neutralisation: "'=x" back to "=x" (round-trip)."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in FORMULA_TRIGGERS:
+        return value[1:]
+    return value
+
+
+def check_header(table: str, file: str, header: list[str]) -> list[Problem]:
+    """Unknown, duplicated and missing columns of a table's header row."""
+    spec = TABLES[table]
+    alternatives = COLUMN_ALTERNATIVES.get(table, {})
+    allowed = set(spec.columns) | set(alternatives)
+    problems = []
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(file, 1, name, None, "column appears twice in the header"))
+        seen.add(name)
+        if name not in allowed:
+            rule = f"unknown column; {table} has: {', '.join(spec.columns)}"
+            problems.append(Problem(file, 1, name, None, rule))
+    for name in required_columns(spec):
+        replaced_by = [alt for alt, target in alternatives.items() if target == name]
+        if name not in seen and not any(alt in seen for alt in replaced_by):
+            problems.append(Problem(file, 1, name, None, "required column is missing"))
+    return problems
+
+
+def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        rule = "not UTF-8 text; save the file as 'CSV UTF-8'"
+        return None, Problem(file, line, None, f"byte 0x{bad}", rule)
+
+
+def read_csv_table(table: str, data: bytes, file: str) -> SourceData:
+    """One table's CSV bytes: header check, then one SourceRow per non-blank line."""
+    digest = sha256_of(data)
+    result = SourceData(files=[SourceFile(file, digest)])
+    text, problem = _decode(data, file)
+    if problem is not None or text is None:
+        result.problems.append(problem or Problem(file, None, None, None, "cannot decode"))
+        return result
+    if "\x00" in text:
+        rule = "contains NUL bytes: not a CSV text file"
+        result.problems.append(Problem(file, None, None, None, rule))
+        return result
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        result.problems.append(Problem(file, 1, None, None, "empty file: no header row"))
+        return result
+    except csv.Error as exc:
+        result.problems.append(Problem(file, 1, None, None, f"malformed CSV: {exc}"))
+        return result
+    result.problems += check_header(table, file, header)
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not cells or all(c.strip() == "" for c in cells):
+                continue
+            if len(cells) != len(header):
+                rule = (
+                    f"row has {len(cells)} cells but the header has {len(header)} "
+                    "(truncated or misquoted file?)"
+                )
+                result.problems.append(Problem(file, line, None, None, rule))
+                continue
+            values = {h: unneutralise(c) for h, c in zip(header, cells, strict=True)}
+            result.rows.append(SourceRow(table, file, line, values, digest))
+    except csv.Error as exc:
+        rule = f"malformed CSV ({exc}); truncated file or unbalanced quotes?"
+        result.problems.append(Problem(file, reader.line_num, None, None, rule))
+    return result
+
+
+def read_csv_folder(folder: Path) -> SourceData:
+    """Every ``<table>.csv`` in a folder (tables may be missing; unknown files are errors)."""
+    result = SourceData()
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    if not files:
+        result.problems.append(
+            Problem(str(folder), None, None, None, "no CSV files (expected <table>.csv)")
+        )
+    by_table = {p.stem: p for p in files}
+    for path in files:
+        if path.stem not in TABLES:
+            rule = f"not a registry table; expected one of {', '.join(TABLES)}"
+            result.problems.append(Problem(str(path), None, None, None, rule))
+    for table in TABLES:  # parents before children
+        if table in by_table:
+            path = by_table[table]
+            result.extend(read_csv_table(table, path.read_bytes(), str(path)))
+    return result
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return unneutralise(value)
+
+
+def read_xlsx(path: Path) -> SourceData:
+    """A workbook with one sheet per table (sheet name = table name, header in row 1)."""
+    import openpyxl  # imported here: only XLSX imports pay for it
+
+    data = path.read_bytes()
+    digest = sha256_of(data)
+    result = SourceData(files=[SourceFile(str(path), digest)])
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        result.problems.append(
+            Problem(str(path), None, None, None, f"not a readable XLSX workbook ({exc})")
+        )
+        return result
+    try:
+        for name in workbook.sheetnames:
+            if name not in TABLES:
+                rule = f"sheet {name!r} is not a registry table; ignored"
+                result.problems.append(Problem(str(path), None, None, None, rule, "warning"))
+        for table in TABLES:
+            if table not in workbook.sheetnames:
+                continue
+            where = f"{path}[{table}]"
+            rows = workbook[table].iter_rows(values_only=True)
+            first = next(rows, None)
+            if first is None:
+                continue
+            header = [str(h).strip() if h is not None else "" for h in first]
+            while header and header[-1] == "":
+                header.pop()
+            result.problems += check_header(table, where, header)
+            for number, cells in enumerate(rows, start=2):
+                values = {h: _xlsx_cell(c) for h, c in zip(header, cells, strict=False)}
+                if all(v is None or str(v).strip() == "" for v in values.values()):
+                    continue
+                result.rows.append(SourceRow(table, where, number, values, digest))
+    finally:
+        workbook.close()
+    return result
+
+
+def read_sources(sources: list[Path]) -> SourceData:
+    """Dispatch every source on its kind: folder of CSVs, .xlsx, REDCap mapping (.yaml)."""
+    result = SourceData()
+    for source in sources:
+        if source.is_dir():
+            result.extend(read_csv_folder(source))
+        elif not source.exists():
+            result.problems.append(Problem(str(source), None, None, None, "no such file or folder"))
+        elif source.suffix.lower() == ".xlsx":
+            result.extend(read_xlsx(source))
+        elif source.suffix.lower() in (".yaml", ".yml"):
+            from netoutcomes.registry.redcap import read_redcap
+
+            result.extend(read_redcap(source))
+        elif source.suffix.lower() == ".csv" and source.stem in TABLES:
+            result.extend(read_csv_table(source.stem, source.read_bytes(), str(source)))
+        else:
+            rule = (
+                "unknown source: give a folder of <table>.csv files, an .xlsx workbook, "
+                "a <table>.csv file or a REDCap mapping .yaml"
+            )
+            result.problems.append(Problem(str(source), None, None, None, rule))
+    return result
