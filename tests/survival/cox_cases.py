@@ -56,8 +56,11 @@ def parse_formula(formula: str) -> tuple[list[str], list[str], str | None]:
 def cox_cases() -> list[CoxCase]:
     cases = []
     for path in sorted((FIXTURES / "r").glob("*.json")):
+        csv = FIXTURES / "data" / f"{path.stem}.csv"
+        if not csv.is_file():  # extra reference files (cox_extra.json) hold no gen.R blocks
+            continue
         ref = json.loads(path.read_text())
-        header = (FIXTURES / "data" / f"{path.stem}.csv").read_text().splitlines()[0]
+        header = csv.read_text().splitlines()[0]
         has_id = '"id"' in header.split(",")
         for block, value in ref.items():
             if not block.startswith("cox_") or "efron" not in value:

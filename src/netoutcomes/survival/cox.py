@@ -422,6 +422,7 @@ class CoxFit:
     iterations: int
     ties: Ties
     means: FloatArray  # covariate means the fit centred on (R's fit$means)
+    sums: CoxTimeSums  # per-time sums at coef, covariates centred on ``means``
 
     @property
     def lrt_p(self) -> float:
@@ -453,10 +454,20 @@ class CoxData:
         )
 
 
-def centred(x: FloatArray, weights: FloatArray | None) -> tuple[FloatArray, FloatArray]:
-    """Covariates minus their (weighted) means, as coxfit6 centres them for stability."""
-    w = np.ones(x.shape[0]) if weights is None else weights
-    means = (w @ x) / w.sum() if x.shape[0] else np.zeros(x.shape[1])
+def centred(
+    x: FloatArray, weights: FloatArray | None, counting: bool
+) -> tuple[FloatArray, FloatArray]:
+    """Covariates minus the means R's coxph centres on (``fit$means``, the point R's
+    ``survfit(fit)`` and ``basehaz(fit)`` describe).  As R (``nocenter = c(-1, 0, 1)``):
+    a column whose values are all -1, 0 or 1 is not centred; other columns are centred
+    on their weighted mean (coxfit6), or on their unweighted mean for (start, stop] data
+    (agreg.fit uses colMeans)."""
+    if x.shape[0] == 0:
+        return x, np.zeros(x.shape[1])
+    w = np.ones(x.shape[0]) if weights is None or counting else weights
+    means = (w @ x) / w.sum()
+    zero_one = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
+    means = np.where(zero_one, 0.0, means)
     return x - means, means
 
 
@@ -485,7 +496,7 @@ def cox_ph(
     x = np.asarray(data.x, dtype=np.float64).reshape(len(data.time), -1)
     if x.shape[1] == 0:
         raise InputError("no covariates: give at least one column in --covariates")
-    xc, means = centred(x, data.weights)
+    xc, means = centred(x, data.weights, counting=data.entry is not None)
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
     newton = fit_cox(fitdata.sums_at, x.shape[1], ties, names=names)
     coef = newton.coef
@@ -533,6 +544,7 @@ def cox_ph(
         iterations=newton.iterations,
         ties=ties,
         means=means,
+        sums=sums,
     )
 
 
@@ -596,3 +608,29 @@ def cox_model_data(
         strata=strata,
     )
     return CoxModelData(data=data, design=design, cluster=cluster, stratum_labels=labels)
+
+
+@dataclass(frozen=True)
+class CoxCurve:
+    """Cumulative hazard and survival per stratum at the event times, for one covariate
+    pattern (R's ``survfit(fit, newdata)`` rows with an event; S = exp(-H), R's stype 2)."""
+
+    stratum: IntArray
+    time: FloatArray
+    cumhaz: FloatArray
+    surv: FloatArray
+
+
+def baseline_hazard(fit: CoxFit, pattern: FloatArray | None = None) -> CoxCurve:
+    """Cumulative hazard of the fit for a covariate ``pattern`` (default: the means, as R's
+    ``basehaz(fit)`` / ``survfit(fit)``).  Breslow's estimator for a Breslow fit and the
+    Efron-type estimator (R's ctype 2) for an Efron fit, from the per-time sums."""
+    terms = time_terms(fit.sums, fit.ties)
+    cumhaz = np.zeros(fit.sums.time.size)
+    for s in np.unique(fit.sums.stratum):
+        sel = fit.sums.stratum == s
+        cumhaz[sel] = np.cumsum(terms.hazard[sel])
+    if pattern is not None:
+        shift = (np.asarray(pattern, dtype=np.float64) - fit.means) @ fit.coef
+        cumhaz = cumhaz * np.exp(shift)
+    return CoxCurve(fit.sums.stratum, fit.sums.time, cumhaz, np.exp(-cumhaz))
