@@ -48,7 +48,7 @@ PROGRESSION = ProgressionOnTreatmentRule(
 AVIDITY = ScanAvidityRule(
     kind="scan_avidity",
     id="avid",
-    modality="I-123 MIBG",
+    modality="i123_mibg",
     lookback_days=180,
     min_lesion_size_mm=10,
     min_uptake_grade=3,
@@ -64,8 +64,8 @@ def good_patient(pid: str = "P1") -> PatientRecord:
         histology=Histology("small_bowel", "G1", "well", 1.5),
         treatments=(Treatment("somatostatin_analogue", D(2008, 1, 1)),),
         progressions=(D(2009, 11, 1),),
-        scans=(Scan("S1", "I-123 MIBG", D(2010, 1, 15), (Lesion(25, 4), Lesion(12, 3))),),
-        therapies=(Therapy("I-131 MIBG", INDEX), Therapy("I-131 MIBG", D(2010, 9, 1))),
+        scans=(Scan("S1", "i123_mibg", D(2010, 1, 15), (Lesion(25, 4), Lesion(12, 3))),),
+        therapies=(Therapy("i131_mibg", INDEX), Therapy("i131_mibg", D(2010, 9, 1))),
         last_contact=D(2017, 1, 1),
         vital_status="alive",
     )
@@ -106,7 +106,7 @@ def test_avidity_rule_pass_fail_missing() -> None:
     assert check_avidity(AVIDITY, p, INDEX).status is RuleStatus.PASSED
 
     def with_lesions(*lesions: Lesion) -> PatientRecord:
-        return replace(p, scans=(Scan("S1", "I-123 MIBG", D(2010, 1, 15), lesions),))
+        return replace(p, scans=(Scan("S1", "i123_mibg", D(2010, 1, 15), lesions),))
 
     # a lesion > 10 mm with uptake 2 (equal to liver) fails
     failed = check_avidity(AVIDITY, with_lesions(Lesion(25, 4), Lesion(15, 2)), INDEX)
@@ -123,16 +123,16 @@ def test_avidity_rule_pass_fail_missing() -> None:
     both = with_lesions(Lesion(15, 1), Lesion(None, None))
     assert check_avidity(AVIDITY, both, INDEX).status is RuleStatus.FAILED
     # no scan of that modality within the look-back: cannot assess
-    other = replace(p, scans=(Scan("S2", "Ga-68 DOTATATE", D(2010, 1, 15), (Lesion(25, 4),)),))
+    other = replace(p, scans=(Scan("S2", "ga68_dotatate", D(2010, 1, 15), (Lesion(25, 4),)),))
     assert check_avidity(AVIDITY, other, INDEX).status is RuleStatus.CANNOT_ASSESS
-    stale = replace(p, scans=(Scan("S1", "I-123 MIBG", D(2009, 1, 1), (Lesion(25, 4),)),))
+    stale = replace(p, scans=(Scan("S1", "i123_mibg", D(2009, 1, 1), (Lesion(25, 4),)),))
     assert check_avidity(AVIDITY, stale, INDEX).status is RuleStatus.CANNOT_ASSESS
     # the latest scan in the look-back is the qualifying one
     two = replace(
         p,
         scans=(
-            Scan("OLD", "I-123 MIBG", D(2009, 10, 1), (Lesion(25, 1),)),
-            Scan("NEW", "I-123 MIBG", D(2010, 2, 1), (Lesion(25, 3),)),
+            Scan("OLD", "i123_mibg", D(2009, 10, 1), (Lesion(25, 1),)),
+            Scan("NEW", "i123_mibg", D(2010, 2, 1), (Lesion(25, 3),)),
         ),
     )
     assert check_avidity(AVIDITY, two, INDEX).status is RuleStatus.PASSED
@@ -169,9 +169,9 @@ def test_enrolment_window_and_flow() -> None:
     late_day = D(2015, 1, 1)
     late = replace(
         good_patient("LATE"),
-        therapies=(Therapy("I-131 MIBG", late_day),),
+        therapies=(Therapy("i131_mibg", late_day),),
         progressions=(D(2014, 10, 1),),
-        scans=(Scan("S", "I-123 MIBG", D(2014, 12, 1), (Lesion(20, 4),)),),
+        scans=(Scan("S", "i123_mibg", D(2014, 12, 1), (Lesion(20, 4),)),),
     )
     untreated = replace(good_patient("SCREENED"), therapies=())  # index = scan date
     no_follow_up = replace(good_patient("NOFU"), last_contact=None, vital_status=None)

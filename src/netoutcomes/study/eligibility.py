@@ -285,11 +285,10 @@ def check_window(protocol: Protocol, index: dt.date | None) -> RuleOutcome:
     e = protocol.entry
     label = f"Index date in the enrolment window {e.window_start} to {e.window_end}"
     if index is None:
+        # Not missing data: the registry holds every therapy and scan, and this
+        # patient was never a candidate (no therapy, no screening scan).
         return _outcome(
-            WINDOW_RULE_ID,
-            label,
-            RuleStatus.CANNOT_ASSESS,
-            f"no {e.agent} therapy and no screening scan",
+            WINDOW_RULE_ID, label, RuleStatus.FAILED, f"no {e.agent} therapy and no screening scan"
         )
     if e.window_start <= index <= e.window_end:
         return _outcome(WINDOW_RULE_ID, label, RuleStatus.PASSED, f"index {index.isoformat()}")
