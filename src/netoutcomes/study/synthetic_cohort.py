@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,7 +272,11 @@ def add_standard_of_care(
 
 
 def add_scan(
-    t: Tables, pid: str, modality: str, day: dt.date, lesions: list[tuple[str, float, int | None]]
+    t: Tables,
+    pid: str,
+    modality: str,
+    day: dt.date,
+    lesions: Sequence[tuple[str, float, int | None]],
 ) -> None:
     scan_id = f"{pid}-S1"
     t.add("scans", patient_id=pid, scan_id=scan_id, date=_iso(day), modality=modality)
