@@ -135,3 +135,62 @@ def test_unknown_column_raises_input_error(backend: str, spark_if_needed: Any) -
     path = FIXTURES / "data" / "aml.csv"
     with pytest.raises(InputError, match="no column 'status'"):
         _tables(path, backend, spark_if_needed, time="time", event="status")
+
+
+@pytest.mark.parametrize(("name", "time", "event", "entry", "by", "block"), CASES)
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+def test_km_from_engine_tables_equals_r(
+    backend: str, spark_if_needed: Any, name, time, event, entry, by, block, conf_type
+) -> None:
+    from netoutcomes.survival.curves import km_by_group
+
+    path = FIXTURES / "data" / f"{name}.csv"
+    got = _tables(path, backend, spark_if_needed, time=time, event=event, entry=entry, by=by)
+    ref = load_reference(name)[block]
+    curves = km_by_group(got.grouped(), conf_type=conf_type)  # type: ignore[arg-type]
+    assert [c.label for c in curves] == list(ref[f"km_{conf_type}"])
+    for curve in curves:
+        r = ref[f"km_{conf_type}"][curve.label]
+        for field in ("surv", "cumhaz", "std_err_cumhaz", "lower", "upper"):
+            _assert_r(getattr(curve.km, field), r[field])
+        s = ref[f"summary_{conf_type}"][curve.label]
+        _assert_r(curve.median.median, s["median"])
+        _assert_r(curve.median.lower, s["median_lower"])
+        _assert_r(curve.median.upper, s["median_upper"])
+
+
+def _assert_r(ours: Any, r_values: Any) -> None:
+    """Equal to R's value to 1e-10 relative; R's null (NA, Inf) is non-finite on our side."""
+    ref = np.atleast_1d(np.array(r_values, dtype=object))
+    want = np.array([np.nan if v is None else float(v) for v in ref], dtype=float)
+    got = np.atleast_1d(np.asarray(ours, dtype=float))
+    missing = np.isnan(want)
+    assert not np.isfinite(got[missing]).any()
+    np.testing.assert_allclose(got[~missing], want[~missing], rtol=1e-10, atol=1e-14)
+
+
+LOGRANK_CASES = [
+    ("lung", "sex", None, "logrank_by_sex"),
+    ("veteran", "celltype", None, "logrank_by_celltype"),
+    ("veteran", "trt", "celltype", "logrank_trt_strata_celltype"),
+    ("aml", "x", None, "logrank_by_x"),
+]
+
+
+@pytest.mark.parametrize(("name", "by", "strata", "block"), LOGRANK_CASES)
+@pytest.mark.parametrize("rho", [0, 1])
+def test_logrank_from_engine_tables_equals_r(
+    backend: str, spark_if_needed: Any, name, by, strata, block, rho
+) -> None:
+    from netoutcomes.survival.logrank import logrank
+
+    path = FIXTURES / "data" / f"{name}.csv"
+    got = _tables(path, backend, spark_if_needed, time="time", event="event", by=by, strata=strata)
+    r = load_reference(name)[block][f"rho_{rho}"]
+    test = logrank(got.grouped(), rho=float(rho))
+    assert test.groups == r["groups"]
+    np.testing.assert_allclose(test.observed, r["observed"], rtol=1e-10)
+    np.testing.assert_allclose(test.expected, r["expected"], rtol=1e-10)
+    np.testing.assert_allclose(test.var, np.array(r["var"]), rtol=1e-10, atol=1e-12)
+    assert test.chisq == pytest.approx(r["chisq"], rel=1e-10)
+    assert test.p == pytest.approx(r["p"], rel=1e-8)

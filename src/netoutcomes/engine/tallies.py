@@ -21,6 +21,7 @@ import numpy as np
 from netoutcomes.engine.backends import Source
 from netoutcomes.errors import InputError
 from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+from netoutcomes.survival.groups import ALL, GroupedTables, format_level
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -50,6 +51,26 @@ class CountTables:
     def n(self) -> int:
         return sum(t.n for t in self.tables.values())
 
+    def grouped(self) -> GroupedTables:
+        """The tables as ``survival.groups.GroupedTables`` (at most one by- and one strata
+        column): what ``survival.curves.km_by_group`` and ``survival.logrank`` take."""
+        if len(self.by) > 1 or len(self.strata) > 1:
+            raise InputError("give at most one group column and one strata column")
+
+        def labels(columns: tuple[str, ...]) -> list[str]:
+            if not columns:
+                return [ALL]
+            values = {lv[columns[0]] for lv in self.levels.values()}
+            return [stratum_label(columns, (v,)) for v in sorted(values, key=level_sort_key)]
+
+        tables: dict[tuple[str, str], CountTable] = {}
+        for label, table in self.tables.items():
+            lv = self.levels[label]
+            group = stratum_label(self.by, [lv[c] for c in self.by])
+            stratum = stratum_label(self.strata, [lv[c] for c in self.strata])
+            tables[(stratum, group)] = table
+        return GroupedTables(groups=labels(self.by), strata=labels(self.strata), tables=tables)
+
 
 def as_columns(columns: str | Sequence[str] | None) -> tuple[str, ...]:
     if columns is None:
@@ -60,27 +81,28 @@ def as_columns(columns: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def level_text(value: Any) -> str:
-    """A level as R prints it in a stratum label (``TRUE``, ``1``, ``0.5``, ``male``)."""
+    """A level as R prints it in a label (``TRUE``, ``1``, ``0.5``, ``male``); numbers as
+    ``survival.groups.format_level`` prints them, so every backend gives the same labels."""
     if isinstance(value, bool | np.bool_):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | np.integer):
         return str(int(value))
-    if isinstance(value, float | np.floating):
-        return format(float(value), ".15g")
-    return str(value)
+    return format_level(value)
 
 
 def stratum_label(columns: Sequence[str], values: Sequence[Any]) -> str:
     if not columns:
-        return "all"
+        return ALL
     return ", ".join(f"{c}={level_text(v)}" for c, v in zip(columns, values, strict=True))
 
 
-def _sort_key(value: Any) -> Any:
-    # Numeric levels sort as numbers (R sorts factor(c(2, 10)) as 2, 10); text as text.
+def level_sort_key(value: Any) -> Any:
+    """R's factor level order: numbers as numbers (2 before 10); text case-insensitively
+    first, as the usual English collation does (the same order as survival.design)."""
     if isinstance(value, bool | np.bool_ | int | np.integer | float | np.floating):
-        return (0, float(value), "")
-    return (1, 0.0, str(value))
+        return (0, float(value), "", "")
+    text = str(value)
+    return (1, 0.0, text.casefold(), text)
 
 
 def used_columns(*groups: str | Sequence[str] | None) -> list[str]:
@@ -212,7 +234,7 @@ def _key_codes(result: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, list[
     per_key_idx: list[np.ndarray] = []
     for k in keys:
         values = result.column(k).to_pylist()
-        levels = sorted(set(values), key=_sort_key)
+        levels = sorted(set(values), key=level_sort_key)
         lookup = {v: i for i, v in enumerate(levels)}
         per_key_levels.append(levels)
         per_key_idx.append(np.fromiter((lookup[v] for v in values), dtype=np.int64, count=n))
@@ -295,7 +317,7 @@ def _memory_count_tables(
             raise InputError(f"{source.name}: column {weights!r}: weights must be numbers")
     n = data.n
     key_values = [tuple(data.columns[k][i] for k in keys) for i in range(n)]
-    distinct = sorted(set(key_values), key=lambda tup: tuple(_sort_key(v) for v in tup))
+    distinct = sorted(set(key_values), key=lambda tup: tuple(level_sort_key(v) for v in tup))
     index = {tup: i for i, tup in enumerate(distinct)}
     code = np.fromiter((index[tup] for tup in key_values), dtype=np.int64, count=n)
     tables: dict[str, CountTable] = {}
