@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.errors import InputError
+from netoutcomes.survival.groups import GroupedTables, grouped_count_tables
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -276,4 +277,17 @@ def survival_data(
         columns=extras,
         n_dropped=int(missing.sum()),
         path=path,
+    )
+
+
+def grouped_tables(
+    data: SurvivalData, by: str | None = None, strata: str | None = None
+) -> GroupedTables:
+    """Count tables per (strata level, by level) of validated in-memory data (the memory path)."""
+    return grouped_count_tables(
+        data.time,
+        data.event,
+        data.entry,
+        group=None if by is None else (by, data.columns[by]),
+        stratum=None if strata is None else (strata, data.columns[strata]),
     )

@@ -1,0 +1,150 @@
+"""`netoutcomes stats km|logrank --json` on the fixture CSVs against R, and bad input -> exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from netoutcomes.interfaces.cli.main import _register_commands, app
+
+sys.path.insert(0, str(Path(__file__).parent / "survival"))
+from km_reference_cases import (  # noqa: E402
+    DATA,
+    KM_CASES,
+    LOGRANK_CASES,
+    KmCase,
+    LogrankCase,
+    assert_close,
+    load_reference,
+)
+
+_register_commands()
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, ["stats", *args])
+
+
+def run_json(*args: str) -> dict:
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+@pytest.mark.parametrize("case", KM_CASES, ids=lambda c: c.block)
+def test_km_json_matches_r(case: KmCase, conf_type: str) -> None:
+    ref = load_reference(case.dataset)[case.block]
+    out = run_json("km", *case.cli_args(), "--conf-type", conf_type)
+    csv_rows = len((DATA / f"{case.dataset}.csv").read_text().splitlines()) - 1
+    r_rows = sum(v["n"] for v in ref[f"summary_{conf_type}"].values())
+    assert out["n_dropped"] == csv_rows - r_rows
+    labels = [s["label"] for s in out["strata"]]
+    assert labels == list(ref[f"km_{conf_type}"])
+    for s in out["strata"]:
+        r_table = ref[f"km_{conf_type}"][s["label"]]
+        for key, values in r_table.items():
+            got = [np.nan if v is None else v for v in s["table"][key]]
+            assert_close(got, values, f"{s['label']} {key}")
+        rows = [r for r in ref[f"at_times_{conf_type}"] if r["stratum"] == s["label"]]
+        for key in ("time", "n_risk", "surv", "std_err", "lower", "upper"):
+            got = [np.nan if a[key] is None else a[key] for a in s["at_times"]]
+            assert_close(got, [r[key] for r in rows], f"{s['label']} at_times {key}")
+        summary = ref[f"summary_{conf_type}"][s["label"]]
+        for ours, theirs in [
+            ("n", "n"),
+            ("events", "events"),
+            ("median", "median"),
+            ("median_lower", "median_lower"),
+            ("median_upper", "median_upper"),
+            ("rmst", "rmean"),
+            ("rmst_se", "rmean_se"),
+        ]:
+            got = np.nan if s[ours] is None else s[ours]
+            assert_close(got, summary[theirs], f"{s['label']} {ours}")
+
+
+@pytest.mark.parametrize("rho", ["0", "1"])
+@pytest.mark.parametrize("case", LOGRANK_CASES, ids=lambda c: c.block)
+def test_logrank_json_matches_r(case: LogrankCase, rho: str) -> None:
+    ref = load_reference(case.dataset)[case.block][f"rho_{rho}"]
+    args = [str(DATA / f"{case.dataset}.csv"), "--time", "time", "--event", "event"]
+    args += ["--by", case.by, "--rho", rho]
+    if case.strata:
+        args += ["--strata", case.strata]
+    out = run_json("logrank", *args)
+    assert out["groups"] == ref["groups"]
+    assert out["df"] == ref["df"]
+    for key in ("chisq", "p", "n", "observed", "expected"):
+        assert_close(out[key], ref[key], key)
+
+
+def test_table_mode_reports_dropped_rows_on_stderr() -> None:
+    # lung has one row with ph_ecog missing: R's survfit drops it too
+    args = ["--time", "time", "--event", "event", "--by", "ph_ecog"]
+    result = run("km", str(DATA / "lung.csv"), *args)
+    assert result.exit_code == 0
+    assert "Kaplan-Meier" in result.stdout
+    assert "ph_ecog=3" in result.stdout
+    assert "1 row dropped" in result.stderr
+
+
+def test_logrank_trend_and_pairwise_in_json() -> None:
+    out = run_json(
+        "logrank", str(DATA / "veteran.csv"), "--time", "time", "--event", "event",
+        "--by", "celltype", "--trend", "--pairwise",
+    )  # fmt: skip
+    assert len(out["pairwise"]) == 6
+    assert out["trend"]["scores"] == [1.0, 2.0, 3.0, 4.0]
+
+
+def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "message"),
+    [
+        ("t,e\n1,1\n-2,0\n", [], "data row 2, column 't': time -2 is negative"),
+        ("t,e\n1,1\nabc,0\n", [], "data row 2, column 't': 'abc' is not a number"),
+        ("t,e\n1,1\n2,5\n", [], "data row 2, column 'e': event value 5 is not 0/1"),
+        (
+            "t,e,a\n1,1,0\n2,0,2\n",
+            ["--entry", "a"],
+            "data row 2, column 'a': entry 2 is not before",
+        ),
+        ("", [], "is empty"),
+        ("t,e\n", [], "no data rows"),
+        ("t,e\n1,1\n", ["--by", "sex"], "no column 'sex'; the columns are: t, e"),
+        ("t,e\n1,1\n", ["--conf-level", "95"], "--conf-level: 95 is not between 0 and 1"),
+        ("t,e\n1,1\n", ["--times", "1,x"], "--times: 'x' is not a number"),
+    ],
+)
+def test_km_bad_input_one_line_exit_2(
+    tmp_path: Path, text: str, extra: list[str], message: str
+) -> None:
+    result = run("km", write(tmp_path, text), "--time", "t", "--event", "e", *extra)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_and_unknown_type_exit_2(tmp_path: Path) -> None:
+    for path, message in [
+        (str(tmp_path / "nope.csv"), "file not found"),
+        (write(tmp_path, "t,e\n1,1\n", "d.txt"), "unknown file type '.txt'"),
+    ]:
+        result = run("logrank", path, "--time", "t", "--event", "e", "--by", "g")
+        assert result.exit_code == 2
+        assert message in result.stderr
+        assert "Traceback" not in result.output
