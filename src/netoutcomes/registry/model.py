@@ -276,6 +276,11 @@ class RegistryRecord(BaseModel):
         return data
 
 
+def _codes(meanings: dict[str, str]) -> dict[str, Any]:
+    """Field metadata: the codes a column allows and what they mean (for the data dictionary)."""
+    return {"codes": dict(meanings)}
+
+
 def _patient_id() -> Any:
     return Field(
         description=(
@@ -323,6 +328,7 @@ class Diagnosis(RegistryRecord):
         default=None,
         description="ICD-O-3 morphology code of a neuroendocrine neoplasm, e.g. 8240/3.",
         pattern=MORPHOLOGY_PATTERN,
+        json_schema_extra=_codes(NET_MORPHOLOGY_CODES),
     )
     differentiation: Differentiation | None = Field(
         default=None, description="well, or poorly (= neuroendocrine carcinoma, NEC)."
@@ -473,6 +479,7 @@ class Lesion(RegistryRecord):
         ),
         ge=0,
         le=4,
+        json_schema_extra=_codes({str(k): v for k, v in UPTAKE_GRADE_MEANING.items()}),
     )
 
 
@@ -553,6 +560,7 @@ class Followup(RegistryRecord):
         default=None,
         description="Cause of death (free text; dropped from de-identified exports).",
         max_length=200,
+        json_schema_extra={"free_text": True},
     )
 
     @model_validator(mode="after")
@@ -608,7 +616,13 @@ TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
         _spec("patients", Patient, ("patient_id",), None, "One row per patient."),
-        _spec("diagnoses", Diagnosis, ("patient_id",), "patients", "Index NET diagnosis."),
+        _spec(
+            "diagnoses",
+            Diagnosis,
+            ("patient_id",),
+            "patients",
+            "The index (histologically confirmed) NET diagnosis: one per patient.",
+        ),
         _spec("treatments", Treatment, ("treatment_id",), "patients", "Standard of care."),
         _spec("progressions", Progression, ("progression_id",), "patients", "Progression events."),
         _spec("scans", Scan, ("scan_id",), "patients", "Imaging studies."),

@@ -64,6 +64,29 @@ def column_types(spec: TableSpec) -> dict[str, ColumnType]:
     return result
 
 
+def _extra(spec: TableSpec, column: str) -> dict[str, Any]:
+    extra = spec.model.model_fields[column].json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
+def is_free_text(spec: TableSpec, column: str) -> bool:
+    """Free text may identify a person: de-identified exports drop it."""
+    return bool(_extra(spec, column).get("free_text"))
+
+
+def allowed_codes(spec: TableSpec, column: str) -> list[str] | None:
+    """The values a coded column may hold (enum values or declared codes), else None."""
+    base = _base_type(spec.model.model_fields[column].annotation)
+    if isinstance(base, type) and issubclass(base, Enum):
+        return [str(member.value) for member in base]
+    codes = _extra(spec, column).get("codes")
+    return [str(c) for c in codes] if isinstance(codes, dict | list) else None
+
+
+def coded_columns(spec: TableSpec) -> list[str]:
+    return [c for c in spec.model.model_fields if allowed_codes(spec, c) is not None]
+
+
 def required_columns(spec: TableSpec) -> tuple[str, ...]:
     return tuple(n for n, f in spec.model.model_fields.items() if f.is_required())
 

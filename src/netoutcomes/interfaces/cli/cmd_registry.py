@@ -1,0 +1,153 @@
+"""Registry commands: `init`, `template`, `import`, `export`, `audit`.
+
+Thin: parse options, call ``netoutcomes.registry``, render with Rich.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from netoutcomes.errors import InputError
+from netoutcomes.interfaces.cli.main import app, fail
+from netoutcomes.registry.dictionary import write_templates
+from netoutcomes.registry.export import DEFAULT_MIN_CELL, export_registry
+from netoutcomes.registry.importing import ImportRejected, import_sources
+from netoutcomes.registry.store import create_registry, open_registry
+
+# Below this many rows a progress bar is noise.
+PROGRESS_FROM_ROWS = 2000
+
+
+@app.command("init")
+def init_command(
+    registry: Path = typer.Argument(..., help="Registry file to create (DuckDB)."),
+) -> None:
+    """Create an empty registry file."""
+    try:
+        create_registry(registry)
+    except InputError as exc:
+        fail(str(exc))
+    typer.echo(f"created {registry}")
+
+
+@app.command("template")
+def template_command(
+    directory: Path = typer.Argument(..., help="Folder to write the templates into."),
+) -> None:
+    """Write empty CSV templates, one per table, and the data dictionary."""
+    try:
+        written = write_templates(directory)
+    except OSError as exc:
+        fail(f"{directory}: cannot write templates ({exc.strerror})")
+    typer.echo(f"wrote {len(written)} files to {directory}")
+
+
+def _print_problems(exc: ImportRejected) -> None:
+    for problem in exc.problems:
+        label = "error" if problem.severity == "error" else "warning"
+        typer.echo(f"{label}: {problem}", err=True)
+    errors = sum(p.severity == "error" for p in exc.problems)
+    typer.echo(f"error: {errors} problems; nothing was imported", err=True)
+
+
+@app.command("import")
+def import_command(
+    registry: Path = typer.Argument(..., help="Registry file (created by `netoutcomes init`)."),
+    sources: list[Path] = typer.Argument(
+        ..., help="Folders of <table>.csv, .xlsx workbooks, or REDCap mapping .yaml files."
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="Who is importing (audit log); default: the OS user."
+    ),
+) -> None:
+    """Import sources: validated, all or nothing, every change audited."""
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("validating rows", total=None, visible=False)
+
+        def on_row(done: int, total: int) -> None:
+            if total >= PROGRESS_FROM_ROWS:
+                progress.update(task, completed=done, total=total, visible=True)
+
+        try:
+            report = import_sources(registry, sources, user=user, progress=on_row)
+        except ImportRejected as exc:
+            progress.stop()
+            _print_problems(exc)
+            raise typer.Exit(code=2) from None
+        except InputError as exc:
+            progress.stop()
+            fail(str(exc))
+            return
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    table = Table("table", "inserted", "updated", "unchanged", title=f"import into {registry}")
+    for name, counts in report.counts.items():
+        table.add_row(name, str(counts.inserted), str(counts.updated), str(counts.unchanged))
+    Console().print(table)
+    if report.batch_id is None:
+        typer.echo("nothing changed")
+    else:
+        typer.echo(f"import batch {report.batch_id}: {report.changed} rows changed")
+
+
+@app.command("export")
+def export_command(
+    registry: Path = typer.Argument(..., help="Registry file."),
+    outdir: Path = typer.Argument(..., help="Folder to write <table>.csv files into."),
+    deidentified: bool = typer.Option(
+        False, "--deidentified", help="HIPAA Safe Harbor de-identification (see docs/registry.md)."
+    ),
+    min_cell: int = typer.Option(
+        DEFAULT_MIN_CELL,
+        "--min-cell",
+        help="With --deidentified: counts from 1 to min-cell - 1 are suppressed.",
+    ),
+) -> None:
+    """Export every table as CSV, in full or de-identified."""
+    try:
+        report = export_registry(registry, outdir, deidentified=deidentified, min_cell=min_cell)
+    except InputError as exc:
+        fail(str(exc))
+        return
+    kind = "de-identified" if report.deidentified else "full"
+    typer.echo(f"{kind} export of {sum(report.rows.values())} rows to {outdir}")
+
+
+@app.command("audit")
+def audit_command(
+    registry: Path = typer.Argument(..., help="Registry file."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of entries on stdout."),
+) -> None:
+    """Show the append-only audit log (who changed what, when, from which file)."""
+    try:
+        with open_registry(registry) as opened:
+            entries = opened.audit()
+    except InputError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        rows = [asdict(e) | {"at_utc": e.at_utc.isoformat()} for e in entries]
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("id", "at (UTC)", "who", "action", "table", "key", "old", "new", "batch")
+    for e in entries:
+        table.add_row(
+            str(e.audit_id),
+            e.at_utc.isoformat(timespec="seconds"),
+            e.who,
+            e.action,
+            e.table_name,
+            e.row_key,
+            e.old_values or "",
+            e.new_values,
+            e.batch_id[:8],
+        )
+    Console().print(table)

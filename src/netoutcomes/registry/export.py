@@ -1,0 +1,193 @@
+"""Export a registry to CSV: in full (re-importable), or de-identified for sharing.
+
+Full export: one ``<table>.csv`` per table, the import format exactly, so that
+export followed by import into an empty registry reproduces every row.
+
+De-identified export (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)):
+- every date becomes a whole number of days from the patient's histological
+  diagnosis (column ``start_date`` -> ``start_day``, ``date`` -> ``day``;
+  ``diagnosis_date`` itself is dropped: it is day 0);
+- every id (patient, treatment, scan, ...) is replaced by a new random code,
+  since a clinic's study id can be known outside the study;
+- a year of birth of a person older than 89 (on the export date) is folded
+  into one category ``<=YYYY`` (YYYY = export year - 90);
+- free-text columns (cause of death) are dropped;
+- ``summary_counts.csv`` (counts per coded value) suppresses every count from
+  1 to ``min_cell - 1`` as ``<min_cell``.
+
+Every text cell that a spreadsheet would read as a formula (starting with
+= + - @, tab or carriage return) is written with a leading apostrophe; the
+importer removes it again (``sources.unneutralise``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from netoutcomes.errors import InputError
+from netoutcomes.registry.model import TABLES
+from netoutcomes.registry.schema import StoredRow, coded_columns, column_types, is_free_text
+from netoutcomes.registry.sources import FORMULA_TRIGGERS
+from netoutcomes.registry.store import open_registry
+
+SAFE_HARBOR_MAX_AGE = 89
+DEFAULT_MIN_CELL = 5
+
+# Id column -> (the table that defines it, prefix of its replacement in a de-identified export).
+_ID_COLUMNS = {
+    "patient_id": ("patients", "P"),
+    "treatment_id": ("treatments", "T"),
+    "progression_id": ("progressions", "G"),
+    "scan_id": ("scans", "S"),
+    "therapy_id": ("therapies", "R"),
+    "assessment_id": ("assessments", "A"),
+}
+
+
+def neutralise(text: str) -> str:
+    """Prefix an apostrophe to a cell a spreadsheet would run as a formula (CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def format_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float
+    if isinstance(value, str):
+        return neutralise(value)
+    return str(value)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows([format_cell(v) for v in row] for row in rows)
+
+
+def suppress_count(count: int, min_cell: int = DEFAULT_MIN_CELL) -> int | str:
+    """A count fit to leave the clinic: 1 .. min_cell-1 become ``<min_cell``; 0 stays 0."""
+    return f"<{min_cell}" if 0 < count < min_cell else count
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    outdir: Path
+    rows: dict[str, int]  # table -> rows written
+    deidentified: bool
+
+
+def _fresh_ids(values: list[str], prefix: str, rng: random.Random) -> dict[str, str]:
+    shuffled = sorted(set(values))
+    rng.shuffle(shuffled)
+    width = max(4, len(str(len(shuffled))))
+    return {old: f"{prefix}{n:0{width}d}" for n, old in enumerate(shuffled, start=1)}
+
+
+def _deidentified_column(column: str) -> str:
+    if column == "date":
+        return "day"
+    return column.removesuffix("_date") + "_day"
+
+
+def _deidentify(
+    state: dict[str, list[StoredRow]], as_of: dt.date, rng: random.Random
+) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    id_maps = {
+        column: _fresh_ids([r[column] for r in state[table]], prefix, rng)
+        for column, (table, prefix) in _ID_COLUMNS.items()
+    }
+    diagnosis_date = {r["patient_id"]: r["diagnosis_date"] for r in state["diagnoses"]}
+    patient_of_scan = {r["scan_id"]: r["patient_id"] for r in state["scans"]}
+    oldest = as_of.year - SAFE_HARBOR_MAX_AGE - 1
+    out: dict[str, tuple[list[str], list[list[Any]]]] = {}
+    for table, spec in TABLES.items():
+        kinds = column_types(spec)
+        columns = [
+            c
+            for c in kinds
+            if not is_free_text(spec, c) and not (table == "diagnoses" and c == "diagnosis_date")
+        ]
+        header = [_deidentified_column(c) if kinds[c] == "date" else c for c in columns]
+        rows = []
+        lesion_numbers: Counter[str] = Counter()
+        for row in state[table]:
+            patient = row.get("patient_id") or patient_of_scan.get(row.get("scan_id", ""))
+            origin = diagnosis_date.get(patient) if patient else None
+            cells: list[Any] = []
+            for c in columns:
+                value = row[c]
+                if c in id_maps and value is not None:
+                    value = id_maps[c][value]
+                elif c == "lesion_id":
+                    lesion_numbers[row["scan_id"]] += 1
+                    value = f"L{lesion_numbers[row['scan_id']]}"
+                elif kinds[c] == "date":
+                    value = None if value is None or origin is None else (value - origin).days
+                elif c == "birth_year" and value is not None and value <= oldest:
+                    value = f"<={oldest}"
+                cells.append(value)
+            rows.append(cells)
+        rows.sort(key=lambda cells: [str(v) for v in cells])  # do not leak the stored order
+        out[table] = (header, rows)
+    return out
+
+
+def summary_counts(
+    state: dict[str, list[StoredRow]], min_cell: int = DEFAULT_MIN_CELL
+) -> list[list[Any]]:
+    """Rows (table, column, value, count) counting every coded column, small counts suppressed."""
+    rows: list[list[Any]] = []
+    for table, spec in TABLES.items():
+        rows.append([table, "", "", suppress_count(len(state[table]), min_cell)])
+        for column in coded_columns(spec):
+            counts = Counter(r[column] for r in state[table] if r[column] is not None)
+            for value, count in sorted(counts.items(), key=lambda kv: str(kv[0])):
+                rows.append([table, column, value, suppress_count(count, min_cell)])
+    return rows
+
+
+def export_registry(
+    registry_path: str | Path,
+    outdir: str | Path,
+    deidentified: bool = False,
+    min_cell: int = DEFAULT_MIN_CELL,
+    as_of: dt.date | None = None,
+    seed: int | None = None,
+) -> ExportReport:
+    """Write every table to ``outdir`` as CSV (see the module doc for the de-identified rules)."""
+    if min_cell < 1:
+        raise InputError(f"--min-cell must be at least 1, got {min_cell}")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with open_registry(registry_path) as registry:
+        state = {table: registry.stored_rows(table) for table in TABLES}
+    written: dict[str, int] = {}
+    if not deidentified:
+        for table, spec in TABLES.items():
+            columns = list(column_types(spec))
+            rows = [[r[c] for c in columns] for r in state[table]]
+            write_csv(outdir / f"{table}.csv", columns, rows)
+            written[table] = len(state[table])
+        return ExportReport(outdir, written, deidentified=False)
+    rng = random.Random(secrets.randbits(64) if seed is None else seed)
+    tables = _deidentify(state, as_of or dt.date.today(), rng)
+    for table, (header, rows) in tables.items():
+        write_csv(outdir / f"{table}.csv", header, rows)
+        written[table] = len(rows)
+    summary = summary_counts(state, min_cell)
+    write_csv(outdir / "summary_counts.csv", ["table", "column", "value", "count"], summary)
+    return ExportReport(outdir, written, deidentified=True)
