@@ -1,0 +1,207 @@
+"""`netoutcomes stats cox`: Cox proportional hazards on any CSV/Parquet file (issue 3).
+
+Thin: ``fit_cox_file`` reads and validates the file (engine.source) and calls the
+pure statistics (survival.cox, survival.cox_zph); the command renders JSON or a
+Rich table.  JSON keys are a public contract; NaN and infinities are null.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netoutcomes.engine.source import survival_data
+from netoutcomes.errors import InputError
+from netoutcomes.interfaces.cli.cmd_stats_survival import _echo_json
+from netoutcomes.interfaces.cli.main import fail, stats_app
+from netoutcomes.survival.cox import CoxFit, cox_model_data, cox_ph
+from netoutcomes.survival.cox_zph import ZphTest, cox_zph
+
+
+class TiesOption(StrEnum):
+    efron = "efron"
+    breslow = "breslow"
+
+
+@dataclass(frozen=True)
+class CoxFileResult:
+    fit: CoxFit
+    zph: ZphTest | None  # None when R's cox.zph could not be computed either
+    n_dropped: int
+
+
+def _covariate_list(text: str) -> list[str]:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise InputError("--covariates: give at least one column name, e.g. --covariates age,sex")
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        raise InputError(f"--covariates: column {duplicated[0]!r} is given twice")
+    return names
+
+
+def fit_cox_file(
+    path: Path,
+    time: str,
+    event: str,
+    covariates: list[str],
+    entry: str | None = None,
+    strata: str | None = None,
+    ties: TiesOption = TiesOption.efron,
+    cluster: str | None = None,
+    robust: bool = False,
+) -> CoxFileResult:
+    """Read the used columns (rows with a missing value dropped, as R) and fit."""
+    if cluster is not None and robust:
+        raise InputError("--cluster and --robust: give one (--cluster clusters on a column)")
+    extra = covariates + [c for c in (strata, cluster) if c and c not in covariates]
+    data = survival_data(path, time, event, entry, extra)
+    model = cox_model_data(
+        data.time, data.event, data.entry, data.columns, covariates, strata, cluster
+    )
+    try:
+        fit = cox_ph(
+            model.data,
+            model.design.column_names,
+            ties.value,
+            cluster=model.cluster,
+            robust=robust,
+        )
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    zph: ZphTest | None
+    try:
+        zph = cox_zph(
+            fit.sums,
+            fit.ties,
+            model.design.term_names,
+            model.design.term_columns,
+            model.data.time,
+            model.data.event,
+            model.data.entry,
+        )
+    except (ValueError, ArithmeticError):  # a singular expanded information matrix
+        zph = None
+    return CoxFileResult(fit, zph, data.n_dropped)
+
+
+def cox_json(result: CoxFileResult) -> dict[str, Any]:
+    fit = result.fit
+    out: dict[str, Any] = {
+        "terms": fit.terms,
+        "coef": fit.coef,
+        "se": fit.se,
+    }
+    if fit.robust_se is not None:
+        out["robust_se"] = fit.robust_se
+    out.update(
+        {
+            "hr": fit.hr,
+            "hr_lower": fit.hr_lower,
+            "hr_upper": fit.hr_upper,
+            "p": fit.p,
+            "loglik_null": fit.loglik_null,
+            "loglik": fit.loglik,
+            "lrt": fit.lrt,
+            "wald": fit.wald,
+            "score": fit.score,
+            "n": fit.n,
+            "nevent": fit.nevent,
+            "concordance": fit.concordance,
+            "zph": None
+            if result.zph is None
+            else {
+                "terms": result.zph.terms,
+                "chisq": result.zph.chisq,
+                "df": result.zph.df,
+                "p": result.zph.p,
+            },
+        }
+    )
+    return out
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "NA" if not math.isfinite(x) else f"{x:.{digits}g}"
+
+
+def _print_cox(result: CoxFileResult) -> None:
+    fit = result.fit
+    console = Console()
+    table = Table(title=f"Cox proportional hazards ({fit.ties} ties)")
+    columns = ["term", "coef", "HR", "95% CI", "SE"]
+    columns += ["robust SE"] if fit.robust_se is not None else []
+    columns += ["z", "p"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "term" else "right")
+    for i, term in enumerate(fit.terms):
+        row = [
+            term,
+            _fmt(fit.coef[i]),
+            _fmt(fit.hr[i]),
+            f"{_fmt(fit.hr_lower[i])} - {_fmt(fit.hr_upper[i])}",
+            _fmt(fit.se[i]),
+        ]
+        row += [_fmt(fit.robust_se[i])] if fit.robust_se is not None else []
+        row += [_fmt(fit.z[i]), _fmt(fit.p[i])]
+        table.add_row(*row)
+    console.print(table)
+    dropped = f" ({result.n_dropped} rows with missing values dropped)" if result.n_dropped else ""
+    console.print(f"n = {fit.n}, events = {fit.nevent}{dropped}")
+    console.print(
+        f"Likelihood ratio test = {_fmt(fit.lrt)} on {fit.df} df, p = {_fmt(fit.lrt_p)}\n"
+        f"Wald test = {_fmt(fit.wald)} on {fit.df} df, p = {_fmt(fit.wald_p)}\n"
+        f"Score (log-rank) test = {_fmt(fit.score)} on {fit.df} df, p = {_fmt(fit.score_p)}\n"
+        f"Concordance = {_fmt(fit.concordance)}"
+    )
+    if result.zph is not None:
+        zph = Table(title="Proportional hazards test (cox.zph, KM transform)")
+        for col in ("term", "chisq", "df", "p"):
+            zph.add_column(col, justify="left" if col == "term" else "right")
+        for i, term in enumerate(result.zph.terms):
+            zph.add_row(
+                term, _fmt(result.zph.chisq[i]), str(result.zph.df[i]), _fmt(result.zph.p[i])
+            )
+        console.print(zph)
+
+
+@stats_app.command("cox")
+def cox_command(
+    file: Path = typer.Argument(..., help="CSV or Parquet file."),
+    time: str = typer.Option(..., "--time", help="Exit time column (event or censoring)."),
+    event: str = typer.Option(..., "--event", help="Event column (1 = event, 0 = censored)."),
+    covariates: str = typer.Option(
+        ..., "--covariates", help="Comma-separated covariate columns; text columns are factors."
+    ),
+    entry: str | None = typer.Option(
+        None, "--entry", help="Entry time column: rows are (entry, time] intervals."
+    ),
+    strata: str | None = typer.Option(
+        None, "--strata", help="Column whose values get separate baseline hazards."
+    ),
+    ties: TiesOption = typer.Option(TiesOption.efron, "--ties", help="Tie handling."),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="Robust (sandwich) SE clustered on this column (e.g. id)."
+    ),
+    robust: bool = typer.Option(False, "--robust", help="Robust SE, each row its own cluster."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Cox proportional hazards, as R's coxph, with cox.zph and concordance."""
+    try:
+        result = fit_cox_file(
+            file, time, event, _covariate_list(covariates), entry, strata, ties, cluster, robust
+        )
+    except InputError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        _echo_json(cox_json(result))
+    else:
+        _print_cox(result)
