@@ -421,9 +421,14 @@ class Diagnosis(RegistryRecord):
         derived = derive_who_grade(self.ki67_percent, self.mitotic_count, thresholds)
         if derived is None or derived == self.who_grade:
             return None
+        measured = []
+        if self.ki67_percent is not None:
+            measured.append(f"Ki-67 {self.ki67_percent:g}%")
+        if self.mitotic_count is not None:
+            measured.append(f"{self.mitotic_count:g} mitoses per 2 mm2")
         return (
-            f"who_grade {self.who_grade.value} contradicts Ki-67 {self.ki67_percent}% / "
-            f"mitoses {self.mitotic_count} per 2 mm2, which give {derived.value} (WHO 2019)"
+            f"who_grade {self.who_grade.value} contradicts {' and '.join(measured)}, "
+            f"which gives {derived.value} (WHO 2019: the higher of the Ki-67 and mitotic grades)"
         )
 
 
