@@ -8,13 +8,16 @@
 - Rows with a missing value (NaN or None) in any used column are dropped and
   counted, as R's ``na.omit`` does.  Factor levels are taken from the rows kept.
 
-Level order: R sorts character levels with the locale's collation, which in
-the usual English locales ignores case first; we sort by ``(casefold, text)``,
-which gives the same order for the ordinary level names of clinical data.
+Level order: R sorts character levels with its collation, which (R built with
+ICU, as Debian's) is the Unicode root collation: spaces, then punctuation, then
+symbols, digits, letters; letters compare without case and accents first, then
+unaccented before accented, then lowercase before uppercase.  ``level_sort_key``
+reproduces that for the characters level names are made of (no ICU needed).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -47,8 +50,37 @@ def missing_mask(values: np.ndarray) -> BoolArray:
     return np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values])
 
 
+# ICU root collation order of the common ASCII punctuation and symbols.
+_PUNCTUATION = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
+
+
+def _primary(ch: str) -> tuple[int, str]:
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    base = base.casefold() or ch
+    if base.isspace():
+        return (0, base)
+    if base in _PUNCTUATION:
+        return (1, chr(_PUNCTUATION.index(base) + 32))
+    if base.isdigit():
+        return (3, base)
+    if base.isalpha():
+        return (4, base)
+    return (2, base)
+
+
+def level_sort_key(
+    text: str,
+) -> tuple[tuple[tuple[int, str], ...], tuple[bool, ...], tuple[bool, ...]]:
+    """Sort key that orders level names as R's ``sort`` / ``factor`` does (ICU root)."""
+    primary = tuple(_primary(c) for c in text)
+    accents = tuple(unicodedata.normalize("NFD", c) != c for c in text)
+    upper = tuple(c.isupper() for c in text)
+    return primary, accents, upper
+
+
 def factor_levels(values: np.ndarray) -> list[str]:
-    return sorted({str(v) for v in values}, key=lambda s: (s.casefold(), s))
+    """The distinct values as text, in R's level order (first = reference level)."""
+    return sorted({str(v) for v in values}, key=level_sort_key)
 
 
 def design_matrix(

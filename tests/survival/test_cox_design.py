@@ -1,0 +1,59 @@
+"""Design matrix coding as R's model.matrix, and factor level order as R's sort()."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netoutcomes.survival.design import design_matrix, factor_levels
+
+
+def test_level_order_matches_r_sort() -> None:
+    # R 4.2.2 (ICU collation) on this machine:
+    #   sort(c("a-b","ab","a b","aB","Ab","a1","a_2","AB","b","é","e","f","Zeta","zeta",
+    #          "z","-","G1","G2","G10","NEC"))
+    values = ["a-b", "ab", "a b", "aB", "Ab", "a1", "a_2", "AB", "b", "é", "e", "f", "Zeta",
+              "zeta", "z", "-", "G1", "G2", "G10", "NEC"]  # fmt: skip
+    r_sorted = [
+        "-",
+        "a b",
+        "a_2",
+        "a-b",
+        "a1",
+        "ab",
+        "aB",
+        "Ab",
+        "AB",
+        "b",
+        "e",
+        "é",
+        "f",
+        "G1",
+        "G10",
+        "G2",
+        "NEC",
+        "z",
+        "zeta",
+        "Zeta",
+    ]
+    assert factor_levels(np.array(values, dtype=object)) == r_sorted
+    # levels(factor(c("male", "Female", "female")))
+    assert factor_levels(np.array(["male", "Female", "female"], dtype=object)) == [
+        "female",
+        "Female",
+        "male",
+    ]
+
+
+def test_treatment_contrasts_and_missing_rows() -> None:
+    columns = {
+        "age": np.array([50.0, np.nan, 61.0, 70.0, 45.0]),
+        "cell": np.array(["squamous", "adeno", None, "large", "adeno"], dtype=object),
+    }
+    d = design_matrix(columns, ["age", "cell"])
+    # Rows 2 (age NA) and 3 (cell NA) dropped; levels from the rows kept: adeno, large, squamous.
+    assert d.n_dropped == 2
+    assert d.keep.tolist() == [True, False, False, True, True]
+    assert d.column_names == ["age", "celllarge", "cellsquamous"]
+    assert d.term_names == ["age", "cell"]
+    assert d.term_columns == [[0], [1, 2]]
+    np.testing.assert_array_equal(d.x, [[50, 0, 1], [70, 1, 0], [45, 0, 0]])
