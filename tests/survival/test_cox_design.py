@@ -13,7 +13,8 @@ def test_level_order_matches_r_sort() -> None:
     #          "z","-","G1","G2","G10","NEC"))
     values = ["a-b", "ab", "a b", "aB", "Ab", "a1", "a_2", "AB", "b", "é", "e", "f", "Zeta",
               "zeta", "z", "-", "G1", "G2", "G10", "NEC"]  # fmt: skip
-    r_sorted = [
+    r_sorted = ["-", "a b", "a_2", "a-b", "a1", "ab", "aB", "Ab", "AB", "b", "e", "é", "f",
+                "G1", "G10", "G2", "NEC", "z", "zeta", "Zeta"]  # fmt: skip
         "-",
         "a b",
         "a_2",
