@@ -29,6 +29,7 @@ class EntryTreatment(_Strict):
     """Entry into the study: the first therapy with ``agent`` inside the window."""
 
     agent: str
+    agent_label: str = ""  # how the report names the agent (default: the code)
     window_start: dt.date
     window_end: dt.date
 
@@ -37,6 +38,10 @@ class EntryTreatment(_Strict):
         if self.window_end < self.window_start:
             raise ValueError("window_end is before window_start")
         return self
+
+    @property
+    def agent_name(self) -> str:
+        return self.agent_label or self.agent
 
 
 # --- eligibility building blocks -------------------------------------------------
