@@ -1,0 +1,98 @@
+"""Export: the full export round-trips; the de-identified one leaks no date, no age over 89,
+no count below the threshold, and no spreadsheet formula."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from netoutcomes.registry.export import export_registry, neutralise, suppress_count
+from netoutcomes.registry.importing import import_sources
+from netoutcomes.registry.model import TABLES
+from netoutcomes.registry.store import create_registry, open_registry
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}")
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _all_rows(path: Path) -> dict[str, list[dict]]:
+    with open_registry(path) as registry:
+        return {table: registry.stored_rows(table) for table in TABLES}
+
+
+def test_full_export_round_trip_preserves_every_row(clinic_registry: Path, tmp_path: Path) -> None:
+    export_registry(clinic_registry, tmp_path / "out")
+    copy = create_registry(tmp_path / "copy.duckdb")
+    import_sources(copy, [tmp_path / "out"], user="tester")
+    assert _all_rows(copy) == _all_rows(clinic_registry)
+
+
+def test_formula_in_a_cell_is_neutralised_in_csv_and_survives_round_trip(
+    clinic_dir: Path, tmp_path: Path
+) -> None:
+    attack = "=cmd|' /C calc'!A0"
+    followup = clinic_dir / "followup.csv"
+    text = followup.read_text().replace("progressive disease", f'"{attack}"')
+    followup.write_text(text)
+    registry = create_registry(tmp_path / "r.duckdb")
+    import_sources(registry, [clinic_dir], user="tester")
+    export_registry(registry, tmp_path / "out")
+    [dead] = [r for r in _read(tmp_path / "out" / "followup.csv") if r["vital_status"] == "dead"]
+    assert dead["death_cause"] == "'" + attack  # a spreadsheet shows it as text, never runs it
+    copy = create_registry(tmp_path / "copy.duckdb")
+    import_sources(copy, [tmp_path / "out"], user="tester")
+    assert _all_rows(copy) == _all_rows(registry)
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_neutralise_prefixes_every_formula_trigger(cell: str) -> None:
+    assert neutralise(cell) == "'" + cell
+    assert neutralise("plain text") == "plain text"
+
+
+def test_suppress_count_hides_one_to_threshold_minus_one() -> None:
+    assert [suppress_count(n, 5) for n in (0, 1, 4, 5, 6)] == [0, "<5", "<5", 5, 6]
+    assert suppress_count(9, 10) == "<10"
+
+
+def test_deidentified_export_has_no_date_no_old_birth_year_no_small_count(
+    clinic_registry: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "deid"
+    as_of = dt.date(2026, 6, 1)
+    export_registry(clinic_registry, out, deidentified=True, min_cell=3, as_of=as_of, seed=7)
+    for path in out.glob("*.csv"):
+        text = path.read_text()
+        assert not DATE.search(text), path.name
+        for original_id in ("NET001", "NET002", "TR1", "SC1", "TH1", "AS1", "PG1"):
+            assert not re.search(rf"\b{original_id}\b", text), (path.name, original_id)
+        assert "progressive disease" not in text  # free text dropped
+    # NET002 was born 1931: 95 in 2026, so folded; the others are younger.
+    years = sorted(r["birth_year"] for r in _read(out / "patients.csv"))
+    assert years == ["1950", "1972", "<=1936"]
+    for row in _read(out / "summary_counts.csv"):
+        count = row["count"]
+        assert count == "<3" or int(count) == 0 or int(count) >= 3, row
+    # Days from diagnosis, worked by hand: NET001 diagnosed 2005-03-14, first MIBG 2009-04-15.
+    therapy_days = sorted(int(r["day"]) for r in _read(out / "therapies.csv"))
+    assert (dt.date(2009, 4, 15) - dt.date(2005, 3, 14)).days in therapy_days
+    assert "diagnosis_date" not in _read(out / "diagnoses.csv")[0]
+
+
+def test_deidentified_counts_use_the_threshold(clinic_registry: Path, tmp_path: Path) -> None:
+    export_registry(clinic_registry, tmp_path / "a", deidentified=True, min_cell=1, seed=1)
+    export_registry(clinic_registry, tmp_path / "b", deidentified=True, min_cell=5, seed=1)
+    exact, hidden = (
+        {(r["table"], r["column"], r["value"]): r["count"] for r in _read(d / "summary_counts.csv")}
+        for d in (tmp_path / "a", tmp_path / "b")
+    )
+    assert exact[("lesions", "", "")] == "4" and hidden[("lesions", "", "")] == "<5"
+    assert exact[("lesions", "uptake_grade", "4")] == "2"

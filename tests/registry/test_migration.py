@@ -1,0 +1,66 @@
+"""A registry written by schema version 1 is upgraded in place and keeps every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from netoutcomes.errors import InputError
+from netoutcomes.registry.importing import import_sources
+from netoutcomes.registry.model import Diagnosis, Patient, Therapy
+from netoutcomes.registry.schema import SCHEMA_VERSION
+from netoutcomes.registry.store import open_registry, upgrade_registry
+
+V1_SQL = Path(__file__).parent / "data" / "registry_v1.sql"
+
+
+@pytest.fixture
+def v1_registry(tmp_path: Path) -> Path:
+    path = tmp_path / "old.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute(V1_SQL.read_text())
+    conn.close()
+    return path
+
+
+def test_opening_a_v1_registry_upgrades_it_and_keeps_rows(v1_registry: Path) -> None:
+    with open_registry(v1_registry) as registry:
+        assert registry.schema_version == SCHEMA_VERSION == 2
+        assert [p.patient_id for p in registry.rows_of(Patient)] == ["NET001", "NET002"]
+        # 200 and 300 mCi at 37 MBq per mCi.
+        assert [t.activity_mbq for t in registry.rows_of(Therapy)] == [7400.0, 11100.0]
+        assert [d.lung_category for d in registry.rows_of(Diagnosis)] == [None, None]
+        # The old audit entry survives the migration.
+        assert [e.who for e in registry.audit()] == ["founder"]
+    assert upgrade_registry(v1_registry) == []  # already current: nothing to do
+
+
+def test_upgrade_reports_the_versions_applied(v1_registry: Path) -> None:
+    assert upgrade_registry(v1_registry) == [2]
+
+
+def test_upgraded_registry_accepts_imports(v1_registry: Path, clinic_source: Path) -> None:
+    report = import_sources(v1_registry, [clinic_source], user="tester")
+    # NET001/NET002 and their rows were already there; TH1 was 200 mCi = 7400 MBq as in the CSV.
+    assert report.counts["patients"].inserted == 1 and report.counts["patients"].unchanged == 2
+    assert report.counts["therapies"].unchanged == 2
+
+
+def test_a_failing_migration_leaves_the_registry_at_v1(v1_registry: Path) -> None:
+    conn = duckdb.connect(str(v1_registry))
+    conn.execute("ALTER TABLE therapies RENAME COLUMN activity_mci TO dose")  # breaks v1 -> v2
+    conn.close()
+    with pytest.raises(duckdb.Error):
+        upgrade_registry(v1_registry)
+    conn = duckdb.connect(str(v1_registry), read_only=True)
+    assert conn.execute("SELECT max(version) FROM schema_version").fetchall() == [(1,)]
+    conn.close()
+
+
+def test_a_non_registry_file_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    with pytest.raises(InputError, match="not a netoutcomes registry"), open_registry(other):
+        pass
