@@ -111,3 +111,22 @@ def test_baseline_hazard_and_adjusted_curve_match_r_survfit(name: str, ties: str
     )
     np.testing.assert_allclose(curve.cumhaz, np.array(ref["cumhaz_pattern"])[event_rows], rtol=RTOL)
     np.testing.assert_allclose(curve.surv, np.array(ref["surv_pattern"])[event_rows], rtol=RTOL)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_stratum_without_events_fits_as_r(ties: str) -> None:
+    ref = EXTRA[f"stratum_no_events_{ties}"]
+    covariates = ["age", "sex", "ph_ecog"]
+    path = FIXTURES / "data" / "lung_stratum_no_events.csv"
+    sd = survival_data(path, "time", "event", None, [*covariates, "agegroup"])
+    model = cox_model_data(sd.time, sd.event, None, sd.columns, covariates, "agegroup")
+    fit = cox_ph(model.data, model.design.column_names, ties)  # type: ignore[arg-type]
+    for key in ["coef", "se", "loglik_null", "loglik", "score", "wald", "n", "nevent"]:
+        ours = np.atleast_1d(np.asarray(getattr(fit, key), dtype=float))
+        np.testing.assert_allclose(ours, ref[key], rtol=RTOL, err_msg=key)
+    np.testing.assert_allclose(fit.concordance, ref["concordance"], rtol=RTOL)
+    d = model.data
+    zph = cox_zph(
+        fit.sums, fit.ties, model.design.term_names, model.design.term_columns, d.time, d.event
+    )
+    np.testing.assert_allclose(zph.chisq, ref["zph"]["chisq"], rtol=RTOL)
