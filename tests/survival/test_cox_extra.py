@@ -130,3 +130,17 @@ def test_stratum_without_events_fits_as_r(ties: str) -> None:
         fit.sums, fit.ties, model.design.term_names, model.design.term_columns, d.time, d.event
     )
     np.testing.assert_allclose(zph.chisq, ref["zph"]["chisq"], rtol=RTOL)
+
+
+def test_times_equal_up_to_rounding_are_tied_as_r_timefix() -> None:
+    # R's coxph ties times closer than sqrt(eps) (aeqSurv): 0.1 + 0.2 and 0.3 are one time.
+    time = np.array([0.1 + 0.2, 0.3, 0.5, 0.7, 0.9, 1.1])
+    exact = np.array([0.3, 0.3, 0.5, 0.7, 0.9, 1.1])
+    event = np.array([True, True, True, False, True, True])
+    columns = {"a": np.array([1.0, 0.0, 2.0, 1.0, 0.0, 3.0])}
+    fits = [
+        cox_ph(cox_model_data(t, event, None, columns, ["a"]).data, ["a"], "efron")
+        for t in (time, exact)
+    ]
+    assert fits[0].coef[0] == pytest.approx(fits[1].coef[0], rel=1e-12)
+    assert fits[0].loglik == pytest.approx(fits[1].loglik, rel=1e-12)

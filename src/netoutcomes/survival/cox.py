@@ -548,6 +548,43 @@ def cox_ph(
     )
 
 
+TIMEFIX_TOLERANCE = float(np.finfo(float).eps) ** 0.5  # aeqSurv(tolerance)
+
+
+def r_timefix(time: FloatArray, entry: FloatArray | None) -> tuple[FloatArray, FloatArray | None]:
+    """Treat times that differ only by rounding error as tied, as R's ``aeqSurv``
+    (coxph's ``timefix = TRUE``): among the sorted distinct times, one closer than
+    ``sqrt(eps)`` (absolutely, or relative to the mean absolute time) to the
+    previous one is replaced by it.  Raises InputError if an (entry, time] interval
+    collapses to length 0."""
+    both = time if entry is None else np.concatenate([entry, time])
+    grid = np.unique(both[np.isfinite(both)])
+    if grid.size < 2:
+        return time, entry
+    gaps = np.diff(grid)
+    scale = np.mean(np.abs(grid))
+    tied = (gaps <= TIMEFIX_TOLERANCE) | (gaps / scale <= TIMEFIX_TOLERANCE)
+    if not np.any(tied):
+        return time, entry
+    cuts = grid[np.concatenate([[True], ~tied])]
+
+    def snap(t: FloatArray) -> FloatArray:
+        return cuts[np.searchsorted(cuts, t, side="right") - 1]
+
+    new_time = snap(time)
+    if entry is None:
+        return new_time, None
+    new_entry = snap(entry)
+    collapsed = np.flatnonzero(new_entry >= new_time)
+    if collapsed.size:
+        i = int(collapsed[0])
+        raise InputError(
+            f"row {i + 1}: the interval ({entry[i]:g}, {time[i]:g}] has length 0 "
+            "once times closer than rounding error are tied (as R's aeqSurv)"
+        )
+    return new_time, new_entry
+
+
 @dataclass(frozen=True)
 class CoxModelData:
     """What a Cox fit needs, coded from named columns: arrays, design and labels."""
@@ -576,7 +613,8 @@ def cox_model_data(
     weights: FloatArray | None = None,
 ) -> CoxModelData:
     """Code the covariates (factors as treatment contrasts) and the strata and cluster
-    columns; rows with a missing covariate are dropped (``design.n_dropped``)."""
+    columns; rows with a missing covariate are dropped (``design.n_dropped``); times
+    equal up to rounding error are tied (``r_timefix``)."""
     design = design_matrix(columns, covariates)
     keep = design.keep
     for name, values in columns.items():
@@ -599,11 +637,15 @@ def cox_model_data(
     cluster = None
     if cluster_column is not None:
         cluster, _ = integer_codes(np.asarray(columns[cluster_column])[keep])
+    fixed_time, fixed_entry = r_timefix(
+        np.asarray(time, dtype=np.float64)[keep],
+        None if entry is None else np.asarray(entry, dtype=np.float64)[keep],
+    )
     data = CoxData(
         x=design.x,
-        time=np.asarray(time, dtype=np.float64)[keep],
+        time=fixed_time,
         event=np.asarray(event, dtype=bool)[keep],
-        entry=None if entry is None else np.asarray(entry, dtype=np.float64)[keep],
+        entry=fixed_entry,
         weights=None if weights is None else np.asarray(weights, dtype=np.float64)[keep],
         strata=strata,
     )
