@@ -52,6 +52,11 @@ class KmCase:
     by: str | None
     times: tuple[float, ...]
     tau: float
+    reference: str | None = None  # the JSON file under fixtures/r, when not named as the data
+
+    def expected(self) -> Any:
+        """R's block for this case."""
+        return load_reference(self.reference or self.dataset)[self.block]
 
     def load(self) -> SurvivalData:
         extra = [self.by] if self.by else []
@@ -76,6 +81,20 @@ KM_CASES = [
         "heart", "km_lefttrunc_by_transplant", "stop", "event", "start", "transplant",
         (30, 365, 1000), 1000,
     ),
+]  # fmt: skip
+
+
+EDGE_KM_CASES = [
+    KmCase("edge_all_censored", "edge_all_censored", "time", "event", None, None, (0, 2, 10), 3,
+           "extra_survival"),
+    KmCase("edge_one_subject", "edge_one_subject", "time", "event", None, None, (1, 5, 10), 5,
+           "extra_survival"),
+    KmCase("edge_time_zero", "edge_time_zero", "time", "event", None, None, (0, 0.5, 2, 3), 3,
+           "extra_survival"),
+    KmCase("edge_entry_ties", "edge_entry_ties", "stop", "event", "start", None, (1, 2, 3, 5), 6,
+           "extra_survival"),
+    KmCase("edge_no_events", "edge_no_events_km", "time", "event", None, "g", (1, 3, 6), 6,
+           "extra_survival"),
 ]  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from km_reference_cases import KM_CASES, KmCase, assert_close, load_reference
+from km_reference_cases import EDGE_KM_CASES, KM_CASES, KmCase, assert_close
 
 from netoutcomes.survival.curves import km_by_group
 from netoutcomes.survival.groups import grouped_count_tables
@@ -23,9 +23,9 @@ def curves_for(case: KmCase, conf_type: ConfType):
 
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
-@pytest.mark.parametrize("case", KM_CASES, ids=lambda c: c.block)
+@pytest.mark.parametrize("case", KM_CASES + EDGE_KM_CASES, ids=lambda c: c.block)
 def test_km_matches_r(case: KmCase, conf_type: ConfType) -> None:
-    ref = load_reference(case.dataset)[case.block]
+    ref = case.expected()
     curves = curves_for(case, conf_type)
     r_tables = ref[f"km_{conf_type}"]
     assert [c.label for c in curves] == list(r_tables)
