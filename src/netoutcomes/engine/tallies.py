@@ -205,7 +205,7 @@ def count_tables_expr(
     return exits.union(entries.select(exits.columns), distinct=False)
 
 
-def _fail_on_bad(
+def fail_on_bad_values(
     name: str,
     result: pa.Table,
     time: str,
@@ -361,7 +361,7 @@ def survival_count_tables(
         check_columns(source, used_columns(time, event, entry, keys, weights))
         expr = count_tables_expr(source.table, time, event, entry, keys, weights)
         result = expr.to_pyarrow()
-        _fail_on_bad(source.name, result, time, event, entry, weights)
+        fail_on_bad_values(source.name, result, time, event, entry, weights)
         tables, levels, n_dropped = _tables_from_result(result, keys)
     if not tables:
         raise InputError(f"{source.name}: no rows left after dropping {n_dropped} rows")
