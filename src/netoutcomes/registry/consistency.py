@@ -75,6 +75,7 @@ def _orphans(state: State) -> list[Violation]:
                         column,
                         row[column],
                         f"orphan row: {column} {row[column]} is not in {spec.foreign_key.parent}",
+                        RowRef(spec.foreign_key.parent, parent_key),
                     )
                 )
     return found

@@ -86,6 +86,11 @@ class _Validated:
     incoming: State = field(default_factory=dict)
     origin: dict[RowRef, SourceRow] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    invalid: set[RowRef] = field(default_factory=set)  # raw keys of rows that failed validation
+
+
+def _raw(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
 
 
 def _validate_rows(rows: list[SourceRow], progress: ProgressHook | None) -> _Validated:
@@ -96,6 +101,9 @@ def _validate_rows(rows: list[SourceRow], progress: ProgressHook | None) -> _Val
             record = spec.model.model_validate(row.values)
         except ValidationError as exc:
             result.problems += _validation_problems(row, exc)
+            # The row exists, only badly: its children are not orphans (no cascade of errors).
+            raw_key = tuple(_raw(row.values.get(c)) for c in spec.primary_key)
+            result.invalid.add(RowRef(row.table, raw_key))
             continue
         values = stored_row(record)
         key = row_key(spec, values)
@@ -120,6 +128,8 @@ def _consistency_problems(
 ) -> list[Problem]:
     problems = []
     for v in check_consistency(merged, thresholds):
+        if v.related is not None and v.related in validated.invalid:
+            continue  # about a row already reported as invalid
         source = validated.origin.get(v.at)
         if source is None and v.related is not None:
             source = validated.origin.get(v.related)

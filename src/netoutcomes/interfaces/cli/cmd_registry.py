@@ -6,12 +6,13 @@ Thin: parse options, call ``netoutcomes.registry``, render with Rich.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from netoutcomes.errors import InputError
@@ -68,22 +69,28 @@ def import_command(
     ),
 ) -> None:
     """Import sources: validated, all or nothing, every change audited."""
-    console = Console(stderr=True)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("validating rows", total=None, visible=False)
+    with ExitStack() as stack:
+        bars: list[tuple[Progress, TaskID]] = []
 
         def on_row(done: int, total: int) -> None:
-            if total >= PROGRESS_FROM_ROWS:
-                progress.update(task, completed=done, total=total, visible=True)
+            if total < PROGRESS_FROM_ROWS:
+                return
+            if not bars:  # started lazily: small imports print no bar at all
+                progress = stack.enter_context(
+                    Progress(console=Console(stderr=True), transient=True)
+                )
+                bars.append((progress, progress.add_task("validating rows", total=total)))
+            progress, task = bars[0]
+            progress.update(task, completed=done)
 
         try:
             report = import_sources(registry, sources, user=user, progress=on_row)
         except ImportRejected as exc:
-            progress.stop()
+            stack.close()
             _print_problems(exc)
             raise typer.Exit(code=2) from None
         except InputError as exc:
-            progress.stop()
+            stack.close()
             fail(str(exc))
             return
     for warning in report.warnings:
