@@ -72,6 +72,17 @@ def _binned_sum(bins: IntArray, values: FloatArray, k: int) -> FloatArray:
     return out.reshape((k,) + values.shape[1:])
 
 
+def _binned_products(bins: IntArray, r: FloatArray, x: FloatArray, k: int) -> FloatArray:
+    """Sum of ``r x x'`` into ``k`` bins, one column pair at a time (never n x p x p)."""
+    p = x.shape[1]
+    out = np.empty((k, p, p))
+    for i in range(p):
+        rxi = r * x[:, i]
+        for j in range(i + 1):
+            out[:, i, j] = out[:, j, i] = np.bincount(bins, weights=rxi * x[:, j], minlength=k)
+    return out
+
+
 def _stratum_sums(
     x: FloatArray,
     time: FloatArray,
@@ -84,7 +95,6 @@ def _stratum_sums(
     times = np.unique(time[event])
     k = times.size
     rx = r[:, None] * x
-    rxx = rx[:, :, None] * x[:, None, :]
     # A row is in the risk set of every event time <= its exit ...
     exit_bin = np.searchsorted(times, time, side="right") - 1
     at_exit = exit_bin >= 0
@@ -100,6 +110,12 @@ def _stratum_sums(
             acc -= _binned_sum(entry_bin[at_entry], values[at_entry], k)
         return _reverse_cumsum(acc)
 
+    def risk_products() -> FloatArray:
+        acc = _binned_products(exit_bin[at_exit], r[at_exit], x[at_exit], k)
+        if entry is not None:
+            acc -= _binned_products(entry_bin[at_entry], r[at_entry], x[at_entry], k)
+        return _reverse_cumsum(acc)
+
     def event_sum(values: FloatArray) -> FloatArray:
         return _binned_sum(ev_bin, values[event], k)
 
@@ -110,10 +126,10 @@ def _stratum_sums(
         "wx_event": event_sum(w[:, None] * x),
         "r_event": event_sum(r),
         "rx_event": event_sum(rx),
-        "rxx_event": event_sum(rxx),
+        "rxx_event": _binned_products(ev_bin, r[event], x[event], k),
         "r_risk": risk_sum(r),
         "rx_risk": risk_sum(rx),
-        "rxx_risk": risk_sum(rxx),
+        "rxx_risk": risk_products(),
     }
 
 
