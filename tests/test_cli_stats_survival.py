@@ -15,6 +15,7 @@ from netoutcomes.interfaces.cli.main import _register_commands, app
 sys.path.insert(0, str(Path(__file__).parent / "survival"))
 from km_reference_cases import (  # noqa: E402
     DATA,
+    EDGE_KM_CASES,
     KM_CASES,
     LOGRANK_CASES,
     KmCase,
@@ -38,9 +39,9 @@ def run_json(*args: str) -> dict:
 
 
 @pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
-@pytest.mark.parametrize("case", KM_CASES, ids=lambda c: c.block)
+@pytest.mark.parametrize("case", KM_CASES + EDGE_KM_CASES, ids=lambda c: c.block)
 def test_km_json_matches_r(case: KmCase, conf_type: str) -> None:
-    ref = load_reference(case.dataset)[case.block]
+    ref = case.expected()
     out = run_json("km", *case.cli_args(), "--conf-type", conf_type)
     csv_rows = len((DATA / f"{case.dataset}.csv").read_text().splitlines()) - 1
     r_rows = sum(v["n"] for v in ref[f"summary_{conf_type}"].values())
@@ -83,6 +84,36 @@ def test_logrank_json_matches_r(case: LogrankCase, rho: str) -> None:
     assert out["df"] == ref["df"]
     for key in ("chisq", "p", "n", "observed", "expected"):
         assert_close(out[key], ref[key], key)
+
+
+def test_two_group_differences_match_r() -> None:
+    ref = load_reference("extra_survival")["two_sample_lung_sex"]
+    out = run_json(
+        "km", str(DATA / "lung.csv"), "--time", "time", "--event", "event", "--by", "sex",
+        "--times", "365", "--tau", "730",
+    )  # fmt: skip
+    diff = out["difference"]
+    assert diff["groups"] == ref["groups"]
+    for ours, name in [(diff["surv_at_times"][0], "surv_diff"), (diff["rmst"], "rmst_diff")]:
+        assert_close(ours["estimate"], ref[name], name)
+        for key in ("se", "lower", "upper", "p"):
+            assert_close(ours[key], ref[f"{name}_{key}"], f"{name}_{key}")
+
+
+def test_event_coded_1_2_and_true_false_and_parquet(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+    from pyarrow import csv as pa_csv
+
+    aml = (DATA / "aml.csv").read_text().splitlines()
+    as_12 = [aml[0]] + [line.replace(",1,", ",2,").replace(",0,", ",1,") for line in aml[1:]]
+    as_tf = [aml[0]] + [line.replace(",1,", ",TRUE,").replace(",0,", ",FALSE,") for line in aml[1:]]
+    base = run_json("km", str(DATA / "aml.csv"), "--time", "time", "--event", "event")
+    for lines in (as_12, as_tf):
+        path = write(tmp_path, "\n".join(lines) + "\n")
+        assert run_json("km", path, "--time", "time", "--event", "event") == base
+    parquet = tmp_path / "aml.parquet"
+    pq.write_table(pa_csv.read_csv(DATA / "aml.csv"), parquet)
+    assert run_json("km", str(parquet), "--time", "time", "--event", "event") == base
 
 
 def test_table_mode_reports_dropped_rows_on_stderr() -> None:

@@ -19,6 +19,7 @@ from netoutcomes.survival.km import (
     restricted_mean,
     survival_at,
 )
+from netoutcomes.survival.twosample import Difference, rmst_difference, survival_difference
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,31 @@ def km_by_group(
         )
         for g, km in curves.items()
     ]
+
+
+@dataclass(frozen=True)
+class TwoGroupDifferences:
+    """First group minus second: survival at each landmark time, and RMST up to tau."""
+
+    group_a: str
+    group_b: str
+    at_times: list[tuple[float, Difference]]
+    rmst: Difference
+    tau: float
+
+
+def two_group_differences(
+    curves: Sequence[GroupCurve], times: Sequence[float] | None, conf_level: float = 0.95
+) -> TwoGroupDifferences | None:
+    """Differences between exactly two groups (None otherwise), at the curves' RMST tau."""
+    if len(curves) != 2:
+        return None
+    a, b = curves
+    tau = a.rmst.tau
+    return TwoGroupDifferences(
+        group_a=a.label,
+        group_b=b.label,
+        at_times=[(t, survival_difference(a.km, b.km, t, conf_level)) for t in times or []],
+        rmst=rmst_difference(a.km, b.km, tau, conf_level),
+        tau=tau,
+    )

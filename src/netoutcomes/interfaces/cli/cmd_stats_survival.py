@@ -21,7 +21,12 @@ from rich.table import Table
 from netoutcomes.engine.source import grouped_tables, survival_data
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import fail, stats_app
-from netoutcomes.survival.curves import GroupCurve, km_by_group
+from netoutcomes.survival.curves import (
+    GroupCurve,
+    TwoGroupDifferences,
+    km_by_group,
+    two_group_differences,
+)
 from netoutcomes.survival.logrank import (
     LogRank,
     PairwiseComparison,
@@ -30,6 +35,7 @@ from netoutcomes.survival.logrank import (
     logrank_trend,
     pairwise_logrank,
 )
+from netoutcomes.survival.twosample import Difference
 
 
 class ConfTypeOption(StrEnum):
@@ -118,6 +124,32 @@ def _curve_json(c: GroupCurve) -> dict[str, Any]:
     }
 
 
+def _difference_json(d: Difference) -> dict[str, Any]:
+    return {"estimate": d.estimate, "se": d.se, "lower": d.lower, "upper": d.upper, "p": d.p}
+
+
+def _differences_json(diff: TwoGroupDifferences) -> dict[str, Any]:
+    return {
+        "groups": [diff.group_a, diff.group_b],
+        "surv_at_times": [{"time": t} | _difference_json(d) for t, d in diff.at_times],
+        "rmst": {"tau": diff.tau} | _difference_json(diff.rmst),
+    }
+
+
+def _print_differences(diff: TwoGroupDifferences, conf_level: float) -> None:
+    pct = f"{conf_level * 100:g}%"
+    table = Table(title=f"Difference {diff.group_a} minus {diff.group_b}")
+    for col in ("quantity", "difference", "SE", f"{pct} CI", "p"):
+        table.add_column(col, justify="left" if col == "quantity" else "right")
+    rows = [(f"survival at {_fmt(t)}", d) for t, d in diff.at_times]
+    rows.append((f"RMST to {_fmt(diff.tau)}", diff.rmst))
+    for name, d in rows:
+        table.add_row(
+            name, _fmt(d.estimate), _fmt(d.se), f"{_fmt(d.lower)} - {_fmt(d.upper)}", _fmt(d.p, 3)
+        )
+    Console().print(table)
+
+
 def _fmt(x: float, digits: int = 4) -> str:
     return "NA" if not math.isfinite(x) else f"{x:.{digits}g}"
 
@@ -189,6 +221,7 @@ def km_command(
         if tau is not None and tau < min(0.0, float(data.time.min())):
             raise InputError(f"--tau: {tau:g} is before the start of follow-up")
         curves = km_by_group(grouped_tables(data, by), conf_type.value, conf_level, landmarks, tau)
+        differences = two_group_differences(curves, landmarks, conf_level)
     except InputError as exc:
         fail(str(exc))
         return
@@ -200,10 +233,13 @@ def km_command(
                 "n_dropped": data.n_dropped,
                 "strata": [_curve_json(c) for c in curves],
             }
+            | ({} if differences is None else {"difference": _differences_json(differences)})
         )
         return
     _report_dropped(data.n_dropped)
     _print_curves(curves, conf_level)
+    if differences is not None:
+        _print_differences(differences, conf_level)
 
 
 def _logrank_json(result: LogRank) -> dict[str, Any]:
