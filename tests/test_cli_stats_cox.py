@@ -18,14 +18,6 @@ from cox_cases import CoxCase, as_array, cox_cases  # noqa: E402
 _register_commands()
 runner = CliRunner()
 CASES = cox_cases()
-EXTRA = json.loads((Path(__file__).parent / "fixtures" / "r" / "cox_extra.json").read_text())
-ZPH_NAMES = {
-    "cox_age_sex_ecog": "lung",
-    "cox_trt_karno_celltype": "veteran",
-    "cox_trt_karno_strata_celltype": "veteran_strata",
-    "cox_x": "aml",
-    "cox_counting": "heart",
-}
 KEYS = [
     "terms", "coef", "se", "robust_se", "hr", "hr_lower", "hr_upper", "p", "loglik_null",
     "loglik", "lrt", "wald", "score", "n", "nevent", "concordance", "zph",
@@ -53,9 +45,7 @@ def test_json_matches_r(case: CoxCase, ties: str) -> None:
             rtol=1e-6,
             err_msg=key,
         )
-    # gen.R's zph is null (cox.zph could not re-read the data inside its function);
-    # r/cox_extra.R fitted the same models at top level.
-    zref = EXTRA[f"zph_{ties}"][ZPH_NAMES[case.block]]
+    zref = case.zph_reference(ties)
     assert got["zph"]["terms"] == zref["terms"]
     np.testing.assert_allclose(got["zph"]["chisq"], zref["chisq"], rtol=1e-6)
     np.testing.assert_array_equal(got["zph"]["df"], zref["df"])

@@ -595,8 +595,8 @@ def r_timefix(time: FloatArray, entry: FloatArray | None) -> tuple[FloatArray, F
     if collapsed.size:
         i = int(collapsed[0])
         raise InputError(
-            f"row {i + 1}: the interval ({entry[i]:g}, {time[i]:g}] has length 0 "
-            "once times closer than rounding error are tied (as R's aeqSurv)"
+            f"the interval ({entry[i]:g}, {time[i]:g}] has length 0 once times closer "
+            "than rounding error are tied (as R's aeqSurv); make entry clearly before time"
         )
     return new_time, new_entry
 

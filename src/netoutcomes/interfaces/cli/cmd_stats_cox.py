@@ -63,10 +63,10 @@ def fit_cox_file(
         raise InputError("--cluster and --robust: give one (--cluster clusters on a column)")
     extra = covariates + [c for c in (strata, cluster) if c and c not in covariates]
     data = survival_data(path, time, event, entry, extra)
-    model = cox_model_data(
-        data.time, data.event, data.entry, data.columns, covariates, strata, cluster
-    )
     try:
+        model = cox_model_data(
+            data.time, data.event, data.entry, data.columns, covariates, strata, cluster
+        )
         fit = cox_ph(
             model.data,
             model.design.column_names,
