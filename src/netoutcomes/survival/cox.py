@@ -255,7 +255,7 @@ class NewtonResult:
     converged: bool
 
 
-def _solve_chol(info: FloatArray, u: FloatArray) -> FloatArray:
+def _newton_step(info: FloatArray, u: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.solve(info, u))
 
 
@@ -308,7 +308,7 @@ def fit_cox(
             f"singular design: covariate {which} is constant or a linear combination "
             "of the others (in the rows used, within strata)"
         )
-    step = _solve_chol(info, u)
+    step = _newton_step(info, u)
     score_test = float(u @ step)
     best = loglik0
     newbeta = beta + step
@@ -332,7 +332,7 @@ def fit_cox(
             halving = False
             best = newlk
             beta = newbeta
-            newbeta = newbeta + _solve_chol(info, u)
+            newbeta = newbeta + _newton_step(info, u)
     if not np.all(np.isfinite(newbeta)) or not np.isfinite(newlk):
         raise InputError("the Cox fit failed: numeric overflow (a coefficient ran to infinity)")
     var: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
@@ -487,7 +487,7 @@ def centred(
     return x - means, means
 
 
-def check_events(data: CoxData, stratum_names: list[str] | None = None) -> None:
+def check_events(data: CoxData) -> None:
     """No events at all is an error.  A stratum without events is allowed: as in R it
     adds nothing to the partial likelihood (its rows still count in n)."""
     if not np.any(data.event):
