@@ -163,3 +163,12 @@ def test_quantiles_follow_r_findq_by_hand() -> None:
     assert [x.lower for x in qs] == [1.0, 1.0, 2.0]
     assert all(np.isnan(x.upper) for x in qs)
     assert median_survival(km).median == 3.0
+
+
+def test_group_order_is_r_sort_order() -> None:
+    # R 4.2.2 (ICU): sort(c("b","B","a","A","_x","10","9","é","e")) gives this order.
+    from netoutcomes.survival.groups import sorted_levels
+
+    values = np.array(["b", "B", "a", "A", "_x", "10", "9", "é", "e"], dtype=object)
+    assert sorted_levels(values) == ["_x", "10", "9", "a", "A", "b", "B", "e", "é"]
+    assert sorted_levels(np.array([10.0, 2.0, 1.5])) == [1.5, 2.0, 10.0]

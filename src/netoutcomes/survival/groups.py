@@ -1,9 +1,9 @@
 """Split arrays into count tables per (stratum, group), labelled and ordered as R does.
 
 R labels a curve or a log-rank group ``column=value`` and orders them as the
-levels of ``factor(value)``: numbers ascending, text alphabetically (R sorts
-text by the locale's collation, which ignores case first; we sort by the
-case-folded text, then the text).  Without a grouping column the one label is
+levels of ``factor(value)``: numbers ascending, text in R's collation (ICU
+root, as R on Debian sorts: case and accents count only after the letters;
+``survival.design.level_sort_key``).  Without a grouping column the one label is
 ``"all"``.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+from netoutcomes.survival.design import level_sort_key
 
 ALL = "all"
 
@@ -32,7 +33,7 @@ def sorted_levels(values: np.ndarray) -> list[object]:
     distinct = set(values.tolist())
     if values.dtype == np.float64:
         return sorted(distinct)
-    return sorted(distinct, key=lambda v: (str(v).casefold(), str(v)))
+    return sorted(distinct, key=lambda v: level_sort_key(str(v)))
 
 
 def level_labels(column: str | None, values: np.ndarray | None) -> tuple[list[str], NDArray]:
