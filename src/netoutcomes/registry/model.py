@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # A pseudonymous study id: starts with a letter, holds at least one digit, no
 # spaces. The digit and the no-space rule keep names ("John Smith") out; the
@@ -34,6 +41,7 @@ PATIENT_ID_MAX_LENGTH = 32
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 RECORD_ID_MAX_LENGTH = 64
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MBQ_PER_MCI = 37.0  # 1 mCi = 37 MBq exactly.
 
 
@@ -266,7 +274,10 @@ def _text_or_none(value: Any) -> Any:
 class RegistryRecord(BaseModel):
     """Base of every table row: strict about unknown columns, blank cell = missing."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    # No infinities or NaN: "inf" is not a size or an activity.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -274,6 +285,16 @@ class RegistryRecord(BaseModel):
         if isinstance(data, dict):
             return {k: _text_or_none(v) for k, v in data.items()}
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _iso_dates_only(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic alone would read "0" as 1970-01-01 (a Unix time): dates must be ISO.
+        if isinstance(value, str) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation in (dt.date, dt.date | None) and not ISO_DATE.fullmatch(value):
+                raise ValueError("not a date: write dates as YYYY-MM-DD")
+        return value
 
 
 def _codes(meanings: dict[str, str]) -> dict[str, Any]:
