@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -135,26 +136,26 @@ def _fmt(x: float, digits: int = 4) -> str:
 def _print_cox(result: CoxFileResult) -> None:
     fit = result.fit
     console = Console()
-    table = Table(title=f"Cox proportional hazards ({fit.ties} ties)")
-    columns = ["term", "coef", "HR", "95% CI", "SE"]
+    if not console.is_terminal:  # a file or a pipe: no reason to squeeze into 80 columns
+        console = Console(width=120)
+    table = Table(title=f"Cox proportional hazards ({fit.ties} ties)", box=box.SIMPLE_HEAD)
+    columns = ["term", "coef", "HR", "lower .95", "upper .95", "SE"]
     columns += ["robust SE"] if fit.robust_se is not None else []
-    columns += ["z", "p"]
+    columns += ["p"]
     for col in columns:
-        table.add_column(col, justify="left" if col == "term" else "right")
+        table.add_column(col, justify="left" if col == "term" else "right", no_wrap=True)
     for i, term in enumerate(fit.terms):
-        row = [
-            term,
-            _fmt(fit.coef[i]),
-            _fmt(fit.hr[i]),
-            f"{_fmt(fit.hr_lower[i])} - {_fmt(fit.hr_upper[i])}",
-            _fmt(fit.se[i]),
+        row = [term] + [
+            _fmt(v[i], 3) for v in (fit.coef, fit.hr, fit.hr_lower, fit.hr_upper, fit.se)
         ]
-        row += [_fmt(fit.robust_se[i])] if fit.robust_se is not None else []
-        row += [_fmt(fit.z[i]), _fmt(fit.p[i])]
+        row += [_fmt(fit.robust_se[i], 3)] if fit.robust_se is not None else []
+        row += [_fmt(fit.p[i], 3)]
         table.add_row(*row)
     console.print(table)
     dropped = f" ({result.n_dropped} rows with missing values dropped)" if result.n_dropped else ""
     console.print(f"n = {fit.n}, events = {fit.nevent}{dropped}")
+    if fit.robust_se is not None:
+        console.print("p, limits and the Wald test use the model-based SE (as the JSON).")
     console.print(
         f"Likelihood ratio test = {_fmt(fit.lrt)} on {fit.df} df, p = {_fmt(fit.lrt_p)}\n"
         f"Wald test = {_fmt(fit.wald)} on {fit.df} df, p = {_fmt(fit.wald_p)}\n"
@@ -162,7 +163,7 @@ def _print_cox(result: CoxFileResult) -> None:
         f"Concordance = {_fmt(fit.concordance)}"
     )
     if result.zph is not None:
-        zph = Table(title="Proportional hazards test (cox.zph, KM transform)")
+        zph = Table(title="cox.zph (KM transform)", box=box.SIMPLE_HEAD)
         for col in ("term", "chisq", "df", "p"):
             zph.add_column(col, justify="left" if col == "term" else "right")
         for i, term in enumerate(result.zph.terms):
