@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from netoutcomes.study.eligibility import Screening, histology_matches
+from netoutcomes.study.eligibility import Screening, matches_filters
 from netoutcomes.study.protocol import (
     Cohort,
     DisjointComparison,
@@ -24,7 +24,7 @@ from netoutcomes.study.protocol import (
 )
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.tables import Table
-from netoutcomes.survival.counts import count_table
+from netoutcomes.survival.counts import CountTable, count_table
 from netoutcomes.survival.cox import CoxData, cox_ph
 from netoutcomes.survival.groups import grouped_count_tables
 from netoutcomes.survival.km import (
@@ -76,18 +76,7 @@ def landmark_key(t: float) -> str:
 
 def in_cohort(cohort: Cohort, patient: PatientRecord) -> bool:
     """Missing histology that a filter needs leaves the patient out of the cohort."""
-    match = histology_matches(
-        patient.histology,
-        sites=cohort.sites,
-        exclude_sites=cohort.exclude_sites,
-        grades=cohort.grades,
-        exclude_grades=cohort.exclude_grades,
-        differentiations=cohort.differentiations,
-        exclude_differentiations=cohort.exclude_differentiations,
-        ki67_min=cohort.ki67_min,
-        ki67_max=cohort.ki67_max,
-    )
-    return match is True
+    return matches_filters(patient.histology, cohort) is True
 
 
 @dataclass(frozen=True)
@@ -216,8 +205,6 @@ class StudyResult:
         return "".join(s.text for s in self.narrative)
 
     def to_dict(self) -> dict[str, Any]:
-        flow = self.screening.flow
-
         def section(name: str, **extra: Any) -> dict[str, Any]:
             ids = self.section_tables.get(name, [])
             return {"tables": {i: self.tables[i].to_dict() for i in ids}, **extra}
@@ -229,22 +216,7 @@ class StudyResult:
                 "synthetic": self.synthetic,
                 "entry_agent": self.protocol.entry.agent,
             },
-            "screening": section(
-                "screening",
-                flow=flow.__dict__,
-                verdicts=[
-                    {
-                        "patient_id": v.patient_id,
-                        "verdict": v.verdict.value,
-                        "index_date": v.index_date.isoformat() if v.index_date else None,
-                        "reasons": [
-                            {"rule": o.rule_id, "status": o.status.value, "detail": o.detail}
-                            for o in v.reasons
-                        ],
-                    }
-                    for v in self.screening.verdicts
-                ],
-            ),
+            "screening": section("screening", **self.screening.to_dict()),
             "response": section("response"),
             "survival": section(
                 "survival",
@@ -346,17 +318,20 @@ def step_curve(km: KaplanMeier) -> tuple[list[float], ...]:
     return time, surv, lower, upper, km.time[censored].tolist(), km.surv[censored].tolist()
 
 
-def risk_table(km: KaplanMeier, grid: list[float]) -> list[RiskRow]:
-    at = survival_at(km, np.array(grid))
+def risk_table(table: CountTable, grid: list[float]) -> list[RiskRow]:
+    """At risk at t (entry < t <= exit, R's convention), events and censored up to t."""
+    exits = table.n_event + table.n_censor
     rows = []
-    for t, n_risk in zip(grid, at.n_risk, strict=True):
-        upto = km.time <= t
+    for t in grid:
+        from_t = table.time >= t
+        upto = table.time <= t
+        at_risk = exits[from_t].sum() - table.n_enter[from_t].sum()
         rows.append(
             RiskRow(
                 t,
-                int(n_risk),
-                int(km.n_event[upto].sum()),
-                int(km.n_censor[upto].sum()),
+                int(round(at_risk)),
+                int(round(table.n_event[upto].sum())),
+                int(round(table.n_censor[upto].sum())),
             )
         )
     return rows
@@ -422,7 +397,8 @@ def survival_tables(
                 data = survival_data(members, entry_dates, origin, method, spec.data_cutoff)
                 if data.time.size == 0:
                     continue
-                km = kaplan_meier(count_table(data.time, data.event, data.entry))
+                counts = count_table(data.time, data.event, data.entry)
+                km = kaplan_meier(counts)
                 med = median_survival(km)
                 at = survival_at(km, np.array(landmarks, dtype=np.float64))
                 values: dict[str, Any] = {}
@@ -468,7 +444,7 @@ def survival_tables(
                             landmark_key(t): float(s)
                             for t, s in zip(landmarks, at.surv, strict=True)
                         },
-                        risk_table=risk_table(km, grid),
+                        risk_table=risk_table(counts, grid),
                     )
                 )
         if origin == "diagnosis" and spec.delayed_entry:

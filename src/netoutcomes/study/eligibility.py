@@ -16,9 +16,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from netoutcomes.study.protocol import (
     EligibilityRule,
+    HistologyFilter,
     HistologyRule,
     ProgressionOnTreatmentRule,
     Protocol,
@@ -83,6 +85,24 @@ class Screening:
     flow: ConsortFlow
     treated_ids: list[str]
     analysed_ids: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flow and every verdict with its reasons (JSON-ready)."""
+        return {
+            "flow": self.flow.__dict__,
+            "verdicts": [
+                {
+                    "patient_id": v.patient_id,
+                    "verdict": v.verdict.value,
+                    "index_date": v.index_date.isoformat() if v.index_date else None,
+                    "reasons": [
+                        {"rule": o.rule_id, "status": o.status.value, "detail": o.detail}
+                        for o in v.reasons
+                    ],
+                }
+                for v in self.verdicts
+            ],
+        }
 
 
 # --- the building blocks ---------------------------------------------------------
@@ -238,16 +258,26 @@ def histology_matches(
     return True
 
 
+HISTOLOGY_FILTERS = (
+    "sites",
+    "exclude_sites",
+    "grades",
+    "exclude_grades",
+    "differentiations",
+    "exclude_differentiations",
+    "ki67_min",
+    "ki67_max",
+)
+
+
+def matches_filters(histology: Histology, filters: HistologyFilter) -> bool | None:
+    """``histology_matches`` with the filter fields of a histology rule or a cohort."""
+    return histology_matches(histology, **{f: getattr(filters, f) for f in HISTOLOGY_FILTERS})
+
+
 def check_histology(rule: HistologyRule, patient: PatientRecord) -> RuleOutcome:
     label = rule.label or rule.id
-    match = histology_matches(
-        patient.histology,
-        sites=rule.sites,
-        grades=rule.grades,
-        differentiations=rule.differentiations,
-        ki67_min=rule.ki67_min,
-        ki67_max=rule.ki67_max,
-    )
+    match = matches_filters(patient.histology, rule)
     h = patient.histology
     described = f"site {h.site}, grade {h.grade}, {h.differentiation}, Ki-67 {h.ki67}"
     if match is None:

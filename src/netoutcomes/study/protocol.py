@@ -81,17 +81,27 @@ class ScanAvidityRule(_Strict):
     min_uptake_grade: int = Field(ge=0)
 
 
-class HistologyRule(_Strict):
-    """The tumour matches a histology filter (site, grade, differentiation, Ki-67)."""
+class HistologyFilter(_Strict):
+    """Any combination of site, grade, differentiation and Ki-67.  Every given filter
+    must hold (``exclude_*`` filters must not); a missing value that a filter needs
+    makes the match undecidable (a rule cannot assess it; a cohort leaves it out)."""
+
+    sites: list[str] | None = None
+    exclude_sites: list[str] | None = None
+    grades: list[str] | None = None
+    exclude_grades: list[str] | None = None
+    differentiations: list[str] | None = None
+    exclude_differentiations: list[str] | None = None
+    ki67_min: float | None = None
+    ki67_max: float | None = None
+
+
+class HistologyRule(HistologyFilter):
+    """The tumour matches a histology filter."""
 
     kind: Literal["histology"]
     id: str
     label: str = ""
-    sites: list[str] | None = None
-    grades: list[str] | None = None
-    differentiations: list[str] | None = None
-    ki67_min: float | None = None
-    ki67_max: float | None = None
 
 
 EligibilityRule = Annotated[
@@ -103,21 +113,11 @@ EligibilityRule = Annotated[
 # --- cohorts, outcomes, survival, comparisons ------------------------------------
 
 
-class Cohort(_Strict):
-    """A subset of the analysed patients.  Every given filter must hold
-    (``exclude_*`` filters must not); a missing histology value fails a filter
-    that needs it, so such a patient is left out of the cohort."""
+class Cohort(HistologyFilter):
+    """A subset of the analysed patients, by histology."""
 
     id: str
     label: str
-    sites: list[str] | None = None
-    exclude_sites: list[str] | None = None
-    grades: list[str] | None = None
-    exclude_grades: list[str] | None = None
-    differentiations: list[str] | None = None
-    exclude_differentiations: list[str] | None = None
-    ki67_min: float | None = None
-    ki67_max: float | None = None
 
 
 class ResponseOutcome(_Strict):

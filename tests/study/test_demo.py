@@ -1,0 +1,209 @@
+"""End to end: `netoutcomes demo` on the bundled SYNTHETIC cohort.
+
+The references are independent of our code: the published seed abstract
+(23/17/10 symptomatic, 5 PR and no CR, 44% alive at 6.0 years), counts made
+directly from the bundled CSV files, and lifelines' Kaplan-Meier with delayed
+entry computed from those CSV files.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from lifelines import KaplanMeierFitter
+from typer.testing import CliRunner
+
+from netoutcomes.interfaces.cli.main import _register_commands, app
+
+_register_commands()
+runner = CliRunner()
+COHORT = Path(__file__).parents[2] / "src" / "netoutcomes" / "data" / "demo_cohort"
+YEAR = 365.25
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], str]:
+    out = tmp_path_factory.mktemp("demo")
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "results.json").read_text()), result.output
+
+
+def cell(results: dict[str, Any], section: str, table: str, row: str, column: str) -> Any:
+    t = results[section]["tables"][table]
+    return next(r for r in t["rows"] if r[t["columns"][0]] == row)[column]
+
+
+def read(name: str) -> list[dict[str, str]]:
+    with (COHORT / f"{name}.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_top_level_keys_and_flow(demo: tuple[Path, dict[str, Any], str]) -> None:
+    _, results, output = demo
+    assert {"screening", "response", "survival", "comparisons", "narrative"} <= set(results)
+    flow = results["screening"]["flow"]
+    assert flow["enrolled"] == flow["treated"] == flow["analysed"] == 50
+    assert flow["screened"] == len(read("patients"))
+    assert results["study"]["synthetic"] is True
+    assert "published (seed abstract) vs this cohort" in output.lower()
+
+
+def test_published_counts(demo: tuple[Path, dict[str, Any], str]) -> None:
+    _, r, _ = demo
+    n = {c: cell(r, "response", "response_symptomatic", c, "n") for c in ("improved", "stable")}
+    assert n == {"improved": 23, "stable": 17}
+    assert cell(r, "response", "response_symptomatic", "worse", "n") == 10
+    assert cell(r, "response", "response_symptomatic", "improved", "percent") == 46.0
+    assert cell(r, "response", "response_recist", "objective_response", "n") == 5
+    assert cell(r, "response", "response_recist", "objective_response", "percent") == 10.0
+    assert cell(r, "response", "response_recist", "CR", "n") == 0
+    row = "all_nets_from_origin"
+    assert cell(r, "survival", "survival_first_therapy", row, "s_6y") == 44.0
+
+
+def _treated_survival() -> dict[str, tuple[float, float, bool]]:
+    """Per treated patient, from the CSVs: (years diagnosis->therapy, years diagnosis->exit,
+    died)."""
+    first: dict[str, dt.date] = {}
+    for t in read("therapies"):
+        if t["agent"] == "i131_mibg":
+            d = dt.date.fromisoformat(t["date"])
+            first[t["patient_id"]] = min(d, first.get(t["patient_id"], d))
+    diagnosis = {
+        d["patient_id"]: dt.date.fromisoformat(d["diagnosis_date"]) for d in read("diagnoses")
+    }
+    out = {}
+    for f in read("followup"):
+        pid = f["patient_id"]
+        if not pid.startswith("SYN-0"):  # SYN-001..SYN-050 are the treated eligible patients
+            continue
+        exit_date = dt.date.fromisoformat(f["death_date"] or f["last_contact_date"])
+        out[pid] = (
+            (first[pid] - diagnosis[pid]).days / YEAR,
+            (exit_date - diagnosis[pid]).days / YEAR,
+            f["vital_status"] == "dead",
+        )
+    return out
+
+
+def test_44_percent_at_6_years_by_hand() -> None:
+    """No one is censored before 6.0 years, so KM at 6.0 years is alive / 50."""
+    data = _treated_survival()
+    assert len(data) == 50
+    from_therapy = [(exit - entry, died) for entry, exit, died in data.values()]
+    assert not any(t < 6.0 and not died for t, died in from_therapy)
+    assert sum(t < 6.0 and died for t, died in from_therapy) == 28
+
+
+def test_survival_from_diagnosis_matches_lifelines_and_the_targets(
+    demo: tuple[Path, dict[str, Any], str],
+) -> None:
+    _, r, _ = demo
+    data = _treated_survival()
+    diag = {d["patient_id"]: d for d in read("diagnoses")}
+    cohorts = {
+        "all_nets": lambda d: True,
+        "sb": lambda d: d["primary_site"] == "small_bowel",
+        "sb_well": lambda d: d["primary_site"] == "small_bowel" and d["differentiation"] == "well",
+        "sb_g1": lambda d: d["primary_site"] == "small_bowel" and d["who_grade"] == "G1",
+    }
+    s10 = {}
+    for cohort, member in cohorts.items():
+        rows = [v for pid, v in data.items() if member(diag[pid])]
+        entry, exit_, died = (np.array(x) for x in zip(*rows, strict=True))
+        for method, start in (("delayed_entry", entry), ("naive", None)):
+            km = KaplanMeierFitter().fit(exit_, died, entry=start)
+            for t in (5.0, 6.0, 10.0):
+                expected = 100 * float(km.survival_function_at_times(t).iloc[0])
+                got = cell(r, "survival", "survival_diagnosis", f"{cohort}_{method}", f"s_{t:g}y")
+                assert got == pytest.approx(expected, abs=0.051), (cohort, method, t)
+        s10[cohort] = cell(r, "survival", "survival_diagnosis", f"{cohort}_delayed_entry", "s_10y")
+    s5 = {
+        c: cell(r, "survival", "survival_diagnosis", f"{c}_delayed_entry", "s_5y") for c in cohorts
+    }
+    # the seed's claims: similar early, SB >= 20 points above all NETs at 10 years,
+    # SB without poorly differentiated higher still, G1 SB about 21 above SB (~41 above all)
+    assert abs(s5["sb"] - s5["all_nets"]) < 5
+    assert s10["sb"] - s10["all_nets"] >= 20
+    assert s10["sb_well"] > s10["sb"]
+    assert 19 <= s10["sb_g1"] - s10["sb"] <= 23
+    assert 39 <= s10["sb_g1"] - s10["all_nets"] <= 45
+
+
+def test_every_narrative_number_equals_its_table_cell(
+    demo: tuple[Path, dict[str, Any], str],
+) -> None:
+    _, r, _ = demo
+    sections = ("screening", "response", "survival", "comparisons")
+    tables = {tid: t for s in sections for tid, t in r[s]["tables"].items()}
+    numbers = [s for s in r["narrative"]["segments"] if s["table"]]
+    assert len(numbers) > 20
+    for seg in numbers:
+        t = tables[seg["table"]]
+        row = next(x for x in t["rows"] if x[t["columns"][0]] == seg["row"])
+        shown = float(re.match(r"-?[0-9.e-]+", seg["text"]).group())  # type: ignore[union-attr]
+        assert shown == row[seg["column"]] == seg["value"], seg
+    # every number in the text is one of the linked numbers (or a landmark/label)
+    assert r["narrative"]["text"] == "".join(s["text"] for s in r["narrative"]["segments"])
+
+
+def test_html_is_self_contained_with_every_figure_and_links(
+    demo: tuple[Path, dict[str, Any], str],
+) -> None:
+    out, r, _ = demo
+    html = (out / "report.html").read_text()
+    figures = sorted(p.stem for p in (out / "figures").glob("*.svg"))
+    assert set(figures) >= {"consort", "km_diagnosis", "km_first_therapy", "forest", "response"}
+    for name in figures:
+        assert f'id="figure-{name}"' in html
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+    assert html.count("<svg") >= len(figures)
+    assert "SYNTHETIC DATA" in html
+    assert '<img src="http' not in html and "<script src" not in html
+    for seg in r["narrative"]["segments"]:
+        if seg["table"]:
+            anchor = f"{seg['table']}--{seg['row']}--{seg['column']}"
+            assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+    for section in ("screening", "response", "survival", "comparisons"):
+        for tid in r[section]["tables"]:
+            assert (out / "tables" / f"{tid}.csv").exists()
+
+
+def test_second_protocol_runs_on_the_same_registry(tmp_path: Path) -> None:
+    from netoutcomes.study.run import build_demo_registry
+
+    registry = build_demo_registry(tmp_path / "r.duckdb")
+    out = tmp_path / "lu"
+    result = runner.invoke(app, ["analyze", str(registry), "-p", "lu177-pnet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "results.json").read_text())
+    assert r["study"]["entry_agent"] == "lu177_dotatate"
+    assert r["screening"]["flow"]["analysed"] == 7  # 8 Lu-177 patients, one not SSTR-avid
+    assert cell(r, "response", "response_recist", "PR", "n") == 3
+    assert (out / "report.html").exists()
+    screened = runner.invoke(app, ["screen", str(registry), "-p", "lu177-pnet", "--json"])
+    verdicts = json.loads(screened.output)["verdicts"]
+    failing = next(v for v in verdicts if v["patient_id"] == "SYN-208")
+    assert [x["rule"] for x in failing["reasons"]] == ["sstr_avid"]
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["screen", str(tmp_path / "none.duckdb"), "-p", "mibg-net"])
+    assert missing.exit_code == 2
+    assert missing.output.strip().count("\n") == 0 and "no such registry" in missing.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nshort_name: y\nentry: {agent: a}\n")
+    from netoutcomes.study.run import build_demo_registry
+
+    registry = build_demo_registry(tmp_path / "r.duckdb")
+    res = runner.invoke(app, ["screen", str(registry), "-p", str(bad)])
+    assert res.exit_code == 2
+    assert "line 3" in res.output and "entry.window_start" in res.output
