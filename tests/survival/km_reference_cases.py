@@ -93,6 +93,8 @@ EDGE_KM_CASES = [
            "extra_survival"),
     KmCase("edge_entry_ties", "edge_entry_ties", "stop", "event", "start", None, (1, 2, 3, 5), 6,
            "extra_survival"),
+    KmCase("edge_near_ties", "edge_near_ties_km", "time", "event", None, "g", (1, 2, 5), 7,
+           "extra_survival"),
     KmCase("edge_no_events", "edge_no_events_km", "time", "event", None, "g", (1, 3, 6), 6,
            "extra_survival"),
 ]  # fmt: skip

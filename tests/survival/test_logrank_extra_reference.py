@@ -64,10 +64,11 @@ def test_rho_half_matches_r() -> None:
     np.testing.assert_allclose(result.var, np.array(ref["var"]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dataset", ["edge_no_events", "edge_near_ties"])
 @pytest.mark.parametrize("rho", [0, 1])
-def test_group_without_events_matches_r(rho: int) -> None:
-    ref = REF["edge_no_events_logrank"][f"rho_{rho}"]
-    result = logrank(tables_for("edge_no_events", "g"), rho=rho)
+def test_small_logrank_cases_match_r(dataset: str, rho: int) -> None:
+    ref = REF[f"{dataset}_logrank"][f"rho_{rho}"]
+    result = logrank(tables_for(dataset, "g"), rho=rho)
     assert result.groups == ref["groups"]
     assert result.df == ref["df"]
     for key in ("chisq", "p", "n", "observed", "expected"):

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+from netoutcomes.survival.cox import r_timefix
 from netoutcomes.survival.design import level_sort_key
 
 ALL = "all"
@@ -70,8 +71,13 @@ def grouped_count_tables(
     stratum: tuple[str, np.ndarray] | None = None,
     weights: FloatArray | None = None,
 ) -> GroupedTables:
-    """Count tables for every (stratum, group) combination present in the data."""
+    """Count tables for every (stratum, group) combination present in the data.
+
+    Times (exit and entry) that differ only by rounding error are tied first, over
+    all rows together, as R's ``survfit`` and ``survdiff`` do (``aeqSurv``).
+    """
     n = time.size
+    time, entry = r_timefix(np.asarray(time, dtype=np.float64), entry)
     group_names, group_codes = level_labels(*(group or (None, None)))
     strata_names, strata_codes = level_labels(*(stratum or (None, None)))
     if group is None:
