@@ -31,13 +31,12 @@ from netoutcomes.survival.km import (
     KaplanMeier,
     kaplan_meier,
     median_survival,
-    restricted_mean,
     survival_at,
-    z_value,
 )
 from netoutcomes.survival.logrank import logrank
 from netoutcomes.survival.multiplicity import adjust_bh, adjust_holm
 from netoutcomes.survival.proportions import clopper_pearson
+from netoutcomes.survival.twosample import rmst_difference, survival_difference
 
 DAYS_PER_YEAR = 365.25
 CONF_LEVEL = 0.95
@@ -496,18 +495,6 @@ def primary_method(origin: Origin, delayed_entry: bool) -> Method:
     return "delayed_entry" if delayed_entry else "naive"
 
 
-def landmark_difference(km_a: KaplanMeier, km_b: KaplanMeier, t: float) -> tuple[float, ...]:
-    """S_a(t) - S_b(t) with a Wald interval from the Greenwood variances, treating the
-    two estimates as independent (conservative for a cohort inside its reference,
-    whose estimates are positively correlated)."""
-    a = survival_at(km_a, np.array([t]))
-    b = survival_at(km_b, np.array([t]))
-    diff = float(a.surv[0] - b.surv[0])
-    se = float(np.sqrt(a.std_err[0] ** 2 + b.std_err[0] ** 2))
-    z = z_value(CONF_LEVEL)
-    return diff, diff - z * se, diff + z * se
-
-
 def nested_tables(
     result: StudyResult, patients: list[PatientRecord], entry_dates: dict[str, dt.date]
 ) -> None:
@@ -553,11 +540,12 @@ def nested_tables(
             if curves[0] is not None and curves[1] is not None:
                 for t in spec.landmarks_years:
                     k = landmark_key(t)
-                    d, lo, hi = landmark_difference(curves[0], curves[1], t)
+                    # independent-samples interval: conservative for nested cohorts
+                    d = survival_difference(curves[0], curves[1], t, CONF_LEVEL)
                     values |= {
-                        f"diff_{k}": pct(d),
-                        f"diff_{k}_lower": pct(lo),
-                        f"diff_{k}_upper": pct(hi),
+                        f"diff_{k}": pct(d.estimate),
+                        f"diff_{k}_lower": pct(d.lower),
+                        f"diff_{k}_upper": pct(d.upper),
                     }
             table.add(
                 comparison=f"{nested.cohort}_vs_{nested.reference}",
@@ -628,6 +616,7 @@ def disjoint_table(
                 "rmst_diff",
                 "rmst_diff_lower",
                 "rmst_diff_upper",
+                "rmst_p",
                 "note",
             ],
             labels={
@@ -642,6 +631,7 @@ def disjoint_table(
                 "rmst_diff": f"RMST difference to {tau:g} y (years)",
                 "rmst_diff_lower": "95% CI lower",
                 "rmst_diff_upper": "95% CI upper",
+                "rmst_p": "RMST p",
             },
             note="Log-rank (R survdiff) and Cox PH (Efron ties) with delayed entry where the "
             "origin is diagnosis; RMST difference with a Wald interval from the two "
@@ -674,9 +664,7 @@ def disjoint_table(
             )
             for side, m in (("group", g), ("versus", ~g))
         }
-        ra, rb = restricted_mean(km["group"], tau), restricted_mean(km["versus"], tau)
-        diff = ra.rmst - rb.rmst
-        half = z_value(CONF_LEVEL) * float(np.hypot(ra.se, rb.se))
+        rmst = rmst_difference(km["group"], km["versus"], tau, CONF_LEVEL)
         row |= {
             "n_group": int(g.sum()),
             "n_versus": int((~g).sum()),
@@ -688,9 +676,10 @@ def disjoint_table(
             "hr_lower": round(float(fit.hr_lower[0]), 2),
             "hr_upper": round(float(fit.hr_upper[0]), 2),
             "cox_p": float(f"{fit.p[0]:.4g}"),
-            "rmst_diff": yrs(diff),
-            "rmst_diff_lower": yrs(diff - half),
-            "rmst_diff_upper": yrs(diff + half),
+            "rmst_diff": yrs(rmst.estimate),
+            "rmst_diff_lower": yrs(rmst.lower),
+            "rmst_diff_upper": yrs(rmst.upper),
+            "rmst_p": float(f"{rmst.p:.4g}"),
         }
         result.forest.append(
             ForestRow(
