@@ -172,6 +172,7 @@ def test_km_bad_input_one_line_exit_2(
 
 def test_missing_file_and_unknown_type_exit_2(tmp_path: Path) -> None:
     for path, message in [
+        (write(tmp_path, "t,e,g\n1,1,a\n2,0,a\n"), "column 'g' has only one value (g=a)"),
         (str(tmp_path / "nope.csv"), "file not found"),
         (write(tmp_path, "t,e\n1,1\n", "d.txt"), "unknown file type '.txt'"),
     ]:

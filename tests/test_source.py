@@ -28,6 +28,13 @@ def test_read_numeric_and_text_with_missing(tmp_path: Path) -> None:
     assert list(cols["g"]) == ["a", None, "b"]
 
 
+def test_numbers_with_spaces_and_nan_text(tmp_path: Path) -> None:
+    p = write(tmp_path, "t,e\n 1 ,1\nNaN,0\n2.5, 0\n")
+    cols = read_columns(p, ["t", "e"])
+    np.testing.assert_array_equal(cols["t"], [1.0, np.nan, 2.5])
+    np.testing.assert_array_equal(cols["e"], [1.0, 0.0, 0.0])
+
+
 def test_type_decided_over_whole_column(tmp_path: Path) -> None:
     # A text value far down the file must not break reading (pyarrow infers from block 1 only).
     rows = "".join(f"{i},1\n" for i in range(20000))
@@ -79,6 +86,7 @@ def test_event_codings(tmp_path: Path, codes: str, expected: list[bool]) -> None
     [
         ("t,e\n1,1\n-2,0\n", {}, r"data row 2, column 't': time -2 is negative"),
         ("t,e\n1,1\nabc,0\n", {}, r"data row 2, column 't': 'abc' is not a number"),
+        ("t,e\n1,1\ninf,0\n", {}, r"data row 2, column 't': inf is not a finite number"),
         ("t,e\n1,1\n2,3\n", {}, r"data row 2, column 'e': event value 3 is not 0/1"),
         ("t,e\n1,0\n2,1\n3,2\n", {}, r"data row 3, column 'e': event value 2 is not 0/1"),
         ("t,e\n1,yes\n", {}, r"data row 1, column 'e': event value 'yes' is not 0/1"),

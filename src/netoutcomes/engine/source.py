@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -75,7 +76,29 @@ def _to_numeric_or_text(values: list[object]) -> np.ndarray:
     return text
 
 
-def _read_table(path: Path, columns: Sequence[str]) -> dict[str, list[object]]:
+def _column_values(column: Any) -> np.ndarray:
+    """A pyarrow column as float64 (numbers) or object (anything else).
+
+    Fast path: numeric Parquet columns, and text columns that pyarrow can cast to
+    float64 as a whole; otherwise value by value (``_to_numeric_or_text``).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return np.asarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:
+            numbers = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+        except pa.ArrowInvalid:
+            pass
+        else:
+            return np.asarray(numbers.to_numpy(zero_copy_only=False), np.float64)
+    return _to_numeric_or_text(column.to_pylist())
+
+
+def _read_table(path: Path, columns: Sequence[str]) -> dict[str, Any]:
     import pyarrow as pa
 
     suffix = path.suffix.lower()
@@ -115,7 +138,7 @@ def _read_table(path: Path, columns: Sequence[str]) -> dict[str, list[object]]:
         raise InputError(f"{path}: cannot read the file: {first_line}") from exc
     if table.num_rows == 0:
         raise InputError(f"{path}: the file has no data rows")
-    return {c: table.column(c).to_pylist() for c in columns}
+    return {c: table.column(c) for c in columns}
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -142,7 +165,7 @@ def read_columns(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
     path = Path(path)
     unique = list(dict.fromkeys(columns))
     raw = _read_table(path, unique)
-    return {c: _to_numeric_or_text(raw[c]) for c in unique}
+    return {c: _column_values(raw[c]) for c in unique}
 
 
 @dataclass(frozen=True)

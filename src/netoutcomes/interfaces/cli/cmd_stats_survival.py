@@ -307,6 +307,11 @@ def logrank_command(
         extra = [by] + ([strata] if strata and strata != by else [])
         data = survival_data(file, time, event, entry, extra=extra)
         tables = grouped_tables(data, by, strata)
+        if len(tables.groups) < 2:
+            raise InputError(
+                f"{file}: column {by!r} has only one value ({tables.groups[0]}); "
+                "the test compares two or more groups"
+            )
         result = logrank(tables, rho=rho)
         trend_result = logrank_trend(tables, rho=rho) if trend else None
         pairs = pairwise_logrank(tables, rho=rho) if pairwise else None
