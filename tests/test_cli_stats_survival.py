@@ -180,3 +180,24 @@ def test_missing_file_and_unknown_type_exit_2(tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert message in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_installed_command_bad_input_exit_2_without_traceback(tmp_path: Path) -> None:
+    import subprocess
+
+    exe = Path(sys.executable).parent / "netoutcomes"
+    if not exe.exists():
+        pytest.skip("console script not installed")
+    bad = write(tmp_path, "t,e\n1,1\n2,7\n")
+    proc = subprocess.run(
+        [str(exe), "stats", "km", bad, "--time", "t", "--event", "e", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {bad}: data row 2, column 'e': event value 7 is not 0/1 "
+        "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
+    ]

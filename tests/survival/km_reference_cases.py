@@ -53,6 +53,7 @@ class KmCase:
     times: tuple[float, ...]
     tau: float
     reference: str | None = None  # the JSON file under fixtures/r, when not named as the data
+    conf_level: float = 0.95
 
     def expected(self) -> Any:
         """R's block for this case."""
@@ -69,6 +70,7 @@ class KmCase:
         if self.by:
             args += ["--by", self.by]
         args += ["--times", ",".join(f"{t:g}" for t in self.times), "--tau", f"{self.tau:g}"]
+        args += ["--conf-level", f"{self.conf_level:g}"]
         return args
 
 
@@ -85,6 +87,8 @@ KM_CASES = [
 
 
 EDGE_KM_CASES = [
+    KmCase("lung", "lung_by_sex_conf90", "time", "event", None, "sex", (100, 400), 500,
+           "extra_survival", 0.9),
     KmCase("edge_all_censored", "edge_all_censored", "time", "event", None, None, (0, 2, 10), 3,
            "extra_survival"),
     KmCase("edge_one_subject", "edge_one_subject", "time", "event", None, None, (1, 5, 10), 5,

@@ -19,7 +19,7 @@ def curves_for(case: KmCase, conf_type: ConfType):
     data = case.load()
     group = None if case.by is None else (case.by, data.columns[case.by])
     tables = grouped_count_tables(data.time, data.event, data.entry, group=group)
-    return km_by_group(tables, conf_type, 0.95, times=case.times, tau=case.tau)
+    return km_by_group(tables, conf_type, case.conf_level, times=case.times, tau=case.tau)
 
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
