@@ -2,8 +2,8 @@
 
 The references are independent of our code: the published seed abstract
 (23/17/10 symptomatic, 5 PR and no CR, 44% alive at 6.0 years), counts made
-directly from the bundled CSV files, and lifelines' Kaplan-Meier with delayed
-entry computed from those CSV files.
+directly from the bundled CSV files, and R's survival package run on those CSV
+files (tests/fixtures/r/demo_cohort.R -> demo_cohort.json).
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from lifelines import KaplanMeierFitter
 from typer.testing import CliRunner
 
 from netoutcomes.interfaces.cli.main import _register_commands, app
 
 _register_commands()
 runner = CliRunner()
-COHORT = Path(__file__).parents[2] / "src" / "netoutcomes" / "data" / "demo_cohort"
+ROOT = Path(__file__).parents[2]
+COHORT = ROOT / "src" / "netoutcomes" / "data" / "demo_cohort"
+R_DEMO = json.loads((ROOT / "tests" / "fixtures" / "r" / "demo_cohort.json").read_text())
 YEAR = 365.25
 
 
@@ -103,39 +103,33 @@ def test_44_percent_at_6_years_by_hand() -> None:
     assert sum(t < 6.0 and died for t, died in from_therapy) == 28
 
 
-def test_survival_from_diagnosis_matches_lifelines_and_the_targets(
+def test_survival_matches_r_and_the_seed_targets(
     demo: tuple[Path, dict[str, Any], str],
 ) -> None:
+    """Every landmark estimate equals R's survfit on the same CSVs (tables round to 0.1%)."""
     _, r, _ = demo
-    data = _treated_survival()
-    diag = {d["patient_id"]: d for d in read("diagnoses")}
-    cohorts = {
-        "all_nets": lambda d: True,
-        "sb": lambda d: d["primary_site"] == "small_bowel",
-        "sb_well": lambda d: d["primary_site"] == "small_bowel" and d["differentiation"] == "well",
-        "sb_g1": lambda d: d["primary_site"] == "small_bowel" and d["who_grade"] == "G1",
-    }
-    s10 = {}
-    for cohort, member in cohorts.items():
-        rows = [v for pid, v in data.items() if member(diag[pid])]
-        entry, exit_, died = (np.array(x) for x in zip(*rows, strict=True))
-        for method, start in (("delayed_entry", entry), ("naive", None)):
-            km = KaplanMeierFitter().fit(exit_, died, entry=start)
-            for t in (5.0, 6.0, 10.0):
-                expected = 100 * float(km.survival_function_at_times(t).iloc[0])
-                got = cell(r, "survival", "survival_diagnosis", f"{cohort}_{method}", f"s_{t:g}y")
-                assert got == pytest.approx(expected, abs=0.051), (cohort, method, t)
-        s10[cohort] = cell(r, "survival", "survival_diagnosis", f"{cohort}_delayed_entry", "s_10y")
-    s5 = {
-        c: cell(r, "survival", "survival_diagnosis", f"{c}_delayed_entry", "s_5y") for c in cohorts
-    }
+    ref = R_DEMO["survival_diagnosis"]
+    for row, values in ref.items():
+        for t, expected in zip(R_DEMO["landmarks"], values, strict=True):
+            got = cell(r, "survival", "survival_diagnosis", row, f"s_{t:g}y")
+            assert got == pytest.approx(100 * expected, abs=0.05 + 1e-9), (row, t)
+    for cohort, values in R_DEMO["survival_first_therapy"].items():
+        for t, expected in zip(R_DEMO["landmarks"], values, strict=True):
+            got = cell(
+                r, "survival", "survival_first_therapy", f"{cohort}_from_origin", f"s_{t:g}y"
+            )
+            assert got == pytest.approx(100 * expected, abs=0.05 + 1e-9), (cohort, t)
+
+    def s(cohort: str, t: str) -> float:
+        return float(cell(r, "survival", "survival_diagnosis", f"{cohort}_delayed_entry", t))
+
     # the seed's claims: similar early, SB >= 20 points above all NETs at 10 years,
     # SB without poorly differentiated higher still, G1 SB about 21 above SB (~41 above all)
-    assert abs(s5["sb"] - s5["all_nets"]) < 5
-    assert s10["sb"] - s10["all_nets"] >= 20
-    assert s10["sb_well"] > s10["sb"]
-    assert 19 <= s10["sb_g1"] - s10["sb"] <= 23
-    assert 39 <= s10["sb_g1"] - s10["all_nets"] <= 45
+    assert abs(s("sb", "s_5y") - s("all_nets", "s_5y")) < 5
+    assert s("sb", "s_10y") - s("all_nets", "s_10y") >= 20
+    assert s("sb_well", "s_10y") > s("sb", "s_10y")
+    assert 19 <= s("sb_g1", "s_10y") - s("sb", "s_10y") <= 23
+    assert 39 <= s("sb_g1", "s_10y") - s("all_nets", "s_10y") <= 45
 
 
 def test_every_narrative_number_equals_its_table_cell(
@@ -207,3 +201,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     res = runner.invoke(app, ["screen", str(registry), "-p", str(bad)])
     assert res.exit_code == 2
     assert "line 3" in res.output and "entry.window_start" in res.output
+
+
+def test_disjoint_comparison_matches_r(demo: tuple[Path, dict[str, Any], str]) -> None:
+    """SB vs other sites: Cox HR with delayed entry and the log-rank test, as R."""
+    _, r, _ = demo
+    cox = R_DEMO["cox_sb_diagnosis"]
+    row = "sb_vs_non_sb_diagnosis"
+    for column, key in (("hr", "hr"), ("hr_lower", "lower"), ("hr_upper", "upper")):
+        got = cell(r, "comparisons", "disjoint", row, column)
+        assert got == pytest.approx(cox[key], abs=0.005 + 1e-9), column
+    assert cell(r, "comparisons", "disjoint", row, "cox_p") == pytest.approx(cox["p"], rel=1e-3)
+    lr = R_DEMO["logrank_sb_first_therapy"]
+    row = "sb_vs_non_sb_first_therapy"
+    assert cell(r, "comparisons", "disjoint", row, "logrank_chisq") == pytest.approx(
+        lr["chisq"], abs=5e-4
+    )
+    assert cell(r, "comparisons", "disjoint", row, "logrank_p") == pytest.approx(lr["p"], rel=1e-3)
