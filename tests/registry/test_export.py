@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from netoutcomes.registry.export import export_registry, neutralise, suppress_count
+from netoutcomes.registry.export import (
+    export_registry,
+    neutralise,
+    suppress_count,
+    suppress_group,
+)
 from netoutcomes.registry.importing import import_sources
 from netoutcomes.registry.model import TABLES
 from netoutcomes.registry.store import create_registry, open_registry
@@ -80,7 +85,7 @@ def test_deidentified_export_has_no_date_no_old_birth_year_no_small_count(
     assert years == ["1950", "1972", "<=1936"]
     for row in _read(out / "summary_counts.csv"):
         count = row["count"]
-        assert count == "<3" or int(count) == 0 or int(count) >= 3, row
+        assert count in ("<3", "suppressed") or int(count) == 0 or int(count) >= 3, row
     # Days from diagnosis, worked by hand: NET001 diagnosed 2005-03-14, first MIBG 2009-04-15.
     therapy_days = sorted(int(r["day"]) for r in _read(out / "therapies.csv"))
     assert (dt.date(2009, 4, 15) - dt.date(2005, 3, 14)).days in therapy_days
@@ -96,3 +101,19 @@ def test_deidentified_counts_use_the_threshold(clinic_registry: Path, tmp_path: 
     )
     assert exact[("lesions", "", "")] == "4" and hidden[("lesions", "", "")] == "<5"
     assert exact[("lesions", "uptake_grade", "4")] == "2"
+
+
+def test_one_small_count_gets_a_complementary_suppression() -> None:
+    # Total 52 = 40 + 3 + 9: hiding only the 3 would leave 52 - 40 - 9 = 3 recoverable.
+    assert suppress_group([40, 3, 9], 5) == [40, "<5", "suppressed"]
+    # Two small counts hide each other; none small: nothing hidden.
+    assert suppress_group([40, 3, 2], 5) == [40, "<5", "<5"]
+    assert suppress_group([40, 6, 0], 5) == [40, 6, 0]
+
+
+def test_summary_breakdowns_include_missing_values(clinic_registry: Path, tmp_path: Path) -> None:
+    export_registry(clinic_registry, tmp_path / "a", deidentified=True, min_cell=1, seed=1)
+    rows = _read(tmp_path / "a" / "summary_counts.csv")
+    grades = {r["value"]: int(r["count"]) for r in rows if r["column"] == "who_grade"}
+    # Clinic: NET001 G1, NET002 G2, NET003 (lung) not graded.
+    assert grades == {"G1": 1, "G2": 1, "(missing)": 1}

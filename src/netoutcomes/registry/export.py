@@ -146,17 +146,43 @@ def _deidentify(
     return out
 
 
+COMPLEMENTARY = "suppressed"  # a count >= min_cell hidden so that a small one cannot be derived
+
+
+def suppress_group(counts: list[int], min_cell: int = DEFAULT_MIN_CELL) -> list[int | str]:
+    """Suppress the small counts of one breakdown whose total is published.
+
+    With exactly one small count hidden, the total minus the others would give it
+    back; so the smallest other non-zero count is hidden too (complementary
+    suppression), written ``suppressed``.
+    """
+    shown: list[int | str] = [suppress_count(c, min_cell) for c in counts]
+    small = [i for i, c in enumerate(counts) if 0 < c < min_cell]
+    others = [i for i, c in enumerate(counts) if c >= min_cell]
+    if len(small) == 1 and others:
+        shown[min(others, key=lambda i: counts[i])] = COMPLEMENTARY
+    return shown
+
+
 def summary_counts(
     state: dict[str, list[StoredRow]], min_cell: int = DEFAULT_MIN_CELL
 ) -> list[list[Any]]:
-    """Rows (table, column, value, count) counting every coded column, small counts suppressed."""
+    """Rows (table, column, value, count): every coded column, small counts suppressed.
+
+    The table's row count is published, and a column's missing values are counted
+    as the value ``(missing)``, so each breakdown adds up to that total: which is
+    why ``suppress_group`` adds complementary suppression.
+    """
     rows: list[list[Any]] = []
     for table, spec in TABLES.items():
         rows.append([table, "", "", suppress_count(len(state[table]), min_cell)])
         for column in coded_columns(spec):
-            counts = Counter(r[column] for r in state[table] if r[column] is not None)
-            for value, count in sorted(counts.items(), key=lambda kv: str(kv[0])):
-                rows.append([table, column, value, suppress_count(count, min_cell)])
+            tally = Counter(
+                "(missing)" if r[column] is None else str(r[column]) for r in state[table]
+            )
+            values = sorted(tally)
+            shown = suppress_group([tally[v] for v in values], min_cell)
+            rows += [[table, column, v, n] for v, n in zip(values, shown, strict=True)]
     return rows
 
 
