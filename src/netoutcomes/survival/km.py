@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from netoutcomes.survival.counts import CountTable, FloatArray
 
@@ -52,7 +52,7 @@ class KaplanMeier:
 def z_value(conf_level: float) -> float:
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
-    return float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    return float(ndtri(1.0 - (1.0 - conf_level) / 2.0))
 
 
 def confidence_interval(

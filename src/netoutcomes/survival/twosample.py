@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from netoutcomes.survival.km import KaplanMeier, restricted_mean, survival_at, z_value
 
@@ -31,7 +31,7 @@ class Difference:
 
 def _wald(estimate: float, se: float, conf_level: float) -> Difference:
     z = z_value(conf_level)
-    p = float(2.0 * norm.sf(abs(estimate / se))) if se > 0 else float("nan")
+    p = float(2.0 * ndtr(-abs(estimate / se))) if se > 0 else float("nan")
     return Difference(estimate, se, estimate - z * se, estimate + z * se, p, conf_level)
 
 
