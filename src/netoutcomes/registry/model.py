@@ -18,6 +18,7 @@ grading; AJCC 8th ed. for the M categories; ICD-O-3 for codes; RECIST 1.1
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -290,11 +291,19 @@ class RegistryRecord(BaseModel):
     @classmethod
     def _iso_dates_only(cls, value: Any, info: ValidationInfo) -> Any:
         # pydantic alone would read "0" as 1970-01-01 (a Unix time): dates must be ISO.
-        if isinstance(value, str) and info.field_name is not None:
-            annotation = cls.model_fields[info.field_name].annotation
-            if annotation in (dt.date, dt.date | None) and not ISO_DATE.fullmatch(value):
-                raise ValueError("not a date: write dates as YYYY-MM-DD")
+        if (
+            isinstance(value, str)
+            and info.field_name in _date_fields(cls)
+            and not ISO_DATE.fullmatch(value)
+        ):
+            raise ValueError("not a date: write dates as YYYY-MM-DD")
         return value
+
+
+@functools.cache
+def _date_fields(model: type[BaseModel]) -> frozenset[str]:
+    date_types = (dt.date, dt.date | None)
+    return frozenset(n for n, f in model.model_fields.items() if f.annotation in date_types)
 
 
 def _codes(meanings: dict[str, str]) -> dict[str, Any]:
