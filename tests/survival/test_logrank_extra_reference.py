@@ -173,3 +173,19 @@ def test_group_order_is_r_sort_order() -> None:
     values = np.array(["b", "B", "a", "A", "_x", "10", "9", "é", "e"], dtype=object)
     assert sorted_levels(values) == ["_x", "10", "9", "a", "A", "b", "B", "e", "é"]
     assert sorted_levels(np.array([10.0, 2.0, 1.5])) == [1.5, 2.0, 10.0]
+
+
+def test_numeric_labels_as_r_prints_them() -> None:
+    from netoutcomes.survival.groups import level_labels
+
+    # R 4.2.2: levels(factor(x)) for this double vector
+    x = [100000, 123456, 0.0001, 0.00012, 1e15, 123456789012, 0.1 + 0.2, 1 / 3, -2, 1e-20, 2.5,
+         1234567.1, 1e5 + 0.5]  # fmt: skip
+    labels, _ = level_labels("x", np.array(x, dtype=float))
+    assert labels == ["x=" + v for v in [
+        "-2", "1e-20", "1e-04", "0.00012", "0.3", "0.333333333333333", "2.5", "1e+05",
+        "100000.5", "123456", "1234567.1", "123456789012", "1e+15",
+    ]]  # fmt: skip
+    # a column of whole numbers is an integer column in R: printed in full
+    labels, _ = level_labels("zip", np.array([100000.0, 2.0]))
+    assert labels == ["zip=2", "zip=100000"]

@@ -21,11 +21,25 @@ from netoutcomes.survival.design import level_sort_key
 ALL = "all"
 
 
+_INT32_MAX = 2**31 - 1
+
+
+def r_double_text(value: float) -> str:
+    """A double as R's ``as.character`` prints it: 15 significant digits, fixed
+    notation unless scientific is shorter (``2.5``, ``0.00012``, ``1e-04``, ``1e+05``)."""
+    v15 = float(f"{value:.15g}")
+    fixed = np.format_float_positional(v15, unique=True, trim="-")
+    scientific = np.format_float_scientific(v15, unique=True, trim="-", exp_digits=2)
+    return fixed if len(fixed) <= len(scientific) else scientific
+
+
 def format_level(value: object) -> str:
-    """A value as R's ``as.character`` prints it: 1 not 1.0, 2.5, text as is."""
+    """A value as R prints it in a label: whole numbers as integers (``1`` not ``1.0``:
+    R reads a column of whole numbers as integer), other numbers as R's doubles, text
+    as is."""
     if isinstance(value, float | np.floating):
         v = float(value)
-        return str(int(v)) if v.is_integer() else repr(v)
+        return str(int(v)) if v.is_integer() and abs(v) <= _INT32_MAX else r_double_text(v)
     return str(value)
 
 
@@ -44,7 +58,13 @@ def level_labels(column: str | None, values: np.ndarray | None) -> tuple[list[st
     levels = sorted_levels(values)
     position = {v: i for i, v in enumerate(levels)}
     codes = np.fromiter((position[v] for v in values.tolist()), dtype=np.intp, count=values.size)
-    return [f"{column}={format_level(v)}" for v in levels], codes
+    numbers = [float(v) for v in levels] if values.dtype == np.float64 else []  # type: ignore[arg-type]
+    if numbers and not all(v.is_integer() and abs(v) <= _INT32_MAX for v in numbers):
+        # R reads such a column as double, and prints even its whole numbers as doubles
+        texts = [r_double_text(v) for v in numbers]
+    else:
+        texts = [format_level(v) for v in levels]
+    return [f"{column}={t}" for t in texts], codes
 
 
 @dataclass(frozen=True)
