@@ -37,6 +37,15 @@ def test_unknown_field_and_bad_date() -> None:
     assert "entry.window_start" in str(err.value)
 
 
+def test_unknown_cohort_in_a_comparison_names_its_line() -> None:
+    bad = TEXT.replace("{cohort: sb_g1, reference: sb}", "{cohort: sb_g1, reference: sbx}")
+    with pytest.raises(InputError) as err:
+        parse_protocol(bad, "p.yaml")
+    msg = str(err.value)
+    assert f"line {line_of(bad, 'reference: sbx')}" in msg
+    assert "comparisons.nested.2.reference" in msg and "unknown cohort 'sbx'" in msg
+
+
 def test_not_yaml() -> None:
     with pytest.raises(InputError, match=r"p.yaml: line 2: not valid YAML"):
         parse_protocol("name: x\n  - : [\n", "p.yaml")

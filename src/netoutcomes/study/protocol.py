@@ -21,6 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from netoutcomes.errors import InputError
 
 
+class PathError(ValueError):
+    """A check across fields that knows which field is wrong (for the YAML line)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -179,19 +188,25 @@ class Protocol(_Strict):
     @model_validator(mode="after")
     def _references_exist(self) -> Protocol:
         ids = [c.id for c in self.cohorts]
-        if len(set(ids)) != len(ids):
-            raise ValueError("cohort ids must be unique")
+        for i, cid in enumerate(ids):
+            if cid in ids[:i]:
+                raise PathError(("cohorts", i, "id"), f"cohort id {cid!r} is used twice")
         rule_ids = [r.id for r in self.eligibility]
-        if len(set(rule_ids)) != len(rule_ids):
-            raise ValueError("eligibility rule ids must be unique")
-        for nested in self.comparisons.nested:
-            for ref in (nested.cohort, nested.reference):
-                if ref not in ids:
-                    raise ValueError(f"comparison names unknown cohort {ref!r}")
-        for disjoint in self.comparisons.disjoint:
-            for ref in (disjoint.group, disjoint.versus):
-                if ref not in ids:
-                    raise ValueError(f"comparison names unknown cohort {ref!r}")
+        for i, rid in enumerate(rule_ids):
+            if rid in rule_ids[:i]:
+                raise PathError(("eligibility", i, "id"), f"rule id {rid!r} is used twice")
+        references = [
+            (("comparisons", "nested", i, field), getattr(c, field))
+            for i, c in enumerate(self.comparisons.nested)
+            for field in ("cohort", "reference")
+        ] + [
+            (("comparisons", "disjoint", i, field), getattr(c, field))
+            for i, c in enumerate(self.comparisons.disjoint)
+            for field in ("group", "versus")
+        ]
+        for path, ref in references:
+            if ref not in ids:
+                raise PathError(path, f"unknown cohort {ref!r} (cohorts: {', '.join(ids)})")
         return self
 
     def cohort(self, cohort_id: str) -> Cohort:
@@ -249,8 +264,14 @@ def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
         return Protocol.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        line, field = _locate(tuple(err["loc"]), lines)
-        raise InputError(f"{source}: line {line}: field {field}: {err['msg']}") from None
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, PathError):
+            line, field = _locate((*err["loc"], *cause.path), lines)
+            message = cause.message
+        else:
+            line, field = _locate(tuple(err["loc"]), lines)
+            message = err["msg"]
+        raise InputError(f"{source}: line {line}: field {field}: {message}") from None
 
 
 def load_protocol(path: str | Path) -> Protocol:

@@ -93,10 +93,11 @@ def km_figure(result: StudyResult, curves: list[Curve], title: str) -> Figure:
     total = plot_h + table_h + 0.9
     fig = plt.figure(figsize=(7.5, total))
     top = fig.add_axes((0.3, (table_h + 0.75) / total, 0.66, plot_h / total))
+    mixed = len({c.method for c in curves}) > 1
     for curve in curves:
         colour = _curve_colour(result, curve.cohort)
         style = "--" if curve.method == "naive" else "-"
-        label = curve.cohort_label if curve.method != "naive" else curve.label
+        label = curve.label if mixed else curve.cohort_label
         top.step(curve.time, curve.surv, where="post", color=colour, ls=style, label=label)
         top.plot(curve.censor_time, curve.censor_surv, "|", color=colour, ms=6)
         if curve.median == curve.median:  # not NaN
