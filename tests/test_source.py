@@ -35,6 +35,18 @@ def test_numbers_with_spaces_and_nan_text(tmp_path: Path) -> None:
     np.testing.assert_array_equal(cols["e"], [1.0, 0.0, 0.0])
 
 
+def test_logical_columns_spelled_as_r(tmp_path: Path) -> None:
+    p = write(tmp_path, "t,e,flag,word\n1,1,true,T\n2,0,False,x\n3,1,,F\n")
+    cols = read_columns(p, ["flag", "word"])
+    assert list(cols["flag"]) == ["TRUE", "FALSE", None]
+    assert list(cols["word"]) == ["T", "x", "F"]  # not all logical: left as text
+    parquet = tmp_path / "b.parquet"
+    pq.write_table(pa.table({"t": [1.0, 2.0], "e": [True, False], "b": [False, True]}), parquet)
+    d = survival_data(parquet, "t", "e", extra=["b"])
+    assert list(d.columns["b"]) == ["FALSE", "TRUE"]
+    np.testing.assert_array_equal(d.event, [True, False])
+
+
 def test_type_decided_over_whole_column(tmp_path: Path) -> None:
     # A text value far down the file must not break reading (pyarrow infers from block 1 only).
     rows = "".join(f"{i},1\n" for i in range(20000))

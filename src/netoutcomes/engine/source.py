@@ -73,7 +73,21 @@ def _to_numeric_or_text(values: list[object]) -> np.ndarray:
     text = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):
         text[i] = None if _is_missing(v) else (v.strip() if isinstance(v, str) else v)
-    return text
+    return _as_logical_text(text)
+
+
+def _as_logical_text(text: np.ndarray) -> np.ndarray:
+    """A column R's ``read.csv`` would read as logical, spelled as R prints it: TRUE/FALSE."""
+    present = [v for v in text if v is not None]
+    if not present or not all(
+        v is True or v is False or (isinstance(v, str) and v in _TRUE_TEXT | _FALSE_TEXT)
+        for v in present
+    ):
+        return text
+    out = np.empty(text.size, dtype=object)
+    for i, v in enumerate(text):
+        out[i] = None if v is None else ("TRUE" if v is True or v in _TRUE_TEXT else "FALSE")
+    return out
 
 
 def _column_values(column: Any) -> np.ndarray:
