@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from netoutcomes.survival.cox import NewtonResult
 
 FloatArray = np.ndarray
-_T, _E, _W = "__time", "__event", "__weight"
+_T, _E, _W, _A, _KIND = "__time", "__event", "__weight", "__entry", "__kind"
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,12 @@ def _design_columns(covariates: Sequence[str], levels: dict[str, list[Any]]) -> 
 
 
 def _x_value(table: ir.Table, cov: _Covariate) -> ir.FloatingValue:
-    import ibis
 
     col = table[cov.column]
     if cov.level is None:
         return col.cast("float64")
-    return ibis.ifelse(col.cast("string") == cov.level, 1.0, 0.0)
+    # A boolean cast, not ifelse(.., 1.0, 0.0): Spark would type those literals DECIMAL.
+    return (col.cast("string") == cov.level).cast("float64")
 
 
 def _prepare(
@@ -171,7 +171,7 @@ def _means(rows: ir.Table, design: list[_Covariate], w: ir.FloatingValue | None)
     )
 
 
-def _sums_expr(
+def _model_rows(
     rows: ir.Table,
     time: str,
     event: str,
@@ -180,117 +180,173 @@ def _sums_expr(
     means: FloatArray,
     strata: Sequence[str],
     weights: str | None,
+) -> ir.Table:
+    """The rows as the Newton steps read them: strata, times, event, weight, centred x."""
+    f64 = "float64"
+    cols: dict[str, Any] = {s: rows[s] for s in strata}
+    cols[_T] = rows[time].cast(f64)
+    cols[_E] = rows[event].cast(f64)
+    if weights:  # without weights there is no weight column (w = 1 is implied)
+        cols[_W] = rows[weights].cast(f64)
+    if entry:
+        cols[_A] = rows[entry].cast(f64)
+    for j, c in enumerate(design):
+        cols[f"__x{j}"] = _x_value(rows, c) - float(means[j])
+    return rows.select(**cols)
+
+
+def _event_totals_expr(t: ir.Table, p: int, strata: Sequence[str]) -> ir.Table:
+    """Per (stratum, event time): count, sum w, sum w x of the events (do not depend on beta)."""
+    ev = t.filter(t[_E] == 1.0)
+    n = ev.count().cast("float64")
+    if _W in ev.columns:
+        aggs: dict[str, Any] = {"n": n, "w": ev[_W].sum()}
+        aggs.update({f"wx{j}": (ev[_W] * ev[f"__x{j}"]).sum() for j in range(p)})
+    else:
+        aggs = {"n": n, "w": n}
+        aggs.update({f"wx{j}": ev[f"__x{j}"].sum() for j in range(p)})
+    return ev.group_by([*strata, _T]).aggregate(**aggs)
+
+
+def _risk_sums_expr(
+    t: ir.Table, p: int, strata: Sequence[str], entry: bool
 ) -> tuple[ir.Table, list[Any]]:
-    """The per-step aggregate as one Ibis expression with the coefficients as parameters."""
+    """The per-step aggregate as one Ibis expression with the coefficients as parameters.
+
+    Sums of r, r x, r x x' (r = w exp(x'beta)).  Exits are grouped by (strata,
+    time, event) so the same sums give the risk set (all exits) and the tied
+    events (the event = 1 group); entries are grouped by (strata, entry time)
+    with ``__kind`` = -1 and subtracted in numpy.
+    """
     import ibis
 
     f64 = "float64"
-    p = len(design)
     beta = [ibis.param(f64) for _ in range(p)]
-    x = [_x_value(rows, c) - float(means[j]) for j, c in enumerate(design)]
-    w = rows[weights].cast(f64) if weights else ibis.literal(1.0, f64)
-    lp = sum((x[j] * beta[j] for j in range(1, p)), x[0] * beta[0]) if p else ibis.literal(0.0)
-    base: dict[str, Any] = {s: rows[s] for s in strata}
-    base[_T] = rows[time].cast(f64)
-    base[_E] = rows[event].cast(f64)
-    base[_W] = w
-    base["__r"] = w * lp.exp()
-    for j in range(p):
-        base[f"__x{j}"] = x[j]
-    t = rows.select(**base)
-    r, ev = t["__r"], t[_E]
-    xs = [t[f"__x{j}"] for j in range(p)]
     pairs = [(j, k) for j in range(p) for k in range(j, p)]
-
-    def risk_sums(table: ir.Table, rr: ir.FloatingValue) -> dict[str, Any]:
-        xx = [table[f"__x{j}"] for j in range(p)]
-        out: dict[str, Any] = {"r": rr.sum()}
-        out.update({f"rx{j}": (rr * xx[j]).sum() for j in range(p)})
-        out.update({f"rxx{j}_{k}": (rr * xx[j] * xx[k]).sum() for j, k in pairs})
-        return out
-
-    zero = ibis.literal(0.0, f64)
-    event_names = ["n_event", "w_event", "r_event"]
-    event_names += [f"wx_event{j}" for j in range(p)] + [f"rx_event{j}" for j in range(p)]
-    event_names += [f"rxx_event{j}_{k}" for j, k in pairs]
-    exit_aggs = risk_sums(t, r)
-    exit_aggs.update(
-        {"n_event": ev.sum(), "w_event": (t[_W] * ev).sum(), "r_event": (r * ev).sum()}
-    )
-    exit_aggs.update({f"wx_event{j}": (t[_W] * ev * xs[j]).sum() for j in range(p)})
-    exit_aggs.update({f"rx_event{j}": (r * ev * xs[j]).sum() for j in range(p)})
-    exit_aggs.update({f"rxx_event{j}_{k}": (r * ev * xs[j] * xs[k]).sum() for j, k in pairs})
-    exits = t.group_by([*strata, _T]).aggregate(sign=ibis.literal(1.0, f64), **exit_aggs)
+    xs = [t[f"__x{j}"] for j in range(p)]
+    lp = xs[0] * beta[0]
+    for j in range(1, p):
+        lp = lp + xs[j] * beta[j]
+    # r in a projection of its own, so the engine computes exp() once per row.
+    t = t.mutate(__r=t[_W] * lp.exp() if _W in t.columns else lp.exp())
+    r = t["__r"]
+    xs = [t[f"__x{j}"] for j in range(p)]
+    aggs: dict[str, Any] = {"r": r.sum()}
+    aggs.update({f"rx{j}": (r * xs[j]).sum() for j in range(p)})
+    aggs.update({f"rxx{j}_{k}": (r * xs[j] * xs[k]).sum() for j, k in pairs})
+    exits = t.group_by([*strata, _T, t[_E].name(_KIND)]).aggregate(**aggs)
     if not entry:
         return exits, beta
-    te = rows.select(**{**base, _T: rows[entry].cast(f64)})
-    entry_aggs = risk_sums(te, te["__r"])
-    entries = te.group_by([*strata, _T]).aggregate(
-        sign=ibis.literal(-1.0, f64), **entry_aggs, **{name: zero for name in event_names}
+    entries = t.group_by([*strata, t[_A].name(_T)]).aggregate(
+        **{_KIND: ibis.literal(-1.0, f64)}, **aggs
     )
     return exits.union(entries.select(exits.columns), distinct=False), beta
 
 
-def _finish(
-    result: pa.Table, strata: Sequence[str], stratum_labels: list[str], p: int
-) -> CoxTimeSums:
-    """Reverse cumulative sums per stratum of the exit-minus-entry sums, at event times."""
-    n_rows = result.num_rows
+@dataclass(frozen=True)
+class _Binned:
+    """Rows of an engine result binned per stratum onto that stratum's sorted distinct times."""
+
+    strata: list[int]
+    grids: list[np.ndarray]
+    bins: list[np.ndarray]  # per stratum: the grid index of each of its rows
+    rows: list[np.ndarray]  # per stratum: which result rows
+
+
+def _bin(result: pa.Table, strata: Sequence[str], labels: list[str]) -> _Binned:
     if strata:
-        index = {lab: i for i, lab in enumerate(stratum_labels)}
+        index = {lab: i for i, lab in enumerate(labels)}
         columns = [result.column(s).to_pylist() for s in strata]
         code = np.fromiter(
             (index[stratum_label(strata, vals)] for vals in zip(*columns, strict=True)),
             dtype=np.int64,
-            count=n_rows,
+            count=result.num_rows,
         )
     else:
-        code = np.zeros(n_rows, dtype=np.int64)
+        code = np.zeros(result.num_rows, dtype=np.int64)
     time = _column(result, _T).astype(np.float64)
-    sign = _column(result, "sign").astype(np.float64)
-    pairs = [(j, k) for j in range(p) for k in range(j, p)]
-
-    def matrix(prefix: str) -> np.ndarray:
-        m = np.empty((n_rows, p, p))
-        for j, k in pairs:
-            m[:, j, k] = m[:, k, j] = _column(result, f"{prefix}{j}_{k}")
-        return m
-
-    def vector(prefix: str) -> np.ndarray:
-        return np.stack([_column(result, f"{prefix}{j}") for j in range(p)], axis=1).reshape(
-            n_rows, p
-        )
-
-    risk = {"r_risk": _column(result, "r") * sign, "rx_risk": vector("rx") * sign[:, None]}
-    risk["rxx_risk"] = matrix("rxx") * sign[:, None, None]
-    events = {
-        "n_event": _column(result, "n_event").astype(np.float64),
-        "w_event": _column(result, "w_event").astype(np.float64),
-        "wx_event": vector("wx_event"),
-        "r_event": _column(result, "r_event").astype(np.float64),
-        "rx_event": vector("rx_event"),
-        "rxx_event": matrix("rxx_event"),
-    }
-    order = np.lexsort((time, code))
-    code, time = code[order], time[order]
-    parts: list[dict[str, np.ndarray]] = []
+    out = _Binned([], [], [], [])
     for s in np.unique(code):
-        lo, hi = np.searchsorted(code, [s, s + 1])
-        grid, inverse = np.unique(time[lo:hi], return_inverse=True)
+        rows = np.flatnonzero(code == s)
+        grid, inverse = np.unique(time[rows], return_inverse=True)
+        out.strata.append(int(s))
+        out.grids.append(grid)
+        out.bins.append(inverse)
+        out.rows.append(rows)
+    return out
 
-        def merged(values: np.ndarray, lo: int = lo, hi: int = hi, inv=inverse, k=grid.size):
-            v = values[order][lo:hi]
-            out = np.zeros((k,) + v.shape[1:])
-            np.add.at(out, inv, v)
-            return out
 
-        n_event = merged(events["n_event"])
-        at_events = n_event > 0
-        part = {"time": grid[at_events], "stratum": np.full(int(at_events.sum()), s)}
-        for name, values in risk.items():
-            part[name] = np.cumsum(merged(values)[::-1], axis=0)[::-1][at_events]
-        for name, values in events.items():
-            part[name] = merged(values)[at_events]
+def _sum_into(bins: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Sum rows of ``values`` (any trailing shape) into ``k`` bins."""
+    flat = values.reshape(values.shape[0], -1)
+    out = np.stack(
+        [np.bincount(bins, weights=flat[:, i], minlength=k) for i in range(flat.shape[1])],
+        axis=1,
+    )
+    return out.reshape((k,) + values.shape[1:])
+
+
+def _vector(result: pa.Table, prefix: str, p: int) -> np.ndarray:
+    return np.stack([_column(result, f"{prefix}{j}") for j in range(p)], axis=1).astype(float)
+
+
+def _matrix(result: pa.Table, prefix: str, p: int) -> np.ndarray:
+    m = np.empty((result.num_rows, p, p))
+    for j in range(p):
+        for k in range(j, p):
+            m[:, j, k] = m[:, k, j] = _column(result, f"{prefix}{j}_{k}")
+    return m
+
+
+def _event_totals(
+    result: pa.Table, strata: Sequence[str], labels: list[str], p: int
+) -> dict[int, dict[str, np.ndarray]]:
+    """Per stratum with events: event times and the beta-free event sums."""
+    binned = _bin(result, strata, labels)
+    n, w, wx = (_column(result, "n").astype(float), _column(result, "w").astype(float),
+                _vector(result, "wx", p))  # fmt: skip
+    out: dict[int, dict[str, np.ndarray]] = {}
+    for s, grid, bins, rows in zip(binned.strata, binned.grids, binned.bins, binned.rows,
+                                   strict=True):  # fmt: skip
+        k = grid.size
+        out[s] = {"time": grid, "n_event": _sum_into(bins, n[rows], k),
+                  "w_event": _sum_into(bins, w[rows], k),
+                  "wx_event": _sum_into(bins, wx[rows], k)}  # fmt: skip
+    return out
+
+
+def _finish(
+    result: pa.Table,
+    strata: Sequence[str],
+    labels: list[str],
+    p: int,
+    events: dict[int, dict[str, np.ndarray]],
+) -> CoxTimeSums:
+    """Risk sums at the event times: reverse cumulative sums of exits minus entries."""
+    binned = _bin(result, strata, labels)
+    kind = _column(result, _KIND).astype(np.float64)
+    sign = np.where(kind < 0, -1.0, 1.0)
+    is_event = kind == 1.0
+    sums = {
+        "r": _column(result, "r").astype(float),
+        "rx": _vector(result, "rx", p),
+        "rxx": _matrix(result, "rxx", p),
+    }
+    parts: list[dict[str, np.ndarray]] = []
+    for s, grid, bins, rows in zip(binned.strata, binned.grids, binned.bins, binned.rows,
+                                   strict=True):  # fmt: skip
+        if s not in events:
+            continue  # a stratum without events adds nothing to the partial likelihood
+        ev = events[s]
+        at = np.searchsorted(grid, ev["time"])
+        part = {"stratum": np.full(ev["time"].size, s, dtype=np.int64), **ev}
+        ev_rows = is_event[rows]
+        for name, values in sums.items():
+            v = values[rows]
+            signed = v * sign[rows].reshape((-1,) + (1,) * (v.ndim - 1))
+            total = _sum_into(bins, signed, grid.size)
+            part[f"{name}_risk"] = np.cumsum(total[::-1], axis=0)[::-1][at]
+            part[f"{name}_event"] = _sum_into(bins[ev_rows], v[ev_rows], grid.size)[at]
         parts.append(part)
     return CoxTimeSums(**{key: np.concatenate([d[key] for d in parts]) for key in parts[0]})
 
@@ -362,7 +418,12 @@ def cox_sums_function(
     # As survival.cox.centred: weighted means, but unweighted for (start, stop] data.
     w = rows[weights].cast("float64") if weights and not entry else None
     means = _means(rows, design, w)
-    expr, beta = _sums_expr(rows, time, event, entry, design, means, strata_cols, weights)
+    # Materialised once (a DuckDB temp table, a persisted Spark DataFrame): every
+    # Newton step then scans these few float columns instead of decoding the file.
+    model_rows = _model_rows(rows, time, event, entry, design, means, strata_cols, weights)
+    model_rows = model_rows.cache()
+    p = len(design)
+    expr, beta = _risk_sums_expr(model_rows, p, strata_cols, entry is not None)
     if strata_cols:
         from itertools import product
 
@@ -370,11 +431,13 @@ def cox_sums_function(
         labels = [stratum_label(strata_cols, combo) for combo in combos]
     else:
         labels = []
+    events_result = _event_totals_expr(model_rows, p, strata_cols).to_pyarrow()
+    events = _event_totals(events_result, strata_cols, labels, p)
 
     def sums_at(b: FloatArray) -> CoxTimeSums:
         values = np.asarray(b, dtype=np.float64).reshape(-1)
         params = {param: float(v) for param, v in zip(beta, values, strict=True)}
-        return _finish(expr.to_pyarrow(params=params), strata_cols, labels, len(design))
+        return _finish(expr.to_pyarrow(params=params), strata_cols, labels, p, events)
 
     return CoxSums(
         terms=[c.name for c in design],
