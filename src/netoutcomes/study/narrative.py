@@ -82,11 +82,11 @@ def _response(w: _Writer) -> None:
             w.number(table, category, "percent", "%")
             w.text(f" {category}")
         if outcome.objective:
-            w.text("; objective response rate ")
+            w.text(f"; {outcome.objective_label} ({' + '.join(outcome.objective)}) ")
             w.number(table, "objective_response", "percent", "%")
             w.interval(table, "objective_response", "ci_lower", "ci_upper", "%")
         if outcome.control:
-            w.text("; disease control rate ")
+            w.text(f"; {outcome.control_label} ({' + '.join(outcome.control)}) ")
             w.number(table, "disease_control", "percent", "%")
             w.interval(table, "disease_control", "ci_lower", "ci_upper", "%")
         w.text(". ")

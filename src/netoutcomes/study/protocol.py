@@ -138,6 +138,8 @@ class ResponseOutcome(_Strict):
     categories: list[str]  # best first, e.g. [CR, PR, SD, PD]
     objective: list[str] = []  # categories counted in the objective response rate
     control: list[str] = []  # categories counted in the disease control rate
+    objective_label: str = "objective response rate"
+    control_label: str = "disease control rate"
 
 
 Origin = Literal["diagnosis", "first_therapy"]

@@ -88,8 +88,12 @@ def render_html(result: StudyResult, figures: list[Rendered], versions: dict[str
         )
 
     protocol = result.protocol
-    objective = {o.id: o.objective for o in protocol.outcomes if o.objective}
-    control = {o.id: o.control for o in protocol.outcomes if o.control}
+    definitions = [
+        f"{o.label}: {label} = {' + '.join(cats)}"
+        for o in protocol.outcomes
+        for label, cats in ((o.objective_label, o.objective), (o.control_label, o.control))
+        if cats
+    ]
     return env.get_template("report.html.j2").render(
         study={
             "name": protocol.name,
@@ -105,8 +109,7 @@ def render_html(result: StudyResult, figures: list[Rendered], versions: dict[str
         table=lambda tid: table_html(result.tables[tid]),
         figure=figure,
         km_figures=[f.name for f in figures if f.name.startswith("km_")],
-        objective=" + ".join(sum(objective.values(), [])) or "not defined",
-        control=" + ".join(sum(control.values(), [])) or "not defined",
+        definitions=definitions,
         adjustment=protocol.comparisons.adjustment,
     )
 
