@@ -89,3 +89,16 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.startswith("error: ") and expected in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_audit_verify_detects_an_edited_entry(clinic_registry: Path) -> None:
+    import duckdb
+
+    ok = runner.invoke(app, ["audit", str(clinic_registry), "--verify"])
+    assert ok.exit_code == 0 and "audit log intact: 28 entries" in ok.stdout
+    conn = duckdb.connect(str(clinic_registry))
+    conn.execute("UPDATE audit SET who = 'someone else' WHERE audit_id = 5")
+    conn.close()
+    edited = runner.invoke(app, ["audit", str(clinic_registry), "--verify"])
+    assert edited.exit_code == 2
+    assert "audit entry 5 breaks the hash chain" in edited.stderr

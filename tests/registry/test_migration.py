@@ -64,3 +64,10 @@ def test_a_non_registry_file_is_refused(tmp_path: Path) -> None:
     duckdb.connect(str(other)).close()
     with pytest.raises(InputError, match="not a netoutcomes registry"), open_registry(other):
         pass
+
+
+def test_migration_chains_the_old_audit_entries(v1_registry: Path, clinic_source: Path) -> None:
+    import_sources(v1_registry, [clinic_source], user="tester")
+    with open_registry(v1_registry) as registry:
+        assert registry.audit_intact() is None
+        assert registry.audit()[0].who == "founder"

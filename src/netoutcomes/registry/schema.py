@@ -8,7 +8,7 @@ append-only ``audit`` log.
 Version history:
   1  first release: ``therapies.activity_mci`` (mCi), no ``diagnoses.lung_category``.
   2  activity stored in MBq (``therapies.activity_mbq``, 1 mCi = 37 MBq);
-     ``diagnoses.lung_category`` added.
+     ``diagnoses.lung_category`` added; audit entries hash-chained (``entry_sha256``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from netoutcomes.registry.audit import AUDIT_CONTENT, GENESIS, chain
 from netoutcomes.registry.model import MBQ_PER_MCI, TABLES, TableSpec
 
 SCHEMA_VERSION = 2
@@ -105,7 +106,7 @@ BOOKKEEPING_SQL = (
     """CREATE TABLE audit (
         audit_id BIGINT PRIMARY KEY, at_utc TIMESTAMP, who VARCHAR, action VARCHAR,
         table_name VARCHAR, row_key VARCHAR, old_values VARCHAR, new_values VARCHAR,
-        batch_id VARCHAR, source_file VARCHAR, source_sha256 VARCHAR)""",
+        batch_id VARCHAR, source_file VARCHAR, source_sha256 VARCHAR, entry_sha256 VARCHAR)""",
 )
 
 
@@ -143,6 +144,16 @@ def _v1_to_v2(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(f"UPDATE therapies SET activity_mbq = activity_mci * {MBQ_PER_MCI}")
     conn.execute("ALTER TABLE therapies DROP COLUMN activity_mci")
     conn.execute("ALTER TABLE diagnoses ADD COLUMN lung_category VARCHAR")
+    # Version 1 had no hash chain: chain the entries it wrote, in their order.
+    conn.execute("ALTER TABLE audit ADD COLUMN entry_sha256 VARCHAR")
+    cursor = conn.execute(f"SELECT {', '.join(AUDIT_CONTENT)} FROM audit ORDER BY audit_id")
+    entries = [dict(zip(AUDIT_CONTENT, row, strict=True)) for row in cursor.fetchall()]
+    chain(GENESIS, entries)
+    for entry in entries:
+        conn.execute(
+            "UPDATE audit SET entry_sha256 = ? WHERE audit_id = ?",
+            [entry["entry_sha256"], entry["audit_id"]],
+        )
 
 
 # MIGRATIONS[n] upgrades a version-n registry to version n + 1.

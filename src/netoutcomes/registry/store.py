@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from netoutcomes.errors import InputError
+from netoutcomes.registry.audit import AUDIT_CONTENT, GENESIS, chain, first_broken_entry
 from netoutcomes.registry.model import TABLES, RegistryRecord, TableSpec, table_of
 from netoutcomes.registry.schema import (
     SCHEMA_VERSION,
@@ -158,6 +159,7 @@ class AuditEntry:
     batch_id: str
     source_file: str
     source_sha256: str
+    entry_sha256: str  # hash chain, see registry.audit
 
 
 class Registry:
@@ -191,6 +193,10 @@ class Registry:
         """The audit log, oldest first."""
         rows = _select(self._conn, "SELECT * FROM audit ORDER BY audit_id")
         return [AuditEntry(**row) for row in rows]
+
+    def audit_intact(self) -> int | None:
+        """None when the audit hash chain holds, else the first audit_id that breaks it."""
+        return first_broken_entry(_select(self._conn, "SELECT * FROM audit ORDER BY audit_id"))
 
     @property
     def schema_version(self) -> int:
@@ -262,8 +268,10 @@ def _write_table_changes(
         conn.unregister("updated_rows")
 
 
-def _audit_rows(changes: list[RowChange], batch: Batch, at: dt.datetime, first_id: int) -> pa.Table:
-    records = []
+def _audit_rows(
+    changes: list[RowChange], batch: Batch, at: dt.datetime, first_id: int, previous: str
+) -> pa.Table:
+    records: list[dict[str, Any]] = []
     for offset, change in enumerate(changes):
         spec = TABLES[change.table]
         key = {c: change.row[c] for c in spec.primary_key}
@@ -288,26 +296,13 @@ def _audit_rows(changes: list[RowChange], batch: Batch, at: dt.datetime, first_i
                 "source_sha256": change.source_sha256,
             }
         )
-    return pa.Table.from_pylist(
-        records,
-        schema=pa.schema(
-            [("audit_id", pa.int64()), ("at_utc", pa.timestamp("us"))]
-            + [
-                (name, pa.string())
-                for name in (
-                    "who",
-                    "action",
-                    "table_name",
-                    "row_key",
-                    "old_values",
-                    "new_values",
-                    "batch_id",
-                    "source_file",
-                    "source_sha256",
-                )
-            ]
-        ),
+    chain(previous, records)
+    text_columns = [c for c in (*AUDIT_CONTENT, "entry_sha256") if c not in ("audit_id", "at_utc")]
+    schema = pa.schema(
+        [("audit_id", pa.int64()), ("at_utc", pa.timestamp("us"))]
+        + [(name, pa.string()) for name in text_columns]
     )
+    return pa.Table.from_pylist(records, schema=schema)
 
 
 def apply_changes(path: str | Path, batch: Batch, changes: list[RowChange]) -> None:
@@ -329,8 +324,12 @@ def apply_changes(path: str | Path, batch: Batch, changes: list[RowChange]) -> N
                 mine = [c for c in changes if c.table == spec.name]
                 if mine:
                     _write_table_changes(conn, spec, mine)
-            first_id = int(scalar(conn, "SELECT coalesce(max(audit_id), 0) FROM audit")) + 1
-            conn.register("new_audit", _audit_rows(changes, batch, at, first_id))
+            last = _select(
+                conn, "SELECT audit_id, entry_sha256 FROM audit ORDER BY audit_id DESC LIMIT 1"
+            )
+            first_id = last[0]["audit_id"] + 1 if last else 1
+            previous = last[0]["entry_sha256"] if last else GENESIS
+            conn.register("new_audit", _audit_rows(changes, batch, at, first_id, previous))
             conn.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit")
             conn.unregister("new_audit")
             conn.execute(

@@ -132,13 +132,22 @@ def export_command(
 def audit_command(
     registry: Path = typer.Argument(..., help="Registry file."),
     as_json: bool = typer.Option(False, "--json", help="One JSON array of entries on stdout."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Check the hash chain; exit 2 if an entry was edited."
+    ),
 ) -> None:
     """Show the append-only audit log (who changed what, when, from which file)."""
     try:
         with open_registry(registry) as opened:
             entries = opened.audit()
+            broken = opened.audit_intact() if verify else None
     except InputError as exc:
         fail(str(exc))
+        return
+    if verify:
+        if broken is not None:
+            fail(f"{registry}: audit entry {broken} breaks the hash chain: the log was edited")
+        typer.echo(f"audit log intact: {len(entries)} entries")
         return
     if as_json:
         rows = [asdict(e) | {"at_utc": e.at_utc.isoformat()} for e in entries]
