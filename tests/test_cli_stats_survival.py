@@ -18,6 +18,8 @@ from km_reference_cases import (  # noqa: E402
     EDGE_KM_CASES,
     KM_CASES,
     LOGRANK_CASES,
+    MORE_KM_CASES,
+    MORE_LOGRANK_CASES,
     KmCase,
     LogrankCase,
     assert_close,
@@ -39,7 +41,7 @@ def run_json(*args: str) -> dict:
 
 
 @pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
-@pytest.mark.parametrize("case", KM_CASES + EDGE_KM_CASES, ids=lambda c: c.block)
+@pytest.mark.parametrize("case", KM_CASES + EDGE_KM_CASES + MORE_KM_CASES, ids=lambda c: c.block)
 def test_km_json_matches_r(case: KmCase, conf_type: str) -> None:
     ref = case.expected()
     out = run_json("km", *case.cli_args(), "--conf-type", conf_type)
@@ -72,9 +74,9 @@ def test_km_json_matches_r(case: KmCase, conf_type: str) -> None:
 
 
 @pytest.mark.parametrize("rho", ["0", "1"])
-@pytest.mark.parametrize("case", LOGRANK_CASES, ids=lambda c: c.block)
+@pytest.mark.parametrize("case", LOGRANK_CASES + MORE_LOGRANK_CASES, ids=lambda c: c.block)
 def test_logrank_json_matches_r(case: LogrankCase, rho: str) -> None:
-    ref = load_reference(case.dataset)[case.block][f"rho_{rho}"]
+    ref = case.expected()[f"rho_{rho}"]
     args = [str(DATA / f"{case.dataset}.csv"), "--time", "time", "--event", "event"]
     args += ["--by", case.by, "--rho", rho]
     if case.strata:

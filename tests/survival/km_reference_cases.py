@@ -110,6 +110,11 @@ class LogrankCase:
     block: str
     by: str
     strata: str | None
+    reference: str | None = None  # the JSON file under fixtures/r, when not named as the data
+
+    def expected(self) -> Any:
+        """R's block for this case (``rho_0``, ``rho_1``)."""
+        return load_reference(self.reference or self.dataset)[self.block]
 
 
 LOGRANK_CASES = [
@@ -117,4 +122,25 @@ LOGRANK_CASES = [
     LogrankCase("veteran", "logrank_by_celltype", "celltype", None),
     LogrankCase("veteran", "logrank_trt_strata_celltype", "trt", "celltype"),
     LogrankCase("aml", "logrank_by_x", "x", None),
+]
+
+# fixtures/km_more.R: four more public datasets (CSV read back by R), r/km_more.json
+MORE_KM_CASES = [
+    KmCase("cox_more/ovarian", "ovarian_km_by_rx", "time", "event", None, "rx",
+           (100, 365, 730), 1000, "km_more"),
+    KmCase("cox_more/pbc", "pbc_km_by_stage", "time", "event", None, "stage",
+           (365, 1825, 3650), 3650, "km_more"),
+    KmCase("cox_more/pbc", "pbc_km_by_edema", "time", "event", None, "edema",
+           (1000, 3000), 3000, "km_more"),
+    KmCase("cox_more/colon", "colon_km_by_rx", "time", "event", None, "rx",
+           (365, 1825), 2500, "km_more"),
+    KmCase("cox_more/cgd", "cgd_km_lefttrunc_by_treat", "stop", "event", "start", "treat",
+           (100, 200, 300), 300, "km_more"),
+]  # fmt: skip
+MORE_LOGRANK_CASES = [
+    LogrankCase("cox_more/ovarian", "ovarian_logrank_by_resid", "resid", None, "km_more"),
+    LogrankCase("cox_more/ovarian", "ovarian_logrank_rx_strata_ecog", "rx", "ecog", "km_more"),
+    LogrankCase("cox_more/pbc", "pbc_logrank_by_stage", "stage", None, "km_more"),
+    LogrankCase("cox_more/pbc", "pbc_logrank_trt_strata_edema", "trt", "edema", "km_more"),
+    LogrankCase("cox_more/colon", "colon_logrank_rx_strata_sex", "rx", "sex", "km_more"),
 ]

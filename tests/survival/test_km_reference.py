@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from km_reference_cases import EDGE_KM_CASES, KM_CASES, KmCase, assert_close
+from km_reference_cases import EDGE_KM_CASES, KM_CASES, MORE_KM_CASES, KmCase, assert_close
 
 from netoutcomes.survival.curves import km_by_group
 from netoutcomes.survival.groups import grouped_count_tables
@@ -23,7 +23,7 @@ def curves_for(case: KmCase, conf_type: ConfType):
 
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
-@pytest.mark.parametrize("case", KM_CASES + EDGE_KM_CASES, ids=lambda c: c.block)
+@pytest.mark.parametrize("case", KM_CASES + EDGE_KM_CASES + MORE_KM_CASES, ids=lambda c: c.block)
 def test_km_matches_r(case: KmCase, conf_type: ConfType) -> None:
     ref = case.expected()
     curves = curves_for(case, conf_type)

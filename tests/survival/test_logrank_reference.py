@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from km_reference_cases import DATA, LOGRANK_CASES, LogrankCase, assert_close, load_reference
+from km_reference_cases import DATA, LOGRANK_CASES, MORE_LOGRANK_CASES, LogrankCase, assert_close
 
 from netoutcomes.engine.source import survival_data
 from netoutcomes.survival.groups import grouped_count_tables
@@ -12,9 +12,9 @@ from netoutcomes.survival.logrank import logrank
 
 
 @pytest.mark.parametrize("rho", [0, 1])
-@pytest.mark.parametrize("case", LOGRANK_CASES, ids=lambda c: c.block)
+@pytest.mark.parametrize("case", LOGRANK_CASES + MORE_LOGRANK_CASES, ids=lambda c: c.block)
 def test_logrank_matches_r(case: LogrankCase, rho: int) -> None:
-    ref = load_reference(case.dataset)[case.block][f"rho_{rho}"]
+    ref = case.expected()[f"rho_{rho}"]
     extra = [case.by] + ([case.strata] if case.strata else [])
     data = survival_data(DATA / f"{case.dataset}.csv", "time", "event", extra=extra)
     tables = grouped_count_tables(
