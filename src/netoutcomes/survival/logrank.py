@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Literal
 
 import numpy as np
 from scipy.special import chdtrc
@@ -153,9 +152,6 @@ def logrank_trend(
         raise ValueError(f"{c.size} scores for {k} groups")
     z = float(c @ (observed - expected) / np.sqrt(c @ var @ c))
     return TrendTest(list(tables.groups), c, z, z * z, float(chdtrc(1, z * z)))
-
-
-Adjustment = Literal["holm", "bh"]
 
 
 @dataclass(frozen=True)
