@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,3 +104,18 @@ def test_survival_times_with_and_without_delayed_entry() -> None:
     assert np.allclose(cut.time, 1096 / 365.25) and not cut.event.any()
     nodate = patient("N", diagnosis_date=None)
     assert survival_data([nodate], {"N": ENTRY}, "diagnosis", "naive", None).dropped == ["N"]
+
+
+def test_a_study_with_nobody_eligible_still_reports(tmp_path: Path) -> None:
+    from netoutcomes.interfaces.report.html import write_outputs
+    from netoutcomes.study.analysis import analyse
+    from netoutcomes.study.eligibility import screen
+    from netoutcomes.study.protocol import load_protocol
+
+    protocol = load_protocol(Path(__file__).parents[2] / "protocols" / "mibg-net.yaml")
+    patients = [patient("P1", stage="III")]
+    result = analyse(protocol, patients, screen(protocol, patients))
+    assert result.narrative_text().endswith("No patient could be analysed.")
+    files = write_outputs(result, tmp_path)
+    assert json.loads(files.results_json.read_text())["screening"]["flow"]["analysed"] == 0
+    assert "No patient could be analysed." in files.report_html.read_text()

@@ -117,16 +117,18 @@ def _survival(w: _Writer) -> None:
         how = (
             "with delayed entry at first therapy" if spec.delayed_entry else "without delayed entry"
         )
-        w.text(f"From histological diagnosis ({how}), survival at {t:g} years was ")
         shown = [
             c for c in protocol.cohorts if w.has("survival_diagnosis", f"{c.id}_{method}", "n")
         ]
+        if shown:
+            w.text(f"From histological diagnosis ({how}), survival at {t:g} years was ")
         for i, cohort in enumerate(shown):
             if i:
                 w.text("; ")
             w.number("survival_diagnosis", f"{cohort.id}_{method}", f"s_{k}", "%")
             w.text(f" for {cohort.label}")
-        w.text(". ")
+        if shown:
+            w.text(". ")
         for nested in protocol.comparisons.nested:
             row = f"{nested.cohort}_vs_{nested.reference}"
             if not w.has("nested_diagnosis", row, f"diff_{k}"):
@@ -167,6 +169,9 @@ def _comparisons(w: _Writer) -> None:
 def write_narrative(result: StudyResult) -> list[Segment]:
     w = _Writer(result)
     _screening(w)
+    if result.screening.flow.analysed == 0:
+        w.text("No patient could be analysed.")
+        return w.segments
     _response(w)
     _survival(w)
     _comparisons(w)

@@ -146,8 +146,8 @@ Origin = Literal["diagnosis", "first_therapy"]
 
 
 class SurvivalSpec(_Strict):
-    origins: list[Origin]
-    landmarks_years: list[float]
+    origins: list[Origin] = Field(min_length=1)
+    landmarks_years: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
     delayed_entry: bool = True  # from diagnosis: at risk only from the entry therapy
     data_cutoff: dt.date | None = None  # follow-up beyond it is censored at it
 
@@ -182,7 +182,7 @@ class Protocol(_Strict):
     short_name: str
     entry: EntryTreatment
     eligibility: list[EligibilityRule]
-    cohorts: list[Cohort]
+    cohorts: list[Cohort] = Field(min_length=1)  # the first is the headline cohort
     outcomes: list[ResponseOutcome]
     survival: SurvivalSpec
     comparisons: Comparisons = Comparisons()
