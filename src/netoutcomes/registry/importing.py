@@ -8,7 +8,8 @@
 4. merge with the rows already stored and check the cross-table rules
    (``registry.consistency``) on the merged state;
 5. if anything is wrong, raise ``ImportRejected`` with ALL the problems; the
-   registry file is not even opened for writing, so it stays byte-for-byte the same;
+   transaction is rolled back having written nothing, so the registry file
+   stays byte-for-byte the same;
 6. otherwise compare each row with the stored one: new rows are inserted,
    changed rows updated, identical rows left alone (re-importing changes
    nothing), all in one transaction with one audit entry per changed row.
@@ -33,10 +34,10 @@ from netoutcomes.registry.sources import Problem, SourceData, SourceRow, read_so
 from netoutcomes.registry.store import (
     Batch,
     RowChange,
-    apply_changes,
-    open_registry,
+    WriteSession,
     row_key,
     stored_row,
+    write_session,
 )
 
 # Called as progress(done, total) while rows are validated.
@@ -165,12 +166,11 @@ def _changes(
     return changes, counts
 
 
-def _stored_state(registry_path: Path) -> State:
-    with open_registry(registry_path) as registry:
-        state: State = {}
-        for spec in TABLES.values():
-            state[spec.name] = {row_key(spec, r): r for r in registry.stored_rows(spec.name)}
-        return state
+def _stored_state(session: WriteSession) -> State:
+    return {
+        spec.name: {row_key(spec, r): r for r in session.stored_rows(spec.name)}
+        for spec in TABLES.values()
+    }
 
 
 def import_data(
@@ -180,27 +180,31 @@ def import_data(
     thresholds: GradeThresholds = WHO_2019,
     progress: ProgressHook | None = None,
 ) -> ImportReport:
-    """Validate ``data`` against the registry and write it all, or raise ImportRejected."""
+    """Validate ``data`` against the registry and write it all, or raise ImportRejected.
+
+    Validation and writing happen in one transaction (``store.write_session``).
+    """
     registry_path = Path(registry_path)
-    stored = _stored_state(registry_path)
     validated = _validate_rows(data.rows, progress)
-    problems = data.problems + validated.problems
-    merged: State = {t: dict(rows) for t, rows in stored.items()}
-    for table, rows in validated.incoming.items():
-        merged.setdefault(table, {}).update(rows)
-    problems += _consistency_problems(merged, validated, registry_path, thresholds)
-    if any(p.severity == "error" for p in problems):
-        raise ImportRejected(problems)
-    changes, counts = _changes(stored, validated)
-    warnings = [p for p in problems if p.severity == "warning"]
-    if not changes:
-        return ImportReport(None, counts, warnings)
-    batch = Batch(
-        batch_id=uuid.uuid4().hex,
-        who=user or getpass.getuser(),
-        sources=[{"file": f.file, "sha256": f.sha256} for f in data.files],
-    )
-    apply_changes(registry_path, batch, changes)
+    with write_session(registry_path) as session:
+        stored = _stored_state(session)
+        problems = data.problems + validated.problems
+        merged: State = {t: dict(rows) for t, rows in stored.items()}
+        for table, rows in validated.incoming.items():
+            merged.setdefault(table, {}).update(rows)
+        problems += _consistency_problems(merged, validated, registry_path, thresholds)
+        if any(p.severity == "error" for p in problems):
+            raise ImportRejected(problems)
+        changes, counts = _changes(stored, validated)
+        warnings = [p for p in problems if p.severity == "warning"]
+        if not changes:
+            return ImportReport(None, counts, warnings)
+        batch = Batch(
+            batch_id=uuid.uuid4().hex,
+            who=user or getpass.getuser(),
+            sources=[{"file": f.file, "sha256": f.sha256} for f in data.files],
+        )
+        session.apply(batch, changes)
     return ImportReport(batch.batch_id, counts, warnings)
 
 

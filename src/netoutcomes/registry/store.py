@@ -6,10 +6,10 @@ Reading::
         patients = registry.rows_of(Patient)      # list[Patient]
         scans = registry.rows("scans")            # list[RegistryRecord]
 
-Every write goes through ``apply_changes``: one DuckDB transaction that writes
-the rows, the import batch and one audit entry per changed row, or nothing.
-Nothing else in the package writes to a registry, which is what makes the
-audit log append-only.
+Every write goes through a ``write_session``: one DuckDB transaction that
+reads the stored rows, and writes the rows, the import batch and one audit
+entry per changed row, or nothing. Nothing else in the package writes to a
+registry, which is what keeps the audit log append-only.
 """
 
 from __future__ import annotations
@@ -171,10 +171,7 @@ class Registry:
 
     def stored_rows(self, table: str) -> list[StoredRow]:
         """Rows as plain values, ordered by primary key (fast: no validation)."""
-        spec = _spec(table)
-        columns = ", ".join(column_types(spec))
-        order = ", ".join(spec.primary_key)
-        return _select(self._conn, f"SELECT {columns} FROM {spec.name} ORDER BY {order}")
+        return _stored_rows(self._conn, table)
 
     def rows(self, table: str) -> list[RegistryRecord]:
         """Rows of a table as validated model instances, ordered by primary key."""
@@ -204,6 +201,13 @@ class Registry:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _stored_rows(conn: duckdb.DuckDBPyConnection, table: str) -> list[StoredRow]:
+    spec = _spec(table)
+    columns = ", ".join(column_types(spec))
+    order = ", ".join(spec.primary_key)
+    return _select(conn, f"SELECT {columns} FROM {spec.name} ORDER BY {order}")
 
 
 def _spec(table: str) -> TableSpec:
@@ -305,47 +309,64 @@ def _audit_rows(
     return pa.Table.from_pylist(records, schema=schema)
 
 
-def apply_changes(path: str | Path, batch: Batch, changes: list[RowChange]) -> None:
-    """Write rows, the batch and their audit entries in ONE transaction: all or nothing.
+class WriteSession:
+    """Reads and writes inside ONE open transaction (see ``write_session``)."""
 
-    Callers validate first; this only writes. An empty change list writes nothing
-    (the file stays byte-for-byte the same).
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    def stored_rows(self, table: str) -> list[StoredRow]:
+        return _stored_rows(self._conn, table)
+
+    def apply(self, batch: Batch, changes: list[RowChange]) -> None:
+        """Write rows, their audit entries and the batch record (committed by the session)."""
+        if not changes:
+            return
+        conn = self._conn
+        at = _utc_now()
+        for spec in TABLES.values():
+            mine = [c for c in changes if c.table == spec.name]
+            if mine:
+                _write_table_changes(conn, spec, mine)
+        last = _select(
+            conn, "SELECT audit_id, entry_sha256 FROM audit ORDER BY audit_id DESC LIMIT 1"
+        )
+        first_id = last[0]["audit_id"] + 1 if last else 1
+        previous = last[0]["entry_sha256"] if last else GENESIS
+        conn.register("new_audit", _audit_rows(changes, batch, at, first_id, previous))
+        conn.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit")
+        conn.unregister("new_audit")
+        conn.execute(
+            "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                batch.batch_id,
+                at,
+                batch.who,
+                json.dumps(batch.sources),
+                sum(c.action == "insert" for c in changes),
+                sum(c.action == "update" for c in changes),
+            ],
+        )
+
+
+@contextmanager
+def write_session(path: str | Path) -> Iterator[WriteSession]:
+    """One transaction for a whole operation: read the state, validate, write, commit.
+
+    Reading inside the write transaction means no other process can change the
+    registry between validation and writing. Any exception rolls everything back;
+    a session that reads and writes nothing leaves the file byte-for-byte the same.
     """
-    if not changes:
-        return
     path = Path(path)
     _ensure_current(path)
     conn = _connect(path, read_only=False)
     try:
         conn.execute("BEGIN TRANSACTION")
         try:
-            at = _utc_now()
-            for spec in TABLES.values():
-                mine = [c for c in changes if c.table == spec.name]
-                if mine:
-                    _write_table_changes(conn, spec, mine)
-            last = _select(
-                conn, "SELECT audit_id, entry_sha256 FROM audit ORDER BY audit_id DESC LIMIT 1"
-            )
-            first_id = last[0]["audit_id"] + 1 if last else 1
-            previous = last[0]["entry_sha256"] if last else GENESIS
-            conn.register("new_audit", _audit_rows(changes, batch, at, first_id, previous))
-            conn.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit")
-            conn.unregister("new_audit")
-            conn.execute(
-                "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    batch.batch_id,
-                    at,
-                    batch.who,
-                    json.dumps(batch.sources),
-                    sum(c.action == "insert" for c in changes),
-                    sum(c.action == "update" for c in changes),
-                ],
-            )
-            conn.execute("COMMIT")
+            yield WriteSession(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        conn.execute("COMMIT")
     finally:
         conn.close()
