@@ -118,6 +118,23 @@ def test_event_coded_1_2_and_true_false_and_parquet(tmp_path: Path) -> None:
     assert run_json("km", str(parquet), "--time", "time", "--event", "event") == base
 
 
+def test_trend_scores_match_r() -> None:
+    # R: (c'(O - E))^2 / (c'Vc) from survdiff(~ celltype + strata(trt)), c = 1, 2, 4, 8
+    ref = load_reference("extra_survival")["trend_veteran_celltype_strata_trt"]
+    out = run_json(
+        "logrank", str(DATA / "veteran.csv"), "--time", "time", "--event", "event",
+        "--by", "celltype", "--strata", "trt", "--trend", "--scores", "1,2,4,8",
+    )  # fmt: skip
+    for key in ("z", "chisq", "p"):
+        assert_close(out["trend"][key], ref[key], key)
+    bad = run(
+        "logrank", str(DATA / "veteran.csv"), "--time", "time", "--event", "event",
+        "--by", "celltype", "--trend", "--scores", "1,2",
+    )  # fmt: skip
+    assert bad.exit_code == 2
+    assert "--scores: 2 scores for 4 groups" in bad.stderr
+
+
 def test_table_mode_reports_dropped_rows_on_stderr() -> None:
     # lung has one row with ph_ecog missing: R's survfit drops it too
     args = ["--time", "time", "--event", "event", "--by", "ph_ecog"]

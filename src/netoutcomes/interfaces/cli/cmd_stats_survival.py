@@ -64,7 +64,8 @@ def _echo_json(obj: dict[str, Any]) -> None:
     typer.echo(json.dumps(_json_value(obj), allow_nan=False))
 
 
-def _parse_times(text: str | None) -> list[float] | None:
+def _parse_numbers(option: str, text: str | None) -> list[float] | None:
+    """A comma-separated list of finite numbers (None when the option is absent)."""
     if text is None:
         return None
     out = []
@@ -72,9 +73,9 @@ def _parse_times(text: str | None) -> list[float] | None:
         try:
             value = float(part)
         except ValueError:
-            raise InputError(f"--times: {part.strip()!r} is not a number") from None
+            raise InputError(f"{option}: {part.strip()!r} is not a number") from None
         if not math.isfinite(value):
-            raise InputError(f"--times: {part.strip()!r} is not a finite number")
+            raise InputError(f"{option}: {part.strip()!r} is not a finite number")
         out.append(value)
     return out
 
@@ -216,7 +217,7 @@ def km_command(
     """Kaplan-Meier curves with Greenwood intervals, median, RMST and landmark survival (as R)."""
     try:
         _check_conf_level(conf_level)
-        landmarks = _parse_times(times)
+        landmarks = _parse_numbers("--times", times)
         data = survival_data(file, time, event, entry, extra=[by] if by else [])
         if tau is not None and tau < min(0.0, float(data.time.min())):
             raise InputError(f"--tau: {tau:g} is before the start of follow-up")
@@ -299,6 +300,9 @@ def logrank_command(
     strata: str | None = typer.Option(None, "--strata", help="Stratify the test by this column."),
     rho: float = typer.Option(0.0, "--rho", help="G-rho weight S(t-)^rho: 0 log-rank, 1 Peto."),
     trend: bool = typer.Option(False, "--trend", help="Also test for trend over ordered groups."),
+    scores: str | None = typer.Option(
+        None, "--scores", help="Trend scores in group order, e.g. 0,0.5,1 (default 1,2,...)."
+    ),
     pairwise: bool = typer.Option(False, "--pairwise", help="Also compare every pair of groups."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
@@ -313,7 +317,13 @@ def logrank_command(
                 "the test compares two or more groups"
             )
         result = logrank(tables, rho=rho)
-        trend_result = logrank_trend(tables, rho=rho) if trend else None
+        trend_scores = _parse_numbers("--scores", scores)
+        if trend_scores is not None and len(trend_scores) != len(tables.groups):
+            raise InputError(
+                f"--scores: {len(trend_scores)} scores for {len(tables.groups)} groups "
+                f"({', '.join(tables.groups)})"
+            )
+        trend_result = logrank_trend(tables, trend_scores, rho=rho) if trend else None
         pairs = pairwise_logrank(tables, rho=rho) if pairwise else None
     except InputError as exc:
         fail(str(exc))
@@ -323,6 +333,7 @@ def logrank_command(
         if trend_result is not None:
             out["trend"] = {
                 "scores": trend_result.scores,
+                "z": trend_result.z,
                 "chisq": trend_result.chisq,
                 "p": trend_result.p,
             }
