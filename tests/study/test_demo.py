@@ -218,3 +218,19 @@ def test_disjoint_comparison_matches_r(demo: tuple[Path, dict[str, Any], str]) -
         lr["chisq"], abs=5e-4
     )
     assert cell(r, "comparisons", "disjoint", row, "logrank_p") == pytest.approx(lr["p"], rel=1e-3)
+
+
+def test_screen_shows_every_reason(tmp_path: Path) -> None:
+    from netoutcomes.study.run import build_demo_registry
+
+    registry = build_demo_registry(tmp_path / "r.duckdb")
+    res = runner.invoke(app, ["screen", str(registry), "-p", "mibg-net", "--json"])
+    assert res.exit_code == 0, res.output
+    verdicts = {v["patient_id"]: v for v in json.loads(res.output)["verdicts"]}
+    two = verdicts["SYN-103"]
+    assert two["verdict"] == "ineligible"
+    assert {x["rule"] for x in two["reasons"]} == {"progression_on_soc", "mibg_avid"}
+    assert verdicts["SYN-107"]["verdict"] == "cannot_assess"
+    assert verdicts["SYN-108"]["reasons"][0]["detail"] == "stage not recorded"
+    text = runner.invoke(app, ["screen", str(registry), "-p", "mibg-net"])
+    assert text.exit_code == 0 and "SYN-103" in text.output and "screened" in text.output
