@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from netoutcomes.survival.counts import count_table
 from netoutcomes.survival.groups import grouped_count_tables
-from netoutcomes.survival.km import kaplan_meier
+from netoutcomes.survival.km import kaplan_meier, restricted_mean
 from netoutcomes.survival.logrank import logrank, pairwise_logrank
 from netoutcomes.survival.multiplicity import adjust_bh, adjust_holm
 
@@ -181,3 +181,15 @@ def test_pairwise_is_the_two_group_test() -> None:
             warnings.simplefilter("ignore")
             chisq, p = sm_survfunc.survdiff(time[keep], event[keep].astype(float), group[keep])
         np.testing.assert_allclose([pc.chisq, pc.p], [chisq, p], rtol=1e-9)
+
+
+@SETTINGS
+@given(survival_rows(with_entry=False), st.sampled_from([0.5, 3.0, 7.5, 12.0]))
+def test_rmst_area_matches_lifelines(rows, tau: float) -> None:
+    from lifelines.utils import restricted_mean_survival_time
+
+    time, event, _, _ = rows
+    km = kaplan_meier(count_table(time + 1.0, event))  # times 1..9: the curve starts at 0
+    fitter = lifelines.KaplanMeierFitter().fit(time + 1.0, event)
+    theirs = restricted_mean_survival_time(fitter, t=tau)
+    np.testing.assert_allclose(restricted_mean(km, tau).rmst, theirs, rtol=1e-9)
