@@ -84,6 +84,9 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         (["audit", str(not_a_db)], "cannot open registry"),
         (["export", str(not_a_db), str(tmp_path / "o"), "--min-cell", "0"], "--min-cell"),
     ]
+    registry = tmp_path / "r.duckdb"
+    runner.invoke(app, ["init", str(registry)])
+    cases.append((["export", str(registry), str(not_a_db)], "cannot write the export"))
     for args, expected in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)

@@ -198,9 +198,23 @@ def export_registry(
     if min_cell < 1:
         raise InputError(f"--min-cell must be at least 1, got {min_cell}")
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     with open_registry(registry_path) as registry:
         state = {table: registry.stored_rows(table) for table in TABLES}
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        return _write_export(state, outdir, deidentified, min_cell, as_of, seed)
+    except OSError as exc:
+        raise InputError(f"{outdir}: cannot write the export ({exc.strerror or exc})") from None
+
+
+def _write_export(
+    state: dict[str, list[StoredRow]],
+    outdir: Path,
+    deidentified: bool,
+    min_cell: int,
+    as_of: dt.date | None,
+    seed: int | None,
+) -> ExportReport:
     written: dict[str, int] = {}
     if not deidentified:
         for table, spec in TABLES.items():

@@ -166,6 +166,14 @@ def _changes(
     return changes, counts
 
 
+def os_user() -> str:
+    """The operating-system user, for the audit log when no --user is given."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no USER variable and no passwd entry (some containers)
+        return "unknown"
+
+
 def _stored_state(session: WriteSession) -> State:
     return {
         spec.name: {row_key(spec, r): r for r in session.stored_rows(spec.name)}
@@ -201,7 +209,7 @@ def import_data(
             return ImportReport(None, counts, warnings)
         batch = Batch(
             batch_id=uuid.uuid4().hex,
-            who=user or getpass.getuser(),
+            who=user or os_user(),
             sources=[{"file": f.file, "sha256": f.sha256} for f in data.files],
         )
         session.apply(batch, changes)
