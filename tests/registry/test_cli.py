@@ -33,7 +33,12 @@ def test_dictionary_lists_every_column_of_every_table() -> None:
 def test_init_import_audit_export(tmp_path: Path, clinic_source: Path) -> None:
     registry = tmp_path / "r.duckdb"
     assert runner.invoke(app, ["init", str(registry)]).exit_code == 0
-    result = runner.invoke(app, ["import", str(registry), str(clinic_source), "--user", "ana"])
+    before = registry.read_bytes()
+    args = ["import", str(registry), str(clinic_source), "--user", "ana"]
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert "dry run: 28 rows would change; nothing was written" in dry.stdout
+    assert registry.read_bytes() == before
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "28 rows changed" in result.output
     again = runner.invoke(app, ["import", str(registry), str(clinic_source), "--user", "ana"])
@@ -105,3 +110,17 @@ def test_audit_verify_detects_an_edited_entry(clinic_registry: Path) -> None:
     edited = runner.invoke(app, ["audit", str(clinic_registry), "--verify"])
     assert edited.exit_code == 2
     assert "audit entry 5 breaks the hash chain" in edited.stderr
+
+
+def test_large_import_runs_with_a_progress_bar(tmp_path: Path) -> None:
+    source = tmp_path / "big"
+    source.mkdir()
+    lines = ["patient_id,sex,birth_year,site"] + [
+        f"P{i:05d},female,{1930 + i % 50},CTR1" for i in range(2500)
+    ]
+    (source / "patients.csv").write_text("\n".join(lines) + "\n")
+    registry = tmp_path / "r.duckdb"
+    runner.invoke(app, ["init", str(registry)])
+    result = runner.invoke(app, ["import", str(registry), str(source), "--user", "bulk"])
+    assert result.exit_code == 0, result.output
+    assert "2500 rows changed" in result.stdout

@@ -62,7 +62,7 @@ class TableCounts:
 
 @dataclass(frozen=True)
 class ImportReport:
-    batch_id: str | None  # None when nothing changed (nothing was written)
+    batch_id: str | None  # None when nothing was written (nothing changed, or a dry run)
     counts: dict[str, TableCounts]
     warnings: list[Problem] = field(default_factory=list)
 
@@ -187,10 +187,12 @@ def import_data(
     user: str | None = None,
     thresholds: GradeThresholds = WHO_2019,
     progress: ProgressHook | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Validate ``data`` against the registry and write it all, or raise ImportRejected.
 
     Validation and writing happen in one transaction (``store.write_session``).
+    ``dry_run`` validates and counts the changes but writes nothing.
     """
     registry_path = Path(registry_path)
     validated = _validate_rows(data.rows, progress)
@@ -205,7 +207,7 @@ def import_data(
             raise ImportRejected(problems)
         changes, counts = _changes(stored, validated)
         warnings = [p for p in problems if p.severity == "warning"]
-        if not changes:
+        if not changes or dry_run:
             return ImportReport(None, counts, warnings)
         batch = Batch(
             batch_id=uuid.uuid4().hex,
@@ -222,7 +224,8 @@ def import_sources(
     user: str | None = None,
     thresholds: GradeThresholds = WHO_2019,
     progress: ProgressHook | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import folders of CSVs, XLSX workbooks and REDCap mappings: all or nothing."""
     data = read_sources([Path(s) for s in sources])
-    return import_data(registry_path, data, user, thresholds, progress)
+    return import_data(registry_path, data, user, thresholds, progress, dry_run)

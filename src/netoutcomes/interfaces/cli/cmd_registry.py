@@ -67,6 +67,9 @@ def import_command(
     user: str | None = typer.Option(
         None, "--user", help="Who is importing (audit log); default: the OS user."
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate and count the changes, write nothing."
+    ),
 ) -> None:
     """Import sources: validated, all or nothing, every change audited."""
     with ExitStack() as stack:
@@ -84,7 +87,7 @@ def import_command(
             progress.update(task, completed=done)
 
         try:
-            report = import_sources(registry, sources, user=user, progress=on_row)
+            report = import_sources(registry, sources, user=user, progress=on_row, dry_run=dry_run)
         except ImportRejected as exc:
             stack.close()
             _print_problems(exc)
@@ -99,7 +102,9 @@ def import_command(
     for name, counts in report.counts.items():
         table.add_row(name, str(counts.inserted), str(counts.updated), str(counts.unchanged))
     Console().print(table)
-    if report.batch_id is None:
+    if dry_run:
+        typer.echo(f"dry run: {report.changed} rows would change; nothing was written")
+    elif report.batch_id is None:
         typer.echo("nothing changed")
     else:
         typer.echo(f"import batch {report.batch_id}: {report.changed} rows changed")
