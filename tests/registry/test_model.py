@@ -112,3 +112,32 @@ def test_every_child_table_names_an_earlier_parent() -> None:
         if spec.foreign_key is not None:
             assert order.index(spec.foreign_key.parent) < order.index(spec.name)
             assert set(spec.foreign_key.columns) <= set(spec.columns)
+
+
+def test_m_category_must_agree_with_metastatic_sites() -> None:
+    # AJCC 8th: M1a hepatic only, M1b extrahepatic only, M1c both.
+    assert _diagnosis(stage="IV", m_category="M1c", metastatic_sites="liver; bone").m_category
+    assert _diagnosis(stage="IV", m_category="M1b", metastatic_sites="bone").m_category
+    with pytest.raises(ValidationError, match="which give M1c"):
+        _diagnosis(stage="IV", m_category="M1a", metastatic_sites="liver;bone")
+    with pytest.raises(ValidationError, match="require stage IV"):
+        _diagnosis(stage="III", metastatic_sites="liver")
+
+
+@pytest.mark.parametrize(
+    ("category", "mitoses", "conflict"),
+    [
+        ("typical", 1, False),
+        ("typical", 2, True),
+        ("atypical", 0, False),  # focal necrosis alone makes it atypical
+        ("atypical", 10, False),
+        ("atypical", 11, True),
+        ("LCNEC", 10, True),
+        ("SCLC", 40, False),
+    ],
+)
+def test_lung_category_is_checked_against_mitoses(
+    category: str, mitoses: int, conflict: bool
+) -> None:
+    diagnosis = _diagnosis(primary_site="lung", lung_category=category, mitotic_count=str(mitoses))
+    assert (diagnosis.grade_conflict() is not None) is conflict

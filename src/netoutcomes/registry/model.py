@@ -429,6 +429,15 @@ class Diagnosis(RegistryRecord):
             raise ValueError("a poorly differentiated tumour (NEC) is not graded G1/G2")
         if self.m_category is not None and self.stage is not Stage.IV:
             raise ValueError("m_category (M1a/M1b/M1c) requires stage IV")
+        sites = split_sites(self.metastatic_sites)
+        if sites and self.stage is not None and self.stage is not Stage.IV:
+            raise ValueError("metastatic_sites (distant metastases) require stage IV")
+        if sites and self.m_category is not None and m_category_of(sites) != self.m_category:
+            raise ValueError(
+                f"m_category {self.m_category.value} contradicts metastatic_sites "
+                f"{self.metastatic_sites}, which give {m_category_of(sites).value} "
+                "(AJCC 8th: M1a hepatic only, M1b extrahepatic only, M1c both)"
+            )
         return self
 
     @property
@@ -442,11 +451,16 @@ class Diagnosis(RegistryRecord):
         return self.who_grade if self.who_grade is not None else self.derived_grade
 
     def grade_conflict(self, thresholds: GradeThresholds = WHO_2019) -> str | None:
-        """A message when the recorded grade contradicts Ki-67/mitoses, else None.
+        """A message when the recorded grade (or lung category) contradicts the counts.
 
-        Lung NETs and NECs are classified differently and are not checked.
+        GEP NETs: ``who_grade`` against Ki-67 and mitoses (WHO 2019). Lung NETs:
+        ``lung_category`` against the mitotic count (typical < 2, atypical 2-10,
+        LCNEC/SCLC > 10 per 2 mm2); an atypical carcinoid with fewer mitoses is
+        allowed, since focal necrosis alone makes it atypical.
         """
-        if self.who_grade is None or self.primary_site is PrimarySite.lung:
+        if self.primary_site is PrimarySite.lung:
+            return self._lung_conflict()
+        if self.who_grade is None:
             return None
         derived = derive_who_grade(self.ki67_percent, self.mitotic_count, thresholds)
         if derived is None or derived == self.who_grade:
@@ -460,6 +474,29 @@ class Diagnosis(RegistryRecord):
             f"who_grade {self.who_grade.value} contradicts {' and '.join(measured)}, "
             f"which gives {derived.value} (WHO 2019: the higher of the Ki-67 and mitotic grades)"
         )
+
+    def _lung_conflict(self) -> str | None:
+        mitoses, category = self.mitotic_count, self.lung_category
+        if mitoses is None or category is None:
+            return None
+        high_grade = category in (LungCategory.LCNEC, LungCategory.SCLC)
+        if (
+            (category is LungCategory.typical and mitoses >= 2)
+            or (category is LungCategory.atypical and mitoses > 10)
+            or (high_grade and mitoses <= 10)
+        ):
+            return (
+                f"lung_category {category.value} contradicts {mitoses:g} mitoses per 2 mm2 "
+                "(WHO: typical < 2, atypical 2-10, LCNEC/SCLC > 10)"
+            )
+        return None
+
+
+def m_category_of(sites: list[BodySite]) -> MCategory:
+    """AJCC 8th M1 subcategory of a set of distant metastatic sites."""
+    if BodySite.liver not in sites:
+        return MCategory.M1b
+    return MCategory.M1a if set(sites) == {BodySite.liver} else MCategory.M1c
 
 
 class Treatment(RegistryRecord):
