@@ -295,3 +295,27 @@ def test_bad_input_is_rejected_with_its_message(
     assert problem.file.endswith(file)
     assert (problem.row, problem.column) == (row, column), str(problem)
     assert clinic_registry.read_bytes() == before
+
+
+def test_a_bad_header_is_reported_once_not_on_every_row(
+    clinic_registry: Path, clinic_dir: Path
+) -> None:
+    patients = clinic_dir / "patients.csv"
+    patients.write_text(patients.read_text().replace("site", "centre"))
+    with pytest.raises(ImportRejected) as caught:
+        import_sources(clinic_registry, [clinic_dir], user="tester")
+    assert [(p.row, p.column, p.rule.split(";")[0]) for p in caught.value.problems] == [
+        (1, "centre", "unknown column"),
+        (1, "site", "required column is missing"),
+    ]
+
+
+def test_rows_under_an_unreadable_file_are_not_reported_as_orphans(
+    empty_registry: Path, clinic_dir: Path
+) -> None:
+    patients = clinic_dir / "patients.csv"
+    patients.write_bytes(patients.read_bytes().replace(b"CTR2", "Zürich".encode("latin-1")))
+    with pytest.raises(ImportRejected) as caught:
+        import_sources(empty_registry, [clinic_dir], user="tester")
+    [problem] = caught.value.problems  # the encoding, not 20 orphans
+    assert "not UTF-8 text" in problem.rule

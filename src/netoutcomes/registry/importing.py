@@ -40,8 +40,9 @@ from netoutcomes.registry.store import (
     write_session,
 )
 
-# Called as progress(done, total) while rows are validated.
+# Called as progress(done, total) every PROGRESS_EVERY rows while rows are validated.
 ProgressHook = Callable[[int, int], None]
+PROGRESS_EVERY = 250
 
 
 class ImportRejected(InputError):
@@ -97,6 +98,8 @@ def _raw(value: object) -> object:
 def _validate_rows(rows: list[SourceRow], progress: ProgressHook | None) -> _Validated:
     result = _Validated()
     for done, row in enumerate(rows, start=1):
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
+            progress(done, len(rows))
         spec = TABLES[row.table]
         try:
             record = spec.model.model_validate(row.values)
@@ -119,18 +122,29 @@ def _validate_rows(rows: list[SourceRow], progress: ProgressHook | None) -> _Val
             continue
         result.origin[ref] = row
         result.incoming.setdefault(row.table, {})[key] = values
-        if progress is not None:
-            progress(done, len(rows))
     return result
 
 
+def _parent_unknown(
+    related: RowRef, validated: _Validated, unreadable: set[str], merged: State
+) -> bool:
+    """The other row is already reported: invalid, or possibly in a file not read whole."""
+    if related in validated.invalid:
+        return True
+    return related.table in unreadable and related.key not in merged.get(related.table, {})
+
+
 def _consistency_problems(
-    merged: State, validated: _Validated, registry_path: Path, thresholds: GradeThresholds
+    merged: State,
+    validated: _Validated,
+    unreadable: set[str],
+    registry_path: Path,
+    thresholds: GradeThresholds,
 ) -> list[Problem]:
     problems = []
     for v in check_consistency(merged, thresholds):
-        if v.related is not None and v.related in validated.invalid:
-            continue  # about a row already reported as invalid
+        if v.related is not None and _parent_unknown(v.related, validated, unreadable, merged):
+            continue
         source = validated.origin.get(v.at)
         if source is None and v.related is not None:
             source = validated.origin.get(v.related)
@@ -202,7 +216,9 @@ def import_data(
         merged: State = {t: dict(rows) for t, rows in stored.items()}
         for table, rows in validated.incoming.items():
             merged.setdefault(table, {}).update(rows)
-        problems += _consistency_problems(merged, validated, registry_path, thresholds)
+        problems += _consistency_problems(
+            merged, validated, data.unreadable, registry_path, thresholds
+        )
         if any(p.severity == "error" for p in problems):
             raise ImportRejected(problems)
         changes, counts = _changes(stored, validated)

@@ -71,11 +71,15 @@ class SourceData:
     rows: list[SourceRow] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Tables whose file could not be read whole: rows may be missing, so rows of
+    # other tables that point to them are not reported as orphans (no cascade).
+    unreadable: set[str] = field(default_factory=set)
 
     def extend(self, other: SourceData) -> None:
         self.rows += other.rows
         self.files += other.files
         self.problems += other.problems
+        self.unreadable |= other.unreadable
 
 
 def sha256_of(data: bytes) -> str:
@@ -127,21 +131,29 @@ def read_csv_table(table: str, data: bytes, file: str) -> SourceData:
     text, problem = _decode(data, file)
     if problem is not None or text is None:
         result.problems.append(problem or Problem(file, None, None, None, "cannot decode"))
+        result.unreadable.add(table)
         return result
     if "\x00" in text:
         rule = "contains NUL bytes: not a CSV text file"
         result.problems.append(Problem(file, None, None, None, rule))
+        result.unreadable.add(table)
         return result
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         result.problems.append(Problem(file, 1, None, None, "empty file: no header row"))
+        result.unreadable.add(table)
         return result
     except csv.Error as exc:
         result.problems.append(Problem(file, 1, None, None, f"malformed CSV: {exc}"))
+        result.unreadable.add(table)
         return result
-    result.problems += check_header(table, file, header)
+    header_problems = check_header(table, file, header)
+    if header_problems:  # every row would repeat them: report the header only
+        result.problems += header_problems
+        result.unreadable.add(table)
+        return result
     try:
         for cells in reader:
             line = reader.line_num
@@ -159,6 +171,8 @@ def read_csv_table(table: str, data: bytes, file: str) -> SourceData:
     except csv.Error as exc:
         rule = f"malformed CSV ({exc}); truncated file or unbalanced quotes?"
         result.problems.append(Problem(file, reader.line_num, None, None, rule))
+    if result.problems:
+        result.unreadable.add(table)
     return result
 
 
@@ -220,7 +234,11 @@ def read_xlsx(path: Path) -> SourceData:
             header = [str(h).strip() if h is not None else "" for h in first]
             while header and header[-1] == "":
                 header.pop()
-            result.problems += check_header(table, where, header)
+            header_problems = check_header(table, where, header)
+            if header_problems:  # every row would repeat them: report the header only
+                result.problems += header_problems
+                result.unreadable.add(table)
+                continue
             for number, cells in enumerate(rows, start=2):
                 values = {h: _xlsx_cell(c) for h, c in zip(header, cells, strict=False)}
                 if all(v is None or str(v).strip() == "" for v in values.values()):
