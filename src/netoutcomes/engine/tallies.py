@@ -146,63 +146,50 @@ def count_tables_expr(
     keys: Sequence[str] = (),
     weights: str | None = None,
 ) -> ir.Table:
-    """The one Ibis expression whose result holds every count table (see module doc)."""
+    """The one Ibis expression whose result holds every count table (see module doc).
+
+    Exits are grouped by (keys, time, event) with the raw column values: the
+    result says per group how many rows (and their weight) left with that event
+    code, so events and censorings, bad event codes, negative times and
+    missing values (NULL or NaN keys) are all read off the groups in numpy,
+    and the engine does no more work than a plain GROUP BY.  Only a missing
+    entry or weight needs a flag column of its own.
+    """
     import ibis
 
-    used = used_columns(time, event, entry, keys, weights)
-    miss = missing_flag(table, used)
-    f64 = "float64"
-    null_f = ibis.null(f64)
-
-    def keep(value: ir.Value, dtype: Any) -> ir.Value:
-        # NULL in every missing row so all of them fall into one group.
-        return ibis.ifelse(miss, ibis.null(dtype), value)
-
-    ev = table[event].cast(f64)
-    tm = table[time].cast(f64)
-    w = table[weights].cast(f64) if weights else ibis.literal(1.0, f64)
-    cols: dict[str, Any] = {k: keep(table[k], table[k].type()) for k in keys}
-    cols[_T] = keep(tm, f64)
-    cols[_E] = keep(ev, f64)
-    cols[_W] = keep(w, f64)
-    cols[_A] = keep(table[entry].cast(f64), f64) if entry else null_f
-    cols[_MISS] = miss
-    rows = table.select(**cols)
-
-    ok = ~rows[_MISS]
-    evn = rows[_E]
-    i64 = "int64"
+    f64, i64 = "float64", "int64"
+    time_key = table[time].cast(f64).name(_T) if entry else table[time].name(_T)
+    group_keys = [*(table[k] for k in keys), time_key, table[event].name(_E)]
+    aggs: dict[str, Any] = {"n": table.count()}
+    if not entry and not weights:
+        # The common case is exactly the floor: GROUP BY keys, time, event with a count.
+        return table.group_by(group_keys).aggregate(**aggs)
+    others = [c for c in (entry, weights) if c]
+    group_keys.append(missing_flag(table, others).name(_MISS))
+    ok = ~missing_flag(table, used_columns(time, event, entry, keys, weights))
     zero_i = ibis.literal(0, i64)
-    bad_event = (ok & ~evn.isin([0.0, 1.0])).cast(i64).sum()
-    bad_time = (ok & (rows[_T] < 0)).cast(i64).sum()
-    bad_entry = (ok & (rows[_A] >= rows[_T])).cast(i64).sum() if entry else zero_i
-    bad_weight = (ok & (rows[_W] < 0)).cast(i64).sum() if weights else zero_i
-    exits = rows.group_by([*keys, _T, _MISS]).aggregate(
-        n=rows.count(),
-        n_event=(rows[_W] * evn).sum(),
-        n_censor=(rows[_W] * (1.0 - evn)).sum(),
-        n_enter=ibis.literal(0.0, f64),
-        bad_event=bad_event,
-        bad_time=bad_time,
-        bad_entry=bad_entry,
-        bad_weight=bad_weight,
-    )
+    aggs["sum_w"] = table[weights].cast(f64).sum() if weights else table.count().cast(f64)
+    if weights:
+        aggs["bad_weight"] = (ok & (table[weights] < 0)).cast(i64).sum()
+    if entry:
+        aggs["bad_entry"] = (ok & (table[entry] >= table[time])).cast(i64).sum()
+    exits = table.group_by(group_keys).aggregate(**aggs)
     if not entry:
         return exits
-    entered = rows.filter(ok)
-    zero_f = ibis.literal(0.0, f64)
-    entries = entered.group_by([*keys, entered[_A].name(_T)]).aggregate(
-        **{_MISS: ibis.literal(False)},
-        n=zero_i,
-        n_event=zero_f,
-        n_censor=zero_f,
-        n_enter=entered[_W].sum(),
-        bad_event=zero_i,
-        bad_time=zero_i,
-        bad_entry=zero_i,
-        bad_weight=zero_i,
-    )
-    return exits.union(entries.select(exits.columns), distinct=False)
+    entered = table.filter(ok)
+    entries = entered.group_by([*(entered[k] for k in keys), entered[entry].cast(f64).name(_T)])
+    entry_aggs: dict[str, Any] = {
+        _E: ibis.null(table[event].type()),
+        _MISS: ibis.literal(False),
+        "n": zero_i,
+        "bad_entry": zero_i,
+    }
+    if weights:
+        entry_aggs.update(sum_w=entered[weights].cast(f64).sum(), bad_weight=zero_i)
+    else:
+        entry_aggs["sum_w"] = entered.count().cast(f64)
+    entries_agg = entries.aggregate(**entry_aggs)
+    return exits.union(entries_agg.select(exits.columns), distinct=False)
 
 
 def fail_on_bad_values(
@@ -213,6 +200,8 @@ def fail_on_bad_values(
     entry: str | None,
     weights: str | None,
 ) -> None:
+    """InputError when a count column of ``result`` (``bad_event``, ``bad_time``,
+    ``bad_entry``, ``bad_weight``) is non-zero; absent columns are not checked."""
     checks = [
         ("bad_event", event, "have an event value other than 0/1"),
         ("bad_time", time, "have a negative time"),
@@ -220,24 +209,85 @@ def fail_on_bad_values(
         ("bad_weight", weights, "have a negative weight"),
     ]
     for key, column, what in checks:
+        if key not in result.column_names:
+            continue
         count = int(np.asarray(result.column(key).to_numpy(zero_copy_only=False)).sum())
         if count:
             raise InputError(f"{name}: column {column!r}: {count} rows {what}")
 
 
+def _as_float(result: pa.Table, name: str) -> np.ndarray:
+    """A result column as float64 with NaN for NULL (booleans as 0/1)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = result.column(name)
+    if pa.types.is_boolean(col.type):
+        col = pc.cast(col, "int8")
+    return np.asarray(pc.cast(col, "float64").to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _split_missing_and_check(
+    name: str,
+    result: pa.Table,
+    keys: Sequence[str],
+    time: str,
+    event: str,
+    entry: str | None,
+    weights: str | None,
+) -> tuple[pa.Table, int]:
+    """Drop the groups of rows with a missing value (counting them) and check the values."""
+    import pyarrow as pa
+
+    # Entry groups (only with an entry column) are the ones with n = 0.
+    is_exit = _as_float(result, "n") > 0
+    missing = np.zeros(result.num_rows, dtype=bool)
+    if _MISS in result.column_names:
+        missing |= np.asarray(result.column(_MISS).to_numpy(zero_copy_only=False), dtype=bool)
+    for c in [*keys, _T, _E]:
+        miss_c = _is_null(result, c)
+        if pa.types.is_floating(result.column(c).type):
+            miss_c |= np.isnan(_as_float(result, c))
+        missing |= miss_c & is_exit
+    n = _as_float(result, "n")
+    n_dropped = int(n[missing].sum())
+    ev = _as_float(result, _E)
+    tm = _as_float(result, _T)
+    exits_kept = is_exit & ~missing
+    bad = {
+        "bad_event": np.where(exits_kept & ~np.isin(ev, (0.0, 1.0)), n, 0.0),
+        "bad_time": np.where(exits_kept & (tm < 0), n, 0.0),
+    }
+    bad.update(
+        {c: _as_float(result, c) for c in ("bad_entry", "bad_weight") if c in result.column_names}
+    )
+    fail_on_bad_values(name, pa.table(bad), time, event, entry, weights)
+    return result.filter(pa.array(~missing)), n_dropped
+
+
+def _is_null(result: pa.Table, name: str) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.is_null(result.column(name)).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _key_codes(result: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
     """One integer code per result row for its key tuple, codes in sorted (R level) order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     n = result.num_rows
     if not keys:
         return np.zeros(n, dtype=np.int64), [()]
     per_key_levels: list[list[Any]] = []
     per_key_idx: list[np.ndarray] = []
     for k in keys:
-        values = result.column(k).to_pylist()
-        levels = sorted(set(values), key=level_sort_key)
-        lookup = {v: i for i, v in enumerate(levels)}
+        column = result.column(k)
+        levels = sorted(set(pc.unique(column).to_pylist()), key=level_sort_key)
+        # index_in is vectorised: no Python loop over the (many) result rows.
+        idx = pc.index_in(column, value_set=pa.array(levels, type=column.type))
         per_key_levels.append(levels)
-        per_key_idx.append(np.fromiter((lookup[v] for v in values), dtype=np.int64, count=n))
+        per_key_idx.append(np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64))
     code = np.zeros(n, dtype=np.int64)
     for levels, idx in zip(per_key_levels, per_key_idx, strict=True):
         code = code * len(levels) + idx
@@ -254,23 +304,23 @@ def _key_codes(result: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, list[
 
 
 def _tables_from_result(
-    result: pa.Table, keys: Sequence[str]
-) -> tuple[dict[str, CountTable], dict[str, dict[str, Any]], int]:
-    def col(name: str) -> np.ndarray:
-        return np.asarray(result.column(name).to_numpy(zero_copy_only=False))
-
-    missing = col(_MISS).astype(bool)
-    n_dropped = int(col("n")[missing].sum())
-    kept = result.filter(~missing) if missing.any() else result
+    kept: pa.Table, keys: Sequence[str]
+) -> tuple[dict[str, CountTable], dict[str, dict[str, Any]]]:
     if kept.num_rows == 0:
-        return {}, {}, n_dropped
+        return {}, {}
     code, tuples = _key_codes(kept, keys)
-    time = np.asarray(kept.column(_T).to_numpy(zero_copy_only=False), dtype=np.float64)
+    time = _as_float(kept, _T)
+    ev = _as_float(kept, _E)  # NaN on entry rows
+    sum_w = _as_float(kept, "sum_w") if "sum_w" in kept.column_names else _as_float(kept, "n")
+    n = _as_float(kept, "n")
+    is_entry = np.isnan(ev)
     sums = {
-        name: np.asarray(kept.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-        for name in ("n", "n_event", "n_censor", "n_enter")
+        "n": n,
+        "n_event": np.where(ev == 1.0, sum_w, 0.0),
+        "n_censor": np.where(ev == 0.0, sum_w, 0.0),
+        "n_enter": np.where(is_entry, sum_w, 0.0),
     }
-    # Sort by (stratum, time) and merge exit and entry rows that share a time.
+    # Sort by (stratum, time) and merge the rows that share a time.
     order = np.lexsort((time, code))
     code, time = code[order], time[order]
     sums = {k: v[order] for k, v in sums.items()}
@@ -279,8 +329,7 @@ def _tables_from_result(
     bounds = np.searchsorted(code, np.arange(len(tuples) + 1))
     for s, values in enumerate(tuples):
         lo, hi = bounds[s], bounds[s + 1]
-        t = time[lo:hi]
-        grid, inverse = np.unique(t, return_inverse=True)
+        grid, inverse = np.unique(time[lo:hi], return_inverse=True)
         merged: dict[str, FloatArray] = {
             k: np.bincount(inverse, weights=v[lo:hi], minlength=grid.size).astype(np.float64)
             for k, v in sums.items()
@@ -294,7 +343,7 @@ def _tables_from_result(
             n=int(round(merged["n"].sum())),
         )
         levels[label] = dict(zip(keys, values, strict=True))
-    return tables, levels, n_dropped
+    return tables, levels
 
 
 def _memory_count_tables(
@@ -361,8 +410,10 @@ def survival_count_tables(
         check_columns(source, used_columns(time, event, entry, keys, weights))
         expr = count_tables_expr(source.table, time, event, entry, keys, weights)
         result = expr.to_pyarrow()
-        fail_on_bad_values(source.name, result, time, event, entry, weights)
-        tables, levels, n_dropped = _tables_from_result(result, keys)
+        kept, n_dropped = _split_missing_and_check(
+            source.name, result, keys, time, event, entry, weights
+        )
+        tables, levels = _tables_from_result(kept, keys)
     if not tables:
         raise InputError(f"{source.name}: no rows left after dropping {n_dropped} rows")
     return CountTables(tables, levels, n_dropped, by_cols, strata_cols)
