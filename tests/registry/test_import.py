@@ -129,6 +129,22 @@ BAD_INPUTS: list[tuple[str, str, Callable[[bytes], bytes], int | None, str | Non
         "valid date",
     ),
     (
+        "date not ISO",
+        "scans.csv",
+        _replace("2009-03-01", "01/03/2009"),
+        2,
+        "date",
+        "write dates as YYYY-MM-DD",
+    ),
+    (
+        "infinite activity",
+        "therapies.csv",
+        _replace("11100,1", "inf,1"),
+        4,
+        "activity_mbq",
+        "finite number",
+    ),
+    (
         "name as patient id",
         "patients.csv",
         _append("John Smith,male,1960,CTR1\n"),

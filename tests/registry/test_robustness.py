@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from netoutcomes.errors import InputError
 from netoutcomes.registry.importing import ImportRejected, import_sources
 from netoutcomes.registry.model import TABLES
 from netoutcomes.registry.store import create_registry, open_registry
@@ -174,3 +175,28 @@ def test_a_fresh_registry_is_refused_as_import_source(tmp_path: Path) -> None:
     registry = create_registry(tmp_path / "r.duckdb")
     with pytest.raises(ImportRejected, match="unknown source"):
         import_sources(registry, [registry], user="x")
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])
+print("LOCKED", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_registry_locked_by_another_process_is_a_clean_error(
+    clinic_registry: Path, clinic_source: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "hold.py"
+    script.write_text(HOLD_LOCK)
+    holder = subprocess.Popen(
+        [sys.executable, str(script), str(clinic_registry)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "LOCKED"
+        with pytest.raises(InputError, match="cannot open registry"):
+            import_sources(clinic_registry, [clinic_source], user="second")
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
