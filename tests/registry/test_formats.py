@@ -118,3 +118,22 @@ def test_redcap_problems_name_the_records_row(tmp_path: Path) -> None:
     mapping.write_text(mapping.read_text().replace("birth_year: yob", "birth_year: year_born"))
     with pytest.raises(ImportRejected, match="year_born"):
         import_sources(registry, [mapping], user="tester")
+
+
+def test_redcap_event_selects_rows_of_a_longitudinal_project(tmp_path: Path) -> None:
+    folder = tmp_path / "redcap"
+    shutil.copytree(REDCAP, folder)
+    records = folder / "records.csv"
+    lines = records.read_text().splitlines()
+    # Add an event column: the base rows of RC002 belong to a follow-up event.
+    events = ["redcap_event_name"] + ["baseline_arm_1"] * 3 + ["followup_arm_1"] * 2
+    records.write_text("\n".join(f"{e},{line}" for e, line in zip(events, lines, strict=True)))
+    mapping = folder / "mapping.yaml"
+    text = mapping.read_text().replace("  patients:\n", "  patients:\n    event: baseline_arm_1\n")
+    mapping.write_text(text.replace("  diagnoses:\n", "  diagnoses:\n    event: baseline_arm_1\n"))
+    registry = create_registry(tmp_path / "r.duckdb")
+    with pytest.raises(ImportRejected) as caught:
+        import_sources(registry, [mapping], user="tester")
+    # RC002's base row is in followup_arm_1: not a patient, so its therapy is an orphan.
+    [problem] = caught.value.problems
+    assert "orphan row: patient_id RC002" in problem.rule and problem.row == 6

@@ -7,6 +7,7 @@ and, per registry table, where each column comes from::
     data_dictionary: dictionary.csv   # REDCap data dictionary (CSV)
     tables:
       patients:                       # non-repeating: the record's base row
+        event: baseline_arm_1         # optional, longitudinal projects only
         columns:
           patient_id: record_id       # a REDCap field, as is
           sex: {field: sex, values: {Female: female, Male: male}}
@@ -51,6 +52,7 @@ from netoutcomes.registry.sources import (
 
 REPEAT_INSTRUMENT = "redcap_repeat_instrument"
 REPEAT_INSTANCE = "redcap_repeat_instance"
+EVENT = "redcap_event_name"
 
 
 class ColumnSource(BaseModel):
@@ -65,7 +67,8 @@ class ColumnSource(BaseModel):
 
 class TableMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    instrument: str | None = None
+    instrument: str | None = None  # repeating instrument; None = the record's base row
+    event: str | None = None  # longitudinal projects: only rows of this redcap_event_name
     columns: dict[str, str | ColumnSource]
 
 
@@ -201,6 +204,8 @@ def read_redcap(mapping_path: Path) -> SourceData:
         instrument = (record.get(REPEAT_INSTRUMENT) or "").strip() or None
         for table, table_map in mapping.tables.items():
             if table_map.instrument != instrument:
+                continue
+            if table_map.event is not None and record.get(EVENT, "").strip() != table_map.event:
                 continue
             id_field = _id_field(table_map)
             fields_used = [
