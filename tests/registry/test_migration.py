@@ -71,3 +71,14 @@ def test_migration_chains_the_old_audit_entries(v1_registry: Path, clinic_source
     with open_registry(v1_registry) as registry:
         assert registry.audit_intact() is None
         assert registry.audit()[0].who == "founder"
+
+
+def test_a_registry_from_a_newer_version_is_refused(clinic_registry: Path) -> None:
+    conn = duckdb.connect(str(clinic_registry))
+    conn.execute(f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION + 1}, now())")
+    conn.close()
+    with (
+        pytest.raises(InputError, match="is newer than this netoutcomes"),
+        open_registry(clinic_registry),
+    ):
+        pass

@@ -99,8 +99,11 @@ def create_registry(path: str | Path) -> Path:
         conn.execute("BEGIN TRANSACTION")
         create_schema(conn)
         conn.execute("COMMIT")
-    finally:
+    except BaseException:
         conn.close()
+        path.unlink(missing_ok=True)  # no half-made registry left behind
+        raise
+    conn.close()
     return path
 
 
