@@ -335,3 +335,43 @@ def test_rows_under_an_unreadable_file_are_not_reported_as_orphans(
         import_sources(empty_registry, [clinic_dir], user="tester")
     [problem] = caught.value.problems  # the encoding, not 20 orphans
     assert "not UTF-8 text" in problem.rule
+
+
+def test_a_column_absent_from_the_file_keeps_its_stored_value(
+    clinic_registry: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "update"
+    source.mkdir()
+    # No death_date / death_cause columns: NET002's death must survive this update.
+    (source / "followup.csv").write_text(
+        "patient_id,last_contact_date,vital_status\n"
+        "NET001,2018-01-01,alive\nNET002,2011-03-02,dead\n"
+    )
+    report = import_sources(clinic_registry, [source], user="tester")
+    assert (report.counts["followup"].updated, report.counts["followup"].unchanged) == (1, 1)
+    with open_registry(clinic_registry) as registry:
+        rows = {r["patient_id"]: r for r in registry.stored_rows("followup")}
+    assert rows["NET002"]["death_cause"] == "progressive disease"
+    assert str(rows["NET001"]["last_contact_date"]) == "2018-01-01"
+    # A blank cell, by contrast, clears the stored value.
+    (source / "followup.csv").unlink()
+    (source / "diagnoses.csv").write_text(
+        "patient_id,diagnosis_date,primary_site,metastatic_sites\nNET001,2005-03-14,small_bowel,\n"
+    )
+    assert import_sources(clinic_registry, [source], user="tester").changed == 1
+    with open_registry(clinic_registry) as registry:
+        net001 = registry.stored_rows("diagnoses")[0]
+    assert net001["metastatic_sites"] is None and net001["who_grade"] == "G1"
+
+
+def test_activity_mci_update_replaces_the_stored_mbq(clinic_registry: Path, tmp_path: Path) -> None:
+    source = tmp_path / "update"
+    source.mkdir()
+    (source / "therapies.csv").write_text(
+        "patient_id,therapy_id,agent,date,activity_mci,cycle\n"
+        "NET001,TH1,i131_mibg,2009-04-15,250,1\n"
+    )
+    import_sources(clinic_registry, [source], user="tester")
+    with open_registry(clinic_registry) as registry:
+        [th1] = [t for t in registry.rows_of(Therapy) if t.therapy_id == "TH1"]
+    assert th1.activity_mbq == 250 * 37

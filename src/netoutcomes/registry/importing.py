@@ -14,7 +14,8 @@
    changed rows updated, identical rows left alone (re-importing changes
    nothing), all in one transaction with one audit entry per changed row.
 
-Rows absent from the sources are kept: an import never deletes.
+Rows absent from the sources are kept: an import never deletes. Columns absent
+from a source keep their stored values; a blank cell clears one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from pydantic import ValidationError
 from netoutcomes.errors import InputError
 from netoutcomes.registry.consistency import RowRef, State, check_consistency
 from netoutcomes.registry.model import TABLES, WHO_2019, GradeThresholds
-from netoutcomes.registry.sources import Problem, SourceData, SourceRow, read_sources
+from netoutcomes.registry.sources import (
+    COLUMN_ALTERNATIVES,
+    Problem,
+    SourceData,
+    SourceRow,
+    read_sources,
+)
 from netoutcomes.registry.store import (
     Batch,
     RowChange,
@@ -195,6 +202,32 @@ def _stored_state(session: WriteSession) -> State:
     }
 
 
+def _keep_absent_columns(rows: list[SourceRow], stored: State) -> list[SourceRow]:
+    """Rows of existing keys take the stored value of every column their source lacks.
+
+    So a file with only patient_id, last_contact_date and vital_status updates
+    those columns and leaves death_date alone; a blank cell, by contrast, clears
+    a value. (All primary-key columns are text, so raw cells match stored keys.)
+    """
+    completed = []
+    for row in rows:
+        spec = TABLES[row.table]
+        key = tuple(_raw(row.values.get(c)) for c in spec.primary_key)
+        old = stored.get(row.table, {}).get(key)
+        present = set(row.values) | {
+            target
+            for alternative, target in COLUMN_ALTERNATIVES.get(row.table, {}).items()
+            if alternative in row.values
+        }
+        absent = [c for c in spec.columns if c not in present]
+        if old is None or not absent:
+            completed.append(row)
+            continue
+        values = {**row.values, **{c: old[c] for c in absent}}
+        completed.append(SourceRow(row.table, row.file, row.row, values, row.sha256))
+    return completed
+
+
 def import_data(
     registry_path: str | Path,
     data: SourceData,
@@ -209,9 +242,9 @@ def import_data(
     ``dry_run`` validates and counts the changes but writes nothing.
     """
     registry_path = Path(registry_path)
-    validated = _validate_rows(data.rows, progress)
     with write_session(registry_path) as session:
         stored = _stored_state(session)
+        validated = _validate_rows(_keep_absent_columns(data.rows, stored), progress)
         problems = data.problems + validated.problems
         merged: State = {t: dict(rows) for t, rows in stored.items()}
         for table, rows in validated.incoming.items():
