@@ -117,3 +117,19 @@ def test_summary_breakdowns_include_missing_values(clinic_registry: Path, tmp_pa
     grades = {r["value"]: int(r["count"]) for r in rows if r["column"] == "who_grade"}
     # Clinic: NET001 G1, NET002 G2, NET003 (lung) not graded.
     assert grades == {"G1": 1, "G2": 1, "(missing)": 1}
+
+
+def test_deidentified_ids_still_link_the_tables(clinic_registry: Path, tmp_path: Path) -> None:
+    out = tmp_path / "deid"
+    export_registry(clinic_registry, out, deidentified=True, seed=3)
+    patients = {r["patient_id"] for r in _read(out / "patients.csv")}
+    scans = {r["scan_id"]: r["patient_id"] for r in _read(out / "scans.csv")}
+    for table in ("diagnoses", "treatments", "progressions", "scans", "therapies", "followup"):
+        assert {r["patient_id"] for r in _read(out / f"{table}.csv")} <= patients, table
+    lesions = _read(out / "lesions.csv")
+    assert {r["scan_id"] for r in lesions} <= set(scans)
+    # The clinic's NET001 had 2 lesions on SC1 with uptake 4 and 3; find it by its shape.
+    by_scan: dict[str, list[str]] = {}
+    for r in lesions:
+        by_scan.setdefault(r["scan_id"], []).append(r["uptake_grade"])
+    assert sorted(map(sorted, by_scan.values())) == [["2"], ["3", "4"], ["4"]]
