@@ -137,3 +137,16 @@ def test_redcap_event_selects_rows_of_a_longitudinal_project(tmp_path: Path) -> 
     # RC002's base row is in followup_arm_1: not a patient, so its therapy is an orphan.
     [problem] = caught.value.problems
     assert "orphan row: patient_id RC002" in problem.rule and problem.row == 6
+
+
+def test_numeric_ids_typed_in_excel_are_text_ids(clinic_source: Path, tmp_path: Path) -> None:
+    workbook = tmp_path / "clinic.xlsx"
+    _workbook_from_csv_folder(clinic_source, workbook)
+    book = openpyxl.load_workbook(workbook)
+    book["lesions"]["B2"] = 1  # lesion_id typed as the number 1
+    book["lesions"]["B3"] = 2.0
+    book.save(workbook)
+    registry = create_registry(tmp_path / "x.duckdb")
+    import_sources(registry, [workbook], user="tester")
+    lesions = _all_rows(registry)["lesions"]
+    assert [(r["scan_id"], r["lesion_id"]) for r in lesions][:2] == [("SC1", "1"), ("SC1", "2")]

@@ -197,10 +197,21 @@ def read_csv_folder(folder: Path) -> SourceData:
 
 
 def _xlsx_cell(value: Any) -> Any:
+    """An Excel cell as the text a CSV would hold (a date stays a date).
+
+    Numbers become text so that a numeric id typed in Excel (lesion 1) is the
+    id "1", as in a CSV; numeric columns parse the text back.
+    """
     if isinstance(value, dt.datetime):
         return value.date() if value.time() == dt.time(0) else value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
     return unneutralise(value)
 
 
