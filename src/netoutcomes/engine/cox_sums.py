@@ -104,8 +104,8 @@ def _prepare(
     covariates: Sequence[str],
     strata: Sequence[str],
     weights: str | None,
-) -> tuple[ir.Table, dict[str, list[Any]], int, int, int]:
-    """Rows kept (as an Ibis table), factor levels, n, n events, n dropped; validates values."""
+) -> _Prepared:
+    """One query: rows kept and dropped, events, factor levels, covariate means; validates."""
     import ibis
 
     table = source.table
@@ -120,7 +120,16 @@ def _prepare(
     tm = table[time].cast(f64)
     ok = ~miss
     zero_i = ibis.literal(0, i64)
+    # Means as survival.cox.centred: weighted, but unweighted for (start, stop] data.
+    w = table[weights].cast(f64) if weights and not entry else None
+    numeric = [c for c in covariates if c not in factors]
+    mean_sums: dict[str, Any] = {"__sw": w.sum() if w is not None else table.count().cast(f64)}
+    for c in numeric:
+        x = table[c].cast(f64)
+        mean_sums[f"__sx_{c}"] = (x * w).sum() if w is not None else x.sum()
+        mean_sums[f"__other_{c}"] = (~x.isin([-1.0, 0.0, 1.0])).cast(i64).sum()
     summary = table.group_by([miss.name("__missing"), *factors]).aggregate(
+        **mean_sums,
         n=table.count(),
         nevent=ev.sum(),
         bad_event=(ok & ~ev.isin([0.0, 1.0])).cast(i64).sum(),
@@ -148,27 +157,25 @@ def _prepare(
                 )
     n = int(_column(kept, "n").sum())
     nevent = int(round(float(_column(kept, "nevent").sum())))
-    return table.filter(ok), levels, n, nevent, n_dropped
+    total_w = float(_column(kept, "__sw").sum())
+    # R's coxph does not centre a column whose values are all -1, 0 or 1.
+    means = {
+        c: float(_column(kept, f"__sx_{c}").sum()) / total_w
+        if _column(kept, f"__other_{c}").sum()
+        else 0.0
+        for c in numeric
+    }
+    return _Prepared(table.filter(ok), levels, n, nevent, n_dropped, means)
 
 
-def _means(rows: ir.Table, design: list[_Covariate], w: ir.FloatingValue | None) -> FloatArray:
-    """The centring of ``survival.cox.centred``: the (weighted, if ``w``) mean, except 0
-    for a column whose values are all -1, 0 or 1 (R's coxph does not centre those)."""
-    sums: dict[str, Any] = {}
-    for j, c in enumerate(design):
-        x = _x_value(rows, c)
-        sums[f"m{j}"] = (x * w).sum() if w is not None else x.sum()
-        sums[f"other{j}"] = (~x.isin([-1.0, 0.0, 1.0])).cast("int64").sum()
-    sums["total"] = w.sum() if w is not None else rows.count().cast("float64")
-    result = rows.aggregate(**sums).to_pyarrow()
-
-    def value(name: str) -> float:
-        return float(result.column(name)[0].as_py())
-
-    total = value("total")
-    return np.array(
-        [value(f"m{j}") / total if value(f"other{j}") else 0.0 for j in range(len(design))]
-    )
+@dataclass(frozen=True)
+class _Prepared:
+    rows: ir.Table  # the rows kept
+    levels: dict[str, list[Any]]  # factor and strata levels in R's order
+    n: int
+    nevent: int
+    n_dropped: int
+    numeric_means: dict[str, float]  # indicator columns (0/1) are never centred
 
 
 def _model_rows(
@@ -409,15 +416,13 @@ def cox_sums_function(
         raise InputError("no covariates: give at least one column")
     if source.backend == "memory":
         return _memory_sums(source, time, event, entry, covariates, strata_cols, weights)
-    rows, levels, n, nevent, n_dropped = _prepare(
-        source, time, event, entry, covariates, strata_cols, weights
-    )
+    prep = _prepare(source, time, event, entry, covariates, strata_cols, weights)
+    rows, levels, n, nevent, n_dropped = prep.rows, prep.levels, prep.n, prep.nevent, prep.n_dropped
     if nevent == 0:
         raise InputError("no events: every row is censored, a Cox model cannot be fitted")
     design = _design_columns(covariates, levels)
-    # As survival.cox.centred: weighted means, but unweighted for (start, stop] data.
-    w = rows[weights].cast("float64") if weights and not entry else None
-    means = _means(rows, design, w)
+    means = np.array([prep.numeric_means.get(c.name, 0.0) if c.level is None else 0.0
+                      for c in design])  # fmt: skip
     # Materialised once (a DuckDB temp table, a persisted Spark DataFrame): every
     # Newton step then scans these few float columns instead of decoding the file.
     model_rows = _model_rows(rows, time, event, entry, design, means, strata_cols, weights)

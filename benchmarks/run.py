@@ -1,0 +1,636 @@
+"""`make bench`: netoutcomes against the DuckDB floor, lifelines, statsmodels and R survival.
+
+One run, side by side, on the same SYNTHETIC registry (``netoutcomes synth``)
+at 1e5, 1e6 and 1e7 rows.  Writes ``docs/benchmarks.md`` (and the raw numbers
+to ``benchmarks/results.json``).  Not part of ``make test``.
+
+    python benchmarks/run.py                 # 1e5, 1e6, 1e7
+    python benchmarks/run.py --quick         # 1e5 only
+    python benchmarks/run.py --sizes 1e5,1e6
+
+Timings are wall-clock seconds, the best of up to three runs for anything
+under a second (after one warm-up call in this process), one run otherwise.
+A peer whose time at the previous size, scaled by the size ratio, would pass
+``--budget`` seconds is skipped at the larger size and the table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+TASKS = {
+    "km": "KM with 95% CIs, 4 groups",
+    "logrank": "log-rank, 4 groups",
+    "km_and_logrank": "KM with CIs + log-rank",
+    "km_entry": "KM with delayed entry, 4 groups",
+    "cox": "Cox, 3 covariates, Efron",
+}
+TOOLS = ("floor", "netoutcomes", "netoutcomes CLI", "lifelines", "statsmodels", "R survival")
+SEED = 42
+COVARIATES = ["age", "ki67", "sex"]
+
+
+@dataclass
+class Timing:
+    size: int
+    task: str
+    tool: str
+    seconds: float | None
+    note: str = ""
+
+
+@dataclass
+class Results:
+    timings: list[Timing] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
+    coef: list[dict[str, Any]] = field(default_factory=list)
+    spark: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, size: int, task: str, tool: str) -> float | None:
+        for t in self.timings:
+            if (t.size, t.task, t.tool) == (size, task, tool):
+                return t.seconds
+        return None
+
+
+def label(size: int) -> str:
+    return f"1e{int(round(np.log10(size)))}"
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Best wall time of ``fn``: one run if it takes a second or more, else up to ``repeat``."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+        if best >= 1.0:
+            break
+    return best, out
+
+
+# ---------------------------------------------------------------------------
+# data
+
+
+def ensure_data(size: int, data_dir: Path) -> tuple[Path, Path]:
+    """The synthetic registry as Parquet (ours, the floor, Python peers) and CSV (for R)."""
+    from netoutcomes.engine.synthetic import write_synthetic_registry
+
+    parquet = data_dir / f"synth_{label(size)}_seed{SEED}.parquet"
+    csv = parquet.with_suffix(".csv")
+    if not parquet.exists():
+        # Row groups of 256k rows so DuckDB reads in parallel at every size.
+        write_synthetic_registry(parquet, size, seed=SEED, chunk_rows=1 << 18)
+    if not csv.exists():
+        import duckdb
+
+        duckdb.sql(
+            f'COPY (SELECT time, event, entry, "group", age, ki67, sex '
+            f"FROM read_parquet('{parquet}')) TO '{csv}' (HEADER)"
+        )
+    return parquet, csv
+
+
+# ---------------------------------------------------------------------------
+# the floor and netoutcomes
+
+
+def floor_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
+    """What a bare DuckDB query over the same columns costs: the floor we compare with."""
+    import duckdb
+
+    con = duckdb.connect()
+    src = f"read_parquet('{parquet}')"
+    km = f'SELECT "group", time, count(*), sum(event) FROM {src} GROUP BY ALL'
+    entry = (
+        f'SELECT "group", time, count(*) AS n, sum(event) AS d FROM {src} GROUP BY ALL '
+        f'UNION ALL SELECT "group", entry, count(*), 0 FROM {src} GROUP BY ALL'
+    )
+    # One Newton step's risk-set sums at a fixed beta (r, r x, r x x' per time).
+    xs = ["age", "ki67", "(sex = 'male')::DOUBLE"]
+    r = "exp(0.02 * age + 0.02 * ki67 + 0.1 * (sex = 'male')::DOUBLE)"
+    sums = [f"sum({r})"] + [f"sum({r} * {x})" for x in xs]
+    sums += [f"sum({r} * {a} * {b})" for i, a in enumerate(xs) for b in xs[i:]]
+    cox = f"SELECT time, event, {', '.join(sums)} FROM {src} GROUP BY ALL"
+
+    def run(sql: str) -> Callable[[], Any]:
+        return lambda: con.sql(sql).to_arrow_table()
+
+    return {"km": run(km), "logrank": run(km), "km_and_logrank": run(km),
+            "km_entry": run(entry), "cox": run(cox)}  # fmt: skip
+
+
+def netoutcomes_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
+    """The in-process API on the DuckDB backend, from file to finished statistics."""
+    from netoutcomes.engine.backends import open_source
+    from netoutcomes.engine.cox_sums import engine_cox_fit
+    from netoutcomes.engine.tallies import survival_count_tables
+    from netoutcomes.survival.curves import km_by_group
+    from netoutcomes.survival.logrank import logrank
+
+    def tables(entry: str | None = None) -> Any:
+        source = open_source(parquet, "duckdb")
+        return survival_count_tables(source, "time", "event", entry=entry, by="group").grouped()
+
+    def both() -> Any:
+        g = tables()
+        return km_by_group(g), logrank(g)
+
+    def cox() -> Any:
+        source = open_source(parquet, "duckdb")
+        return engine_cox_fit(source, "time", "event", COVARIATES, ties="efron")
+
+    return {
+        "km": lambda: km_by_group(tables()),
+        "logrank": lambda: logrank(tables()),
+        "km_and_logrank": both,
+        "km_entry": lambda: km_by_group(tables("entry")),
+        "cox": cox,
+    }
+
+
+def cli_commands(parquet: Path) -> dict[str, list[str]]:
+    exe = str(Path(sys.executable).with_name("netoutcomes"))
+    base = [str(parquet), "--time", "time", "--event", "event", "--json"]
+    help_text = subprocess.run([exe, "stats", "km", "--help"], capture_output=True, text=True)
+    backend = ["--backend", "duckdb"] if "--backend" in help_text.stdout else []
+    cox = [exe, "stats", "cox", *base, "--covariates", ",".join(COVARIATES), *backend]
+    return {
+        "km": [exe, "stats", "km", *base, "--by", "group", *backend],
+        "logrank": [exe, "stats", "logrank", *base, "--by", "group", *backend],
+        "km_entry": [exe, "stats", "km", *base, "--by", "group", "--entry", "entry", *backend],
+        "cox": cox,
+    }
+
+
+# ---------------------------------------------------------------------------
+# peers
+
+
+def load_frame(parquet: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    cols = ["time", "event", "entry", "group", "age", "ki67", "sex"]
+    df = pq.read_table(parquet, columns=cols).to_pandas()
+    df["group"] = df["group"].astype(str)
+    df["sexmale"] = (df["sex"].astype(str) == "male").astype(float)
+    df["age"] = df["age"].astype(float)
+    return df
+
+
+def lifelines_tasks(df: Any) -> dict[str, Callable[[], Any]]:
+    from lifelines import CoxPHFitter, KaplanMeierFitter
+    from lifelines.statistics import multivariate_logrank_test
+
+    groups = sorted(df["group"].unique())
+    parts = {g: df[df["group"] == g] for g in groups}
+
+    def km(entry: bool = False) -> Any:
+        return [KaplanMeierFitter().fit(p["time"], p["event"], entry=p["entry"] if entry else None)
+                for p in parts.values()]  # fmt: skip
+
+    def lr() -> Any:
+        return multivariate_logrank_test(df["time"], df["group"], df["event"])
+
+    def cox() -> Any:
+        fit = CoxPHFitter().fit(df[["time", "event", "age", "ki67", "sexmale"]], "time", "event")
+        return fit.params_.to_numpy()
+
+    return {"km": km, "logrank": lr, "km_and_logrank": lambda: (km(), lr()),
+            "km_entry": lambda: km(True), "cox": cox}  # fmt: skip
+
+
+def statsmodels_tasks(df: Any) -> dict[str, Callable[[], Any]]:
+    from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+
+    groups = sorted(df["group"].unique())
+    parts = {g: df[df["group"] == g] for g in groups}
+
+    def km(entry: bool = False) -> Any:
+        return [SurvfuncRight(p["time"].to_numpy(float), p["event"].to_numpy(float),
+                              entry=p["entry"].to_numpy(float) if entry else None)
+                for p in parts.values()]  # fmt: skip
+
+    def lr() -> Any:
+        return survdiff(df["time"].to_numpy(float), df["event"].to_numpy(float),
+                        df["group"].to_numpy())  # fmt: skip
+
+    def cox() -> Any:
+        exog = df[["age", "ki67", "sexmale"]].to_numpy(float)
+        model = PHReg(df["time"].to_numpy(float), exog, status=df["event"].to_numpy(float),
+                      ties="efron")  # fmt: skip
+        return np.asarray(model.fit().params)
+
+    return {"km": km, "logrank": lr, "km_and_logrank": lambda: (km(), lr()),
+            "km_entry": lambda: km(True), "cox": cox}  # fmt: skip
+
+
+def run_r(csv: Path) -> dict[str, Any] | None:
+    if shutil.which("Rscript") is None:
+        return None
+    out = subprocess.run(
+        ["Rscript", str(ROOT / "benchmarks" / "peers.R"), str(csv)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# memory
+
+
+def probe(kind: str, parquet: str) -> None:
+    """Child process: run KM (or only the imports and open, for the baseline); print max RSS."""
+    from netoutcomes.engine.backends import open_source
+    from netoutcomes.engine.tallies import survival_count_tables
+    from netoutcomes.survival.curves import km_by_group
+
+    source = open_source(parquet, "duckdb")
+    if kind == "km":
+        km_by_group(survival_count_tables(source, "time", "event", by="group").grouped())
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"maxrss_bytes": rss_kib * 1024}))
+
+
+def measure_memory(parquet: Path) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    def child(kind: str) -> int:
+        out = subprocess.run(
+            [sys.executable, __file__, "--probe", kind, str(parquet)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return int(json.loads(out.stdout.strip().splitlines()[-1])["maxrss_bytes"])
+
+    columns = pq.read_table(parquet, columns=["time", "event", "group"])
+    # The columns as Arrow holds them (int32 time, int8 event, int8-coded group).
+    column_bytes = int(columns.nbytes)
+    baseline, km = child("baseline"), child("km")
+    return {"column_bytes": column_bytes, "baseline_rss": baseline, "km_rss": km,
+            "km_increment": km - baseline}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Spark local mode (evidence for docs/scale.md)
+
+
+def spark_scaling(parquet: Path, size: int) -> dict[str, Any]:
+    from netoutcomes.engine.backends import open_source, spark_session
+    from netoutcomes.engine.cox_sums import cox_sums_function
+    from netoutcomes.engine.tallies import survival_count_tables
+
+    session = spark_session("local[2]", shuffle_partitions=4)
+    session.sparkContext.setLogLevel("ERROR")
+    source = open_source(parquet, "spark", spark=session)
+    survival_count_tables(source, "time", "event", by="group")  # warm-up
+    km, _ = timed(lambda: survival_count_tables(source, "time", "event", by="group"), 1)
+    t = time.perf_counter()
+    sums = cox_sums_function(source, "time", "event", COVARIATES)
+    prep = time.perf_counter() - t
+    step, _ = timed(lambda: sums.sums_at(np.array([0.02, 0.02, 0.1])), 1)
+    return {"size": size, "km_tables": km, "cox_prepare": prep, "cox_step": step}
+
+
+# ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    import duckdb
+    import ibis
+    import lifelines
+    import pyarrow
+    import statsmodels
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    info = {
+        "cpu": cpu,
+        "cores (nproc)": str(os.cpu_count()),
+        "RAM": f"{mem_kib / 1024**2:.1f} GiB",
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "numpy": np.__version__,
+        "duckdb": duckdb.__version__,
+        "ibis": ibis.__version__,
+        "pyarrow": pyarrow.__version__,
+        "lifelines": lifelines.__version__,
+        "statsmodels": statsmodels.__version__,
+    }
+    try:
+        import pyspark
+
+        info["pyspark"] = pyspark.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def should_skip(results: Results, sizes: list[int], size: int, task: str, tool: str,
+                budget: float) -> str | None:  # fmt: skip
+    """A note if the tool's time at the previous size, scaled up, would exceed the budget."""
+    i = sizes.index(size)
+    if i == 0:
+        return None
+    prev = sizes[i - 1]
+    before = results.seconds(prev, task, tool)
+    if before is None:
+        return f"skipped (not run at {label(prev)})"
+    expected = before * size / prev
+    if expected > budget:
+        return f"skipped: ~{expected:.0f} s expected ({size // prev}x the {label(prev)} time)"
+    return None
+
+
+def bench_size(results: Results, sizes: list[int], size: int, args: argparse.Namespace) -> None:
+    parquet, csv = ensure_data(size, args.data_dir)
+    print(f"== {label(size)} rows: {parquet}", flush=True)
+
+    def record(task: str, tool: str, fn: Callable[[], Any] | None, note: str = "") -> Any:
+        skip = should_skip(results, sizes, size, task, tool, args.budget)
+        if fn is None or skip:
+            results.timings.append(Timing(size, task, tool, None, skip or note))
+            print(f"  {task:15s} {tool:16s} {skip or note}", flush=True)
+            return None
+        seconds, out = timed(fn)
+        results.timings.append(Timing(size, task, tool, seconds, note))
+        print(f"  {task:15s} {tool:16s} {seconds:9.3f} s", flush=True)
+        return out
+
+    for task, fn in floor_tasks(parquet).items():
+        fn()  # warm the file cache
+        record(task, "floor", fn)
+    ours = netoutcomes_tasks(parquet)
+    ours["km"]()  # first call: imports and Ibis compilation warm-up
+    our_coef = None
+    for task, fn in ours.items():
+        out = record(task, "netoutcomes", fn)
+        if task == "cox" and out is not None:
+            sums, newton = out
+            our_coef = (sums.terms, newton.coef, newton.iterations)
+
+    for task, cmd in cli_commands(parquet).items():
+
+        def run_cli(cmd: list[str] = cmd) -> None:
+            subprocess.run(cmd, capture_output=True, check=True, timeout=args.budget * 3)
+
+        record(task, "netoutcomes CLI", run_cli, "whole process")
+    results.timings.append(Timing(size, "km_and_logrank", "netoutcomes CLI", None,
+                                  "two commands: see km and logrank"))  # fmt: skip
+
+    need_frame = any(
+        should_skip(results, sizes, size, t, tool, args.budget) is None
+        for t in TASKS for tool in ("lifelines", "statsmodels")
+    )  # fmt: skip
+    df = load_frame(parquet) if need_frame else None
+    peer_coef: dict[str, Any] = {}
+    for tool, make in (("lifelines", lifelines_tasks), ("statsmodels", statsmodels_tasks)):
+        tasks = make(df) if df is not None else {}
+        for task in TASKS:
+            out = record(task, tool, tasks.get(task))
+            if task == "cox" and out is not None:
+                peer_coef[tool] = np.asarray(out, dtype=float)
+
+    r = None
+    if args.skip_r:
+        results.notes.append("R survival not run (--skip-r).")
+    elif shutil.which("Rscript") is None:
+        results.notes.append("R survival skipped: Rscript is not installed.")
+    else:
+        r_skip = should_skip(results, sizes, size, "cox", "R survival", args.budget * 2)
+        if r_skip is None:
+            r = run_r(csv)
+    for task in TASKS:
+        if r is None:
+            results.timings.append(
+                Timing(size, task, "R survival", None, "skipped" if not args.skip_r else "not run")
+            )
+        else:
+            results.timings.append(Timing(size, task, "R survival", float(r[task]),
+                                          f"CSV load {r['load']:.1f} s excluded"))  # fmt: skip
+    if r is not None:
+        peer_coef["R survival"] = np.asarray(r["cox_coef"], dtype=float)
+        results.notes.append(f"{r['r_version']}, survival {r['survival_version']}")
+
+    if our_coef is not None:
+        terms, coef, iterations = our_coef
+        row: dict[str, Any] = {"size": size, "terms": terms, "coef": coef.tolist(),
+                               "iterations": iterations}  # fmt: skip
+        for tool, c in peer_coef.items():
+            row[f"max_abs_diff_{tool}"] = float(np.max(np.abs(c - coef)))
+        results.coef.append(row)
+    if not args.skip_memory:
+        mem = measure_memory(parquet)
+        mem["size"] = size
+        results.memory.append(mem)
+        print(f"  memory: {mem}", flush=True)
+    if args.spark:
+        try:
+            results.spark.append(spark_scaling(parquet, size))
+            print(f"  spark: {results.spark[-1]}", flush=True)
+        except Exception as exc:  # report, never hide: the table says why Spark is missing
+            results.notes.append(f"Spark local mode at {label(size)} failed: {exc!r}"[:300])
+
+
+# ---------------------------------------------------------------------------
+# report
+
+
+def fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "–"
+    return f"{a / b:.2f}x" if a / b < 10 else f"{a / b:.0f}x"
+
+
+def write_report(results: Results, info: dict[str, str], sizes: list[int], out: Path) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`benchmarks/run.py`); do not edit by hand.",
+        "Data: the SYNTHETIC registry of `netoutcomes synth` (seed 42; 4 treatment groups,",
+        "integer days so many ties, delayed entry, age / Ki-67 / sex covariates).",
+        "",
+        "Seconds are wall-clock, best of up to 3 runs for anything under a second, after one",
+        "warm-up call in the same process (imports and Ibis compilation cost ~0.5 s once; the",
+        "CLI column includes them, and the whole Python start-up). netoutcomes runs on the",
+        "DuckDB backend from the Parquet file to the finished statistics (curves with CIs,",
+        "medians, RMST; test; Cox fit with SEs). The floor is one plain DuckDB `GROUP BY` over",
+        "the same columns (for Cox: one Newton step's risk-set sums at a fixed beta).",
+        "lifelines, statsmodels and R run on data already in memory (load time excluded).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in info.items()]
+    lines += [f"| R | {n} |" for n in results.notes if n.startswith("R version")][:1]
+    for size in sizes:
+        lines += ["", f"## {label(size)} rows", "", "Seconds:", ""]
+        lines.append("| task | " + " | ".join(TOOLS) + " |")
+        lines.append("|---|" + "---|" * len(TOOLS))
+        notes: list[str] = []
+        for task, title in TASKS.items():
+            cells = []
+            for tool in TOOLS:
+                t = next((x for x in results.timings
+                          if (x.size, x.task, x.tool) == (size, task, tool)), None)  # fmt: skip
+                cell = fmt(t.seconds if t else None)
+                if t and t.seconds is None and t.note:
+                    notes.append(f"{title}, {tool}: {t.note}")
+                cells.append(cell)
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        lines += ["", "Ratios (netoutcomes in-process = 1; above 1 means slower than netoutcomes):",
+                  ""]  # fmt: skip
+        lines.append("| task | " + " | ".join(TOOLS) + " |")
+        lines.append("|---|" + "---|" * len(TOOLS))
+        for task, title in TASKS.items():
+            ours = results.seconds(size, task, "netoutcomes")
+            cells = [ratio(results.seconds(size, task, tool), ours) for tool in TOOLS]
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        if notes:
+            lines += ["", "Not measured:", ""] + [f"- {n}" for n in sorted(set(notes))]
+    lines += _targets(results, sizes)
+    lines += _memory_and_coef(results)
+    if results.spark:
+        lines += ["", "## Spark local mode (`local[2]`, 4 shuffle partitions)", "",
+                  "| rows | KM count tables (s) | Cox prepare (s) | one Cox Newton step (s) |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for s in results.spark:
+            lines.append(f"| {label(s['size'])} | {fmt(s['km_tables'])} | "
+                         f"{fmt(s['cox_prepare'])} | {fmt(s['cox_step'])} |")  # fmt: skip
+    other = [n for n in results.notes if not n.startswith("R version")]
+    if other:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in other]
+    out.write_text("\n".join(lines) + "\n")
+
+
+def _targets(results: Results, sizes: list[int]) -> list[str]:
+    lines = ["", "## Targets (issue 4)", ""]
+    big = max(sizes)
+    ours = results.seconds(big, "km_and_logrank", "netoutcomes")
+    floor = results.seconds(big, "km_and_logrank", "floor")
+    if ours and floor:
+        verdict = "met" if ours <= 2 * floor else "NOT met"
+        lines.append(f"- KM with CIs + log-rank at {label(big)} rows: {ours / floor:.2f}x the "
+                     f"DuckDB floor (target <= 2x): {verdict}.")  # fmt: skip
+    for size in sizes:
+        if size < 10**6:
+            continue
+        cox = results.seconds(size, "cox", "netoutcomes")
+        r = results.seconds(size, "cox", "R survival")
+        if cox and r:
+            verdict = "met" if r >= 10 * cox else "NOT met"
+            lines.append(f"- Cox (Efron, 3 covariates) at {label(size)}: R coxph {fmt(r)} s, "
+                         f"netoutcomes {fmt(cox)} s = {r / cox:.1f}x faster (target >= 10x): "
+                         f"{verdict}.")  # fmt: skip
+    for row in results.coef:
+        d = row.get("max_abs_diff_R survival")
+        if d is not None:
+            verdict = "met" if d <= 1e-8 else "NOT met"
+            lines.append(f"- Cox coefficients at {label(row['size'])}: max |ours - R| = {d:.1e} "
+                         f"(target <= 1e-8): {verdict}.")  # fmt: skip
+    for mem in results.memory:
+        if mem["size"] == big:
+            r = mem["km_increment"] / mem["column_bytes"]
+            verdict = "met" if r <= 2 else "NOT met"
+            lines.append(f"- KM peak memory at {label(big)}: {mem['km_increment'] / 2**20:.0f} MiB "
+                         f"above the process baseline = {r:.2f}x the "
+                         f"{mem['column_bytes'] / 2**20:.0f} MiB of the used columns "
+                         f"(target <= 2x): {verdict}.")  # fmt: skip
+    return lines
+
+
+def _memory_and_coef(results: Results) -> list[str]:
+    lines: list[str] = []
+    if results.memory:
+        lines += ["", "## Peak memory of KM (netoutcomes, DuckDB backend, separate process)", "",
+                  "Max RSS of a process that runs KM by group, and of one that only imports",
+                  "and opens the file (the baseline: Python, numpy, Ibis, DuckDB). Column bytes:",
+                  "time, event and group as Arrow holds them.", "",
+                  "| rows | column bytes | baseline RSS | KM RSS | KM - baseline | / columns |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for m in results.memory:
+            mib = 2**20
+            lines.append(f"| {label(m['size'])} | {m['column_bytes'] / mib:.0f} MiB | "
+                         f"{m['baseline_rss'] / mib:.0f} MiB | {m['km_rss'] / mib:.0f} MiB | "
+                         f"{m['km_increment'] / mib:.0f} MiB | "
+                         f"{m['km_increment'] / m['column_bytes']:.2f}x |")  # fmt: skip
+    if results.coef:
+        lines += ["", "## Cox coefficients (netoutcomes, DuckDB backend)", "",
+                  "| rows | terms | coef | Newton steps | max abs diff vs peers |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for row in results.coef:
+            diffs = ", ".join(f"{k.removeprefix('max_abs_diff_')} {v:.1e}"
+                              for k, v in row.items() if k.startswith("max_abs_diff_"))  # fmt: skip
+            coef = ", ".join(f"{c:.10f}" for c in row["coef"])
+            lines.append(f"| {label(row['size'])} | {', '.join(row['terms'])} | {coef} | "
+                         f"{row['iterations']} | {diffs or '–'} |")  # fmt: skip
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1e5,1e6,1e7", help="comma-separated row counts")
+    parser.add_argument("--quick", action="store_true", help="1e5 rows only")
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/netoutcomes-bench"))
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--json-out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--budget", type=float, default=120.0,
+                        help="skip a peer whose expected time exceeds this (s)")  # fmt: skip
+    parser.add_argument("--skip-r", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--no-spark", dest="spark", action="store_false")
+    parser.add_argument("--probe", nargs=2, metavar=("KIND", "PARQUET"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        probe(*args.probe)
+        return
+    sizes = [100_000] if args.quick else [int(float(s)) for s in args.sizes.split(",")]
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    results = Results()
+    info = machine()
+    for size in sizes:
+        bench_size(results, sizes, size, args)
+    args.json_out.write_text(json.dumps(
+        {"machine": info, **{k: v for k, v in asdict(results).items()}}, indent=1))  # fmt: skip
+    write_report(results, info, sizes, args.out)
+    print(f"wrote {args.out} and {args.json_out}")
+
+
+if __name__ == "__main__":
+    main()
