@@ -129,3 +129,45 @@ def test_entry_read(tmp_path: Path) -> None:
     d = survival_data(write(tmp_path, "a,t,e\n0,5,1\n2,3,0\n"), "t", "e", entry="a")
     assert d.entry is not None
     np.testing.assert_array_equal(d.entry, [0.0, 2.0])
+
+
+def test_quoted_numeric_codes_are_text_as_r_wrote_them(tmp_path: Path) -> None:
+    # R's write.csv quotes a character column ("9", "10") and never a number.
+    p = write(tmp_path, 't,e,code,n\n1,1,"9",9\n2,0,"10",10\n3,1,,\n4,1,"9",9\n')
+    d = survival_data(p, "t", "e", extra=["code", "n"])
+    assert list(d.columns["code"]) == ["9", "10", "9"]  # text, missing row dropped
+    assert d.columns["n"].dtype == np.float64
+    np.testing.assert_array_equal(d.time, [1.0, 2.0, 4.0])
+    # time/event/entry stay numbers whatever the quoting; read_columns alone keeps numbers
+    assert read_columns(p, ["code"])["code"].dtype == np.float64
+
+
+def test_quoting_ignored_when_every_field_is_quoted(tmp_path: Path) -> None:
+    p = write(tmp_path, '"t","e","code"\n"1","1","9"\n"2","0","10"\n')
+    d = survival_data(p, "t", "e", extra=["code"])
+    assert d.columns["code"].dtype == np.float64
+
+
+def test_partly_quoted_column_stays_numeric(tmp_path: Path) -> None:
+    p = write(tmp_path, 't,e,code\n1,1,"9"\n2,0,10\n')
+    d = survival_data(p, "t", "e", extra=["code"])
+    assert d.columns["code"].dtype == np.float64
+
+
+def test_parquet_strings_that_look_like_numbers_are_text(tmp_path: Path) -> None:
+    p = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"t": ["1", "2"], "e": [1, 0], "g": ["10", "9"]}), p)
+    d = survival_data(p, "t", "e", extra=["g"])
+    np.testing.assert_array_equal(d.time, [1.0, 2.0])
+    assert list(d.columns["g"]) == ["10", "9"]
+
+
+def test_scientific_cells_mark_an_r_double(tmp_path: Path) -> None:
+    # R: factor(c(0, 1e5)) has levels "0", "1e+05"; an integer column prints 100000.
+    from netoutcomes.engine.source import grouped_tables
+
+    p = write(tmp_path, "t,e,x,y\n1,1,0,0\n2,1,1e+05,100000\n3,0,0,0\n")
+    d = survival_data(p, "t", "e", extra=["x", "y"])
+    assert d.written_as_double == frozenset({"x"})
+    assert grouped_tables(d, "x").groups == ["x=0", "x=1e+05"]
+    assert grouped_tables(d, "y").groups == ["y=0", "y=100000"]

@@ -6,6 +6,13 @@ Conventions (documented in docs/statistics.md):
   with ``na.strings = c("", "NA")``).  ``NaN`` is missing too.
 - A column whose non-missing values all parse as numbers is numeric (float64,
   NaN for missing); any other column is text (object array, None for missing).
+- Except: a grouping or covariate column whose cells are all written in quotes
+  (``"1"``, ``"10"``) is text, as R's ``write.csv`` writes a character or factor
+  column (and never quotes a number).  Files that quote every field (their time
+  column is quoted too) carry no such information and are read by the rule above.
+  Parquet string columns used that way are text likewise.
+- A numeric column with a cell in scientific notation (``1e+05``) was a double in
+  R (``write.csv`` writes integers in full): its group labels print as doubles.
 - Rows with a missing value in any *used* column are dropped, as R drops them
   from a model frame; the number dropped is reported.
 - Error messages count rows as "data row N": N = 1 is the first row after the
@@ -18,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,6 +120,12 @@ def _column_values(column: Any) -> np.ndarray:
 
 
 def _read_table(path: Path, columns: Sequence[str]) -> dict[str, Any]:
+    return _read_table_and_format(path, columns)[0]
+
+
+def _read_table_and_format(
+    path: Path, columns: Sequence[str]
+) -> tuple[dict[str, Any], Literal["csv", "parquet"]]:
     import pyarrow as pa
 
     suffix = path.suffix.lower()
@@ -152,7 +165,87 @@ def _read_table(path: Path, columns: Sequence[str]) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read the file: {first_line}") from exc
     if table.num_rows == 0:
         raise InputError(f"{path}: the file has no data rows")
-    return {c: table.column(c) for c in columns}
+    return {c: table.column(c) for c in columns}, "csv" if suffix == ".csv" else "parquet"
+
+
+def _present(column: Any) -> Any:
+    """Per cell: not missing (null, or a missing-value text such as a quoted "NA")."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing_text = pc.is_in(pc.utf8_trim_whitespace(column), pa.array(sorted(_MISSING_TEXT)))
+    return pc.and_(pc.is_valid(column), pc.invert(pc.fill_null(missing_text, True)))
+
+
+def _numeric_text(column: Any) -> bool:
+    """A text column whose non-missing cells all parse as numbers (and there is one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    present = pc.filter(pc.utf8_trim_whitespace(column), _present(column))
+    if len(present) == 0:
+        return False
+    try:
+        pc.cast(present, pa.float64())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _quoted_csv_columns(path: Path, raw: dict[str, Any], candidates: Sequence[str]) -> set[str]:
+    """Those ``candidates`` whose non-missing cells are all quoted in the CSV file.
+
+    pyarrow drops the quotes, but can be told to treat a given set of cell texts as
+    missing only when they are *not* quoted: read the columns again with every
+    value they hold in that set; what survives was quoted.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
+    if not candidates:
+        return set()
+    values = sorted(
+        {v for c in candidates for v in raw[c].unique().to_pylist() if v is not None} | {"", "NA"}
+    )
+    again = csv.read_csv(
+        path,
+        convert_options=csv.ConvertOptions(
+            include_columns=list(candidates),
+            column_types={c: pa.string() for c in candidates},
+            null_values=values,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    quoted = set()
+    for c in candidates:
+        present = _present(raw[c])
+        n_present = pc.sum(present).as_py() or 0
+        n_quoted = pc.sum(pc.and_(present, pc.is_valid(again.column(c)))).as_py() or 0
+        if n_present and n_quoted == n_present:
+            quoted.add(c)
+    return quoted
+
+
+def _text_values(column: Any) -> np.ndarray:
+    """A column as text exactly as written (trimmed), None for missing."""
+    text = np.empty(len(column), dtype=object)
+    for i, v in enumerate(column.to_pylist()):
+        text[i] = None if _is_missing(v) else (v.strip() if isinstance(v, str) else v)
+    return text
+
+
+def _scientific(column: Any) -> bool:
+    """Some cell of a text column is a number in scientific notation (``1e+05``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    return bool(pc.any(pc.match_substring_regex(column, r"^\s*[-+]?[0-9.]+[eE]")).as_py())
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -169,17 +262,46 @@ def _check_columns(path: Path, header: Sequence[str], columns: Sequence[str]) ->
             raise InputError(f"{path}: no column {c!r}; the columns are: {available}")
 
 
-def read_columns(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class Columns:
+    """Columns read from a file, and what the file says about their R types."""
+
+    values: dict[str, np.ndarray]
+    written_as_double: frozenset[str]  # numeric columns with a cell like 1e+05
+
+
+def read_columns(
+    path: Path, columns: Sequence[str], text_if_quoted: Sequence[str] = ()
+) -> dict[str, np.ndarray]:
     """Read ``columns`` from a CSV or Parquet file.
 
     Numeric columns come back as float64 with NaN for missing, other columns as
-    object arrays with None for missing.  Raises InputError for a missing file,
-    an unknown extension, an empty file or a missing column.
+    object arrays with None for missing.  Columns in ``text_if_quoted`` (groups,
+    covariates) whose cells are all quoted in a CSV, or that are Parquet strings,
+    come back as text even when they look like numbers.  Raises InputError for a
+    missing file, an unknown extension, an empty file or a missing column.
     """
+    return read_typed_columns(path, columns, text_if_quoted).values
+
+
+def read_typed_columns(
+    path: Path, columns: Sequence[str], text_if_quoted: Sequence[str] = ()
+) -> Columns:
+    """``read_columns`` plus which numeric columns R had as doubles."""
     path = Path(path)
     unique = list(dict.fromkeys(columns))
-    raw = _read_table(path, unique)
-    return {c: _column_values(raw[c]) for c in unique}
+    raw, file_format = _read_table_and_format(path, unique)
+    candidates = [c for c in dict.fromkeys(text_if_quoted) if _numeric_text(raw[c])]
+    if file_format == "csv" and candidates:
+        quoted = _quoted_csv_columns(path, raw, candidates)
+        numeric_cols = [c for c in unique if c not in text_if_quoted and _numeric_text(raw[c])]
+        if quoted and numeric_cols and _quoted_csv_columns(path, raw, numeric_cols[:1]):
+            quoted = set()  # every field is quoted: quotes say nothing about types
+    else:
+        quoted = set(candidates)
+    values = {c: _text_values(raw[c]) if c in quoted else _column_values(raw[c]) for c in unique}
+    doubles = frozenset(c for c in unique if values[c].dtype == np.float64 and _scientific(raw[c]))
+    return Columns(values, doubles)
 
 
 @dataclass(frozen=True)
@@ -192,6 +314,7 @@ class SurvivalData:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     n_dropped: int = 0
     path: Path | None = None
+    written_as_double: frozenset[str] = frozenset()  # numeric columns R had as doubles
 
     @property
     def n(self) -> int:
@@ -276,7 +399,10 @@ def survival_data(
     """
     path = Path(path)
     used = [time, event] + ([entry] if entry else []) + list(extra)
-    cols = read_columns(path, used)
+    typed = read_typed_columns(
+        path, used, text_if_quoted=[c for c in extra if c not in (time, event, entry)]
+    )
+    cols = typed.values
     n_rows = next(iter(cols.values())).size
     missing = np.zeros(n_rows, dtype=bool)
     for c in dict.fromkeys(used):
@@ -314,6 +440,7 @@ def survival_data(
         columns=extras,
         n_dropped=int(missing.sum()),
         path=path,
+        written_as_double=typed.written_as_double,
     )
 
 
@@ -327,4 +454,5 @@ def grouped_tables(
         data.entry,
         group=None if by is None else (by, data.columns[by]),
         stratum=None if strata is None else (strata, data.columns[strata]),
+        r_doubles=data.written_as_double,
     )

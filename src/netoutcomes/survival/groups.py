@@ -51,15 +51,21 @@ def sorted_levels(values: np.ndarray) -> list[object]:
     return sorted(distinct, key=lambda v: level_sort_key(str(v)))
 
 
-def level_labels(column: str | None, values: np.ndarray | None) -> tuple[list[str], NDArray]:
-    """Labels in R order and, per row, the index of its label."""
+def level_labels(
+    column: str | None, values: np.ndarray | None, r_double: bool = False
+) -> tuple[list[str], NDArray]:
+    """Labels in R order and, per row, the index of its label.
+
+    ``r_double``: the numeric column is known to be a double in R (its file wrote a
+    value as ``1e+05``), so whole numbers print as doubles too (``x=1e+05``).
+    """
     if column is None or values is None:
         return [ALL], np.zeros(0 if values is None else values.size, dtype=np.intp)
     levels = sorted_levels(values)
     position = {v: i for i, v in enumerate(levels)}
     codes = np.fromiter((position[v] for v in values.tolist()), dtype=np.intp, count=values.size)
     numbers = [float(v) for v in levels] if values.dtype == np.float64 else []  # type: ignore[arg-type]
-    if numbers and not all(v.is_integer() and abs(v) <= _INT32_MAX for v in numbers):
+    if numbers and (r_double or not all(v.is_integer() and abs(v) <= _INT32_MAX for v in numbers)):
         # R reads such a column as double, and prints even its whole numbers as doubles
         texts = [r_double_text(v) for v in numbers]
     else:
@@ -83,6 +89,15 @@ class GroupedTables:
         return [self.tables.get((stratum, g)) for g in self.groups]
 
 
+def _labels(
+    column: tuple[str, np.ndarray] | None, r_doubles: frozenset[str]
+) -> tuple[list[str], NDArray]:
+    if column is None:
+        return level_labels(None, None)
+    name, values = column
+    return level_labels(name, values, r_double=name in r_doubles)
+
+
 def grouped_count_tables(
     time: FloatArray,
     event: NDArray[np.bool_],
@@ -90,16 +105,18 @@ def grouped_count_tables(
     group: tuple[str, np.ndarray] | None = None,
     stratum: tuple[str, np.ndarray] | None = None,
     weights: FloatArray | None = None,
+    r_doubles: frozenset[str] = frozenset(),
 ) -> GroupedTables:
     """Count tables for every (stratum, group) combination present in the data.
 
     Times (exit and entry) that differ only by rounding error are tied first, over
     all rows together, as R's ``survfit`` and ``survdiff`` do (``aeqSurv``).
+    ``r_doubles`` names numeric columns that R had as doubles (``level_labels``).
     """
     n = time.size
     time, entry = r_timefix(np.asarray(time, dtype=np.float64), entry)
-    group_names, group_codes = level_labels(*(group or (None, None)))
-    strata_names, strata_codes = level_labels(*(stratum or (None, None)))
+    group_names, group_codes = _labels(group, r_doubles)
+    strata_names, strata_codes = _labels(stratum, r_doubles)
     if group is None:
         group_codes = np.zeros(n, dtype=np.intp)
     if stratum is None:
