@@ -176,6 +176,8 @@ def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ("t,e\n1,1\n", ["--by", "sex"], "no column 'sex'; the columns are: t, e"),
         ("t,e\n1,1\n", ["--conf-level", "95"], "--conf-level: 95 is not between 0 and 1"),
         ("t,e\n1,1\n", ["--times", "1,x"], "--times: 'x' is not a number"),
+        ("t,e,g\n1,1,a\n", ["--by", "g,"], "--by: 'g,' has an empty column name"),
+        ("t,e,g\n1,1,a\n", ["--by", "g,g"], "--by: 'g,g' names a column twice"),
     ],
 )
 def test_km_bad_input_one_line_exit_2(

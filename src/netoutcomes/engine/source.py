@@ -445,14 +445,18 @@ def survival_data(
 
 
 def grouped_tables(
-    data: SurvivalData, by: str | None = None, strata: str | None = None
+    data: SurvivalData, by: str | Sequence[str] | None = None, strata: str | None = None
 ) -> GroupedTables:
-    """Count tables per (strata level, by level) of validated in-memory data (the memory path)."""
+    """Count tables per (strata level, by level) of validated in-memory data (the memory path).
+
+    ``by`` may name several columns: their combinations are the groups (R's ``~ a + b``).
+    """
+    names = [by] if isinstance(by, str) else list(by or [])
     return grouped_count_tables(
         data.time,
         data.event,
         data.entry,
-        group=None if by is None else (by, data.columns[by]),
+        group=[(c, data.columns[c]) for c in names] if names else None,
         stratum=None if strata is None else (strata, data.columns[strata]),
         r_doubles=data.written_as_double,
     )

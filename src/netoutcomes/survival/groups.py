@@ -89,21 +89,43 @@ class GroupedTables:
         return [self.tables.get((stratum, g)) for g in self.groups]
 
 
+Column = tuple[str, np.ndarray]
+
+
 def _labels(
-    column: tuple[str, np.ndarray] | None, r_doubles: frozenset[str]
+    columns: Column | list[Column] | None, r_doubles: frozenset[str]
 ) -> tuple[list[str], NDArray]:
-    if column is None:
+    """Labels and per-row codes of one column, or of the combinations of several.
+
+    Several columns are crossed as R's ``survfit(Surv(t, e) ~ a + b)`` crosses them
+    (``survival::strata``): the combinations present, labelled ``a=x, b=y``, ordered
+    by the first column's levels, then the second's.  R pads the ``b=y`` parts of the
+    second and later columns to a common width with ``format()`` (``meno=pre `` next to
+    ``meno=post``), so the labels carry those trailing spaces too.
+    """
+    if columns is None:
         return level_labels(None, None)
-    name, values = column
-    return level_labels(name, values, r_double=name in r_doubles)
+    if isinstance(columns, tuple):
+        columns = [columns]
+    each = [level_labels(name, values, r_double=name in r_doubles) for name, values in columns]
+    if len(each) == 1:
+        return each[0]
+    codes = np.column_stack([c for _, c in each])
+    combos, row_codes = np.unique(codes, axis=0, return_inverse=True)  # lexicographic
+    parts = [each[0][0]]
+    for names, _ in each[1:]:
+        width = max(len(n) for n in names)
+        parts.append([n.ljust(width) for n in names])
+    labels = [", ".join(parts[k][i] for k, i in enumerate(combo)) for combo in combos]
+    return labels, row_codes.reshape(-1).astype(np.intp)
 
 
 def grouped_count_tables(
     time: FloatArray,
     event: NDArray[np.bool_],
     entry: FloatArray | None = None,
-    group: tuple[str, np.ndarray] | None = None,
-    stratum: tuple[str, np.ndarray] | None = None,
+    group: Column | list[Column] | None = None,
+    stratum: Column | None = None,
     weights: FloatArray | None = None,
     r_doubles: frozenset[str] = frozenset(),
 ) -> GroupedTables:
@@ -111,6 +133,7 @@ def grouped_count_tables(
 
     Times (exit and entry) that differ only by rounding error are tied first, over
     all rows together, as R's ``survfit`` and ``survdiff`` do (``aeqSurv``).
+    ``group`` is one column or a list of columns crossed (``_labels``);
     ``r_doubles`` names numeric columns that R had as doubles (``level_labels``).
     """
     n = time.size

@@ -80,6 +80,18 @@ def _parse_numbers(option: str, text: str | None) -> list[float] | None:
     return out
 
 
+def _by_columns(by: str | None) -> list[str]:
+    """``--by a`` or ``--by a,b`` (the combinations of a and b, as R's ``~ a + b``)."""
+    if by is None:
+        return []
+    names = [c.strip() for c in by.split(",")]
+    if not all(names):
+        raise InputError(f"--by: {by!r} has an empty column name")
+    if len(set(names)) < len(names):
+        raise InputError(f"--by: {by!r} names a column twice")
+    return names
+
+
 def _check_conf_level(conf_level: float) -> None:
     if not 0.0 < conf_level < 1.0:
         raise InputError(f"--conf-level: {conf_level:g} is not between 0 and 1 (e.g. 0.95)")
@@ -205,7 +217,9 @@ def km_command(
     time: str = typer.Option(..., "--time", help="Exit time column (event or censoring)."),
     event: str = typer.Option(..., "--event", help="Event column: 0/1, TRUE/FALSE, or 1/2."),
     entry: str | None = typer.Option(None, "--entry", help="Delayed-entry time column."),
-    by: str | None = typer.Option(None, "--by", help="One curve per value of this column."),
+    by: str | None = typer.Option(
+        None, "--by", help="One curve per value of this column (a,b: per combination)."
+    ),
     conf_type: ConfTypeOption = typer.Option(ConfTypeOption.log, "--conf-type"),
     conf_level: float = typer.Option(0.95, "--conf-level"),
     times: str | None = typer.Option(None, "--times", help="Landmark times, e.g. 365,730."),
@@ -218,10 +232,12 @@ def km_command(
     try:
         _check_conf_level(conf_level)
         landmarks = _parse_numbers("--times", times)
-        data = survival_data(file, time, event, entry, extra=[by] if by else [])
+        by_columns = _by_columns(by)
+        data = survival_data(file, time, event, entry, extra=by_columns)
         if tau is not None and tau < min(0.0, float(data.time.min())):
             raise InputError(f"--tau: {tau:g} is before the start of follow-up")
-        curves = km_by_group(grouped_tables(data, by), conf_type.value, conf_level, landmarks, tau)
+        tables = grouped_tables(data, by_columns)
+        curves = km_by_group(tables, conf_type.value, conf_level, landmarks, tau)
         differences = two_group_differences(curves, landmarks, conf_level)
     except InputError as exc:
         fail(str(exc))
@@ -295,7 +311,7 @@ def logrank_command(
     file: Path = typer.Argument(..., help="CSV or Parquet file."),
     time: str = typer.Option(..., "--time", help="Exit time column (event or censoring)."),
     event: str = typer.Option(..., "--event", help="Event column: 0/1, TRUE/FALSE, or 1/2."),
-    by: str = typer.Option(..., "--by", help="Groups to compare."),
+    by: str = typer.Option(..., "--by", help="Groups to compare (a,b: combinations)."),
     entry: str | None = typer.Option(None, "--entry", help="Delayed-entry time column."),
     strata: str | None = typer.Option(None, "--strata", help="Stratify the test by this column."),
     rho: float = typer.Option(0.0, "--rho", help="G-rho weight S(t-)^rho: 0 log-rank, 1 Peto."),
@@ -308,9 +324,10 @@ def logrank_command(
 ) -> None:
     """k-sample log-rank / G-rho test as R's survdiff (stratified with --strata)."""
     try:
-        extra = [by] + ([strata] if strata and strata != by else [])
+        by_columns = _by_columns(by)
+        extra = by_columns + ([strata] if strata and strata not in by_columns else [])
         data = survival_data(file, time, event, entry, extra=extra)
-        tables = grouped_tables(data, by, strata)
+        tables = grouped_tables(data, by_columns, strata)
         if len(tables.groups) < 2:
             raise InputError(
                 f"{file}: column {by!r} has only one value ({tables.groups[0]}); "
