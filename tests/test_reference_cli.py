@@ -63,7 +63,7 @@ def parse_formula(text: str | list[str]) -> Formula:
     terms: list[str] = []
     strata = None
     for term in (t.strip() for t in rhs.split("+")):
-        s = re.fullmatch(r"strata\((\w+)\)", term)
+        s = re.fullmatch(r"strata\(([\w.]+)\)", term)
         if s:
             strata = s.group(1)
         elif term != "1":
