@@ -4,7 +4,8 @@ The way a reviewer checks the command line on a dataset held back from us: take 
 block made by gen.R's ``km_case`` / ``logrank_case`` / ``cox_case``, read its R
 ``formula``, build the command line that asks for the same analysis
 (``Surv(start, stop, event)`` -> ``--entry start``; ``~ a + b`` -> ``--by a,b``;
-``+ strata(b)`` -> ``--strata b``; cox: ``--covariates``, ``--cluster id`` when the
+``+ strata(b)`` -> ``--strata b`` (``strata(b, c)`` or ``strata(b) + strata(c)`` ->
+``--strata b,c``); cox: ``--covariates``, ``--cluster id`` when the
 data has an ``id`` column, else ``--robust``, as gen.R clusters), run it and compare
 every number R wrote, to 1e-6 relative; R's nulls must be nulls.  gen.R's ``zph`` is
 null (``cox.zph`` cannot re-read the data inside the helper; docs/cox.md), and is
@@ -49,7 +50,7 @@ class Formula:
     event: str
     entry: str | None
     terms: list[str]
-    strata: str | None
+    strata: list[str]
 
 
 def parse_formula(text: str | list[str]) -> Formula:
@@ -61,11 +62,11 @@ def parse_formula(text: str | list[str]) -> Formula:
     surv = [a.strip() for a in m.group(1).split(",")]
     entry, time, event = surv if len(surv) == 3 else (None, *surv)
     terms: list[str] = []
-    strata = None
+    strata: list[str] = []
     for term in (t.strip() for t in rhs.split("+")):
-        s = re.fullmatch(r"strata\(([\w.]+)\)", term)
+        s = re.fullmatch(r"strata\(([\w., ]+)\)", term)  # strata(a) or strata(a, b)
         if s:
-            strata = s.group(1)
+            strata += [c.strip() for c in s.group(1).split(",")]
         elif term != "1":
             terms.append(term)
     return Formula(time, event, entry, terms, strata)
@@ -175,7 +176,7 @@ def _common_args(block: Block, f: Formula) -> list[str]:
 def test_km(block: Block, conf_type: str) -> None:
     ref = block.reference()
     f = parse_formula(ref["formula"])
-    assert f.strata is None
+    assert not f.strata
     r_curves = ref[f"km_{conf_type}"]
     r_at = ref[f"at_times_{conf_type}"]
     r_summary = ref[f"summary_{conf_type}"]
@@ -217,7 +218,7 @@ def test_logrank(block: Block, rho: str) -> None:
     f = parse_formula(ref["formula"])
     r = ref[f"rho_{rho}"]
     args = ["logrank", *_common_args(block, f), "--by", ",".join(f.terms), "--rho", rho]
-    out = run_json(args + (["--strata", f.strata] if f.strata else []))
+    out = run_json(args + (["--strata", ",".join(f.strata)] if f.strata else []))
     assert out["groups"] == _as_list(r["groups"])
     for key in ("chisq", "df", "p", "n", "observed", "expected"):
         assert_numbers(out[key], r[key], key)
@@ -233,7 +234,7 @@ def test_cox(block: Block, ties: str) -> None:
     f = parse_formula(ref["formula"])
     r = ref[ties]
     args = ["cox", *_common_args(block, f), "--covariates", ",".join(f.terms), "--ties", ties]
-    args += ["--strata", f.strata] if f.strata else []
+    args += ["--strata", ",".join(f.strata)] if f.strata else []
     # gen.R clusters the robust SE on `id` when the data has one, else on the row
     cluster_on_id = "id" in _header(block.csv)
     if block.source.startswith("r/cox_more/"):  # cox_more.R's own rule: id for pbc and cgd

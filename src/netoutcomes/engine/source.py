@@ -445,18 +445,22 @@ def survival_data(
 
 
 def grouped_tables(
-    data: SurvivalData, by: str | Sequence[str] | None = None, strata: str | None = None
+    data: SurvivalData,
+    by: str | Sequence[str] | None = None,
+    strata: str | Sequence[str] | None = None,
 ) -> GroupedTables:
     """Count tables per (strata level, by level) of validated in-memory data (the memory path).
 
-    ``by`` may name several columns: their combinations are the groups (R's ``~ a + b``).
+    ``by`` may name several columns: their combinations are the groups (R's ``~ a + b``);
+    likewise several ``strata`` columns (R's ``strata(a, b)``).
     """
-    names = [by] if isinstance(by, str) else list(by or [])
+    by_names = [by] if isinstance(by, str) else list(by or [])
+    strata_names = [strata] if isinstance(strata, str) else list(strata or [])
     return grouped_count_tables(
         data.time,
         data.event,
         data.entry,
-        group=[(c, data.columns[c]) for c in names] if names else None,
-        stratum=None if strata is None else (strata, data.columns[strata]),
+        group=[(c, data.columns[c]) for c in by_names] if by_names else None,
+        stratum=[(c, data.columns[c]) for c in strata_names] if strata_names else None,
         r_doubles=data.written_as_double,
     )

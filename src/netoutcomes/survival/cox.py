@@ -624,19 +624,24 @@ def cox_model_data(
     entry: FloatArray | None,
     columns: Mapping[str, np.ndarray],
     covariates: Sequence[str],
-    strata_column: str | None = None,
+    strata_column: str | Sequence[str] | None = None,
     cluster_column: str | None = None,
     weights: FloatArray | None = None,
 ) -> CoxModelData:
     """Code the covariates (factors as treatment contrasts) and the strata and cluster
     columns; rows with a missing covariate are dropped (``design.n_dropped``); times
-    equal up to rounding error are tied (``r_timefix``)."""
+    equal up to rounding error are tied (``r_timefix``).  Several strata columns are
+    crossed: one stratum per combination present (R's ``strata(a, b)``, or
+    ``strata(a) + strata(b)``)."""
+    strata_columns = (
+        [strata_column] if isinstance(strata_column, str) else list(strata_column or [])
+    )
     design = design_matrix(columns, covariates)
     keep = design.keep
     for name, values in columns.items():
         if name in covariates:
             continue
-        if name in (strata_column, cluster_column):
+        if name in strata_columns or name == cluster_column:
             keep = keep & ~missing_mask(np.asarray(values))
     if not keep.all():
         design = design_matrix(columns, covariates, also_required=keep)
@@ -648,8 +653,10 @@ def cox_model_data(
             )
     strata = None
     labels: list[str] = []
-    if strata_column is not None:
-        strata, labels = integer_codes(np.asarray(columns[strata_column])[keep])
+    if strata_columns:
+        parts = [[str(v) for v in np.asarray(columns[c])[keep]] for c in strata_columns]
+        crossed = np.array([", ".join(p) for p in zip(*parts, strict=True)], dtype=object)
+        strata, labels = integer_codes(crossed)
     cluster = None
     if cluster_column is not None:
         cluster, _ = integer_codes(np.asarray(columns[cluster_column])[keep])

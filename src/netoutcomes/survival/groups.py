@@ -125,7 +125,7 @@ def grouped_count_tables(
     event: NDArray[np.bool_],
     entry: FloatArray | None = None,
     group: Column | list[Column] | None = None,
-    stratum: Column | None = None,
+    stratum: Column | list[Column] | None = None,
     weights: FloatArray | None = None,
     r_doubles: frozenset[str] = frozenset(),
 ) -> GroupedTables:
@@ -133,7 +133,7 @@ def grouped_count_tables(
 
     Times (exit and entry) that differ only by rounding error are tied first, over
     all rows together, as R's ``survfit`` and ``survdiff`` do (``aeqSurv``).
-    ``group`` is one column or a list of columns crossed (``_labels``);
+    ``group`` and ``stratum`` are one column or a list of columns crossed (``_labels``);
     ``r_doubles`` names numeric columns that R had as doubles (``level_labels``).
     """
     n = time.size

@@ -8,6 +8,7 @@ Rich table.  JSON keys are a public contract; NaN and infinities are null.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from netoutcomes.engine.source import survival_data
 from netoutcomes.errors import InputError
-from netoutcomes.interfaces.cli.cmd_stats_survival import _echo_json
+from netoutcomes.interfaces.cli.cmd_stats_survival import _echo_json, column_list
 from netoutcomes.interfaces.cli.main import fail, stats_app
 from netoutcomes.survival.cox import CoxFit, cox_model_data, cox_ph
 from netoutcomes.survival.cox_zph import ZphTest, cox_zph
@@ -54,19 +55,24 @@ def fit_cox_file(
     event: str,
     covariates: list[str],
     entry: str | None = None,
-    strata: str | None = None,
+    strata: str | Sequence[str] | None = None,
     ties: TiesOption = TiesOption.efron,
     cluster: str | None = None,
     robust: bool = False,
 ) -> CoxFileResult:
-    """Read the used columns (rows with a missing value dropped, as R) and fit."""
+    """Read the used columns (rows with a missing value dropped, as R) and fit.
+
+    Several ``strata`` columns are crossed, as R's ``strata(a, b)``.
+    """
     if cluster is not None and robust:
         raise InputError("--cluster and --robust: give one (--cluster clusters on a column)")
-    extra = covariates + [c for c in (strata, cluster) if c and c not in covariates]
+    strata_columns = [strata] if isinstance(strata, str) else list(strata or [])
+    others = strata_columns + ([cluster] if cluster else [])
+    extra = list(dict.fromkeys(covariates + others))
     data = survival_data(path, time, event, entry, extra)
     try:
         model = cox_model_data(
-            data.time, data.event, data.entry, data.columns, covariates, strata, cluster
+            data.time, data.event, data.entry, data.columns, covariates, strata_columns, cluster
         )
         fit = cox_ph(
             model.data,
@@ -185,7 +191,7 @@ def cox_command(
         None, "--entry", help="Entry time column: rows are (entry, time] intervals."
     ),
     strata: str | None = typer.Option(
-        None, "--strata", help="Column whose values get separate baseline hazards."
+        None, "--strata", help="Column whose values get separate baseline hazards (a,b: crossed)."
     ),
     ties: TiesOption = typer.Option(TiesOption.efron, "--ties", help="Tie handling."),
     cluster: str | None = typer.Option(
@@ -197,7 +203,15 @@ def cox_command(
     """Cox proportional hazards, as R's coxph, with cox.zph and concordance."""
     try:
         result = fit_cox_file(
-            file, time, event, _covariate_list(covariates), entry, strata, ties, cluster, robust
+            file,
+            time,
+            event,
+            _covariate_list(covariates),
+            entry,
+            column_list("--strata", strata),
+            ties,
+            cluster,
+            robust,
         )
     except InputError as exc:
         fail(str(exc))

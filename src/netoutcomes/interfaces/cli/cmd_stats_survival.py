@@ -80,15 +80,16 @@ def _parse_numbers(option: str, text: str | None) -> list[float] | None:
     return out
 
 
-def _by_columns(by: str | None) -> list[str]:
-    """``--by a`` or ``--by a,b`` (the combinations of a and b, as R's ``~ a + b``)."""
-    if by is None:
+def column_list(option: str, text: str | None) -> list[str]:
+    """``--by a`` or ``--by a,b`` (the combinations of a and b, as R's ``~ a + b``);
+    the same for ``--strata``."""
+    if text is None:
         return []
-    names = [c.strip() for c in by.split(",")]
+    names = [c.strip() for c in text.split(",")]
     if not all(names):
-        raise InputError(f"--by: {by!r} has an empty column name")
+        raise InputError(f"{option}: {text!r} has an empty column name")
     if len(set(names)) < len(names):
-        raise InputError(f"--by: {by!r} names a column twice")
+        raise InputError(f"{option}: {text!r} names a column twice")
     return names
 
 
@@ -232,7 +233,7 @@ def km_command(
     try:
         _check_conf_level(conf_level)
         landmarks = _parse_numbers("--times", times)
-        by_columns = _by_columns(by)
+        by_columns = column_list("--by", by)
         data = survival_data(file, time, event, entry, extra=by_columns)
         if tau is not None and tau < min(0.0, float(data.time.min())):
             raise InputError(f"--tau: {tau:g} is before the start of follow-up")
@@ -313,7 +314,9 @@ def logrank_command(
     event: str = typer.Option(..., "--event", help="Event column: 0/1, TRUE/FALSE, or 1/2."),
     by: str = typer.Option(..., "--by", help="Groups to compare (a,b: combinations)."),
     entry: str | None = typer.Option(None, "--entry", help="Delayed-entry time column."),
-    strata: str | None = typer.Option(None, "--strata", help="Stratify the test by this column."),
+    strata: str | None = typer.Option(
+        None, "--strata", help="Stratify the test by this column (a,b: by combinations)."
+    ),
     rho: float = typer.Option(0.0, "--rho", help="G-rho weight S(t-)^rho: 0 log-rank, 1 Peto."),
     trend: bool = typer.Option(False, "--trend", help="Also test for trend over ordered groups."),
     scores: str | None = typer.Option(
@@ -324,10 +327,11 @@ def logrank_command(
 ) -> None:
     """k-sample log-rank / G-rho test as R's survdiff (stratified with --strata)."""
     try:
-        by_columns = _by_columns(by)
-        extra = by_columns + ([strata] if strata and strata not in by_columns else [])
+        by_columns = column_list("--by", by)
+        strata_columns = column_list("--strata", strata)
+        extra = list(dict.fromkeys(by_columns + strata_columns))
         data = survival_data(file, time, event, entry, extra=extra)
-        tables = grouped_tables(data, by_columns, strata)
+        tables = grouped_tables(data, by_columns, strata_columns)
         if len(tables.groups) < 2:
             raise InputError(
                 f"{file}: column {by!r} has only one value ({tables.groups[0]}); "
