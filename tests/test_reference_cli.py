@@ -22,6 +22,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -172,20 +174,22 @@ def _common_args(block: Block, f: Formula) -> list[str]:
 # ---------------------------------------------------------------- Kaplan-Meier
 
 
-@pytest.mark.parametrize(("block", "conf_type"), _cases("km", CONF_TYPES))
-def test_km(block: Block, conf_type: str) -> None:
+def km_args(block: Block, conf_type: str) -> list[str]:
     ref = block.reference()
     f = parse_formula(ref["formula"])
     assert not f.strata
+    times = list(dict.fromkeys(row["time"] for row in ref[f"at_times_{conf_type}"]))
+    tau = _scalar(next(iter(ref[f"summary_{conf_type}"].values()))["rmean_tau"])
+    args = ["km", *_common_args(block, f)] + (["--by", ",".join(f.terms)] if f.terms else [])
+    args += ["--conf-type", conf_type, "--times", ",".join(repr(float(t)) for t in times)]
+    return [*args, "--tau", repr(float(tau))]
+
+
+def check_km(out: dict[str, Any], block: Block, conf_type: str) -> None:
+    ref = block.reference()
     r_curves = ref[f"km_{conf_type}"]
     r_at = ref[f"at_times_{conf_type}"]
     r_summary = ref[f"summary_{conf_type}"]
-    times = list(dict.fromkeys(row["time"] for row in r_at))
-    tau = _scalar(next(iter(r_summary.values()))["rmean_tau"])
-    args = ["km", *_common_args(block, f)] + (["--by", ",".join(f.terms)] if f.terms else [])
-    args += ["--conf-type", conf_type, "--times", ",".join(repr(float(t)) for t in times)]
-    out = run_json([*args, "--tau", repr(float(tau))])
-
     assert [s["label"] for s in out["strata"]] == list(r_curves)
     for s in out["strata"]:
         label = s["label"]
@@ -209,38 +213,49 @@ def test_km(block: Block, conf_type: str) -> None:
             assert_numbers(s[ours], summary.get(theirs), f"{label} {ours}")
 
 
+@pytest.mark.parametrize(("block", "conf_type"), _cases("km", CONF_TYPES))
+def test_km(block: Block, conf_type: str) -> None:
+    check_km(run_json(km_args(block, conf_type)), block, conf_type)
+
+
 # ---------------------------------------------------------------- log-rank
 
 
-@pytest.mark.parametrize(("block", "rho"), _cases("logrank", ("0", "1")))
-def test_logrank(block: Block, rho: str) -> None:
-    ref = block.reference()
-    f = parse_formula(ref["formula"])
-    r = ref[f"rho_{rho}"]
+def logrank_args(block: Block, rho: str) -> list[str]:
+    f = parse_formula(block.reference()["formula"])
     args = ["logrank", *_common_args(block, f), "--by", ",".join(f.terms), "--rho", rho]
-    out = run_json(args + (["--strata", ",".join(f.strata)] if f.strata else []))
+    return args + (["--strata", ",".join(f.strata)] if f.strata else [])
+
+
+def check_logrank(out: dict[str, Any], block: Block, rho: str) -> None:
+    r = block.reference()[f"rho_{rho}"]
     assert out["groups"] == _as_list(r["groups"])
     for key in ("chisq", "df", "p", "n", "observed", "expected"):
         assert_numbers(out[key], r[key], key)
     assert_numbers(np.ravel(out["var"]).tolist(), np.ravel(r["var"]).tolist(), "var")
 
 
+@pytest.mark.parametrize(("block", "rho"), _cases("logrank", ("0", "1")))
+def test_logrank(block: Block, rho: str) -> None:
+    check_logrank(run_json(logrank_args(block, rho)), block, rho)
+
+
 # ---------------------------------------------------------------- Cox
 
 
-@pytest.mark.parametrize(("block", "ties"), _cases("cox", TIES))
-def test_cox(block: Block, ties: str) -> None:
-    ref = block.reference()
-    f = parse_formula(ref["formula"])
-    r = ref[ties]
+def cox_args(block: Block, ties: str) -> list[str]:
+    f = parse_formula(block.reference()["formula"])
     args = ["cox", *_common_args(block, f), "--covariates", ",".join(f.terms), "--ties", ties]
     args += ["--strata", ",".join(f.strata)] if f.strata else []
     # gen.R clusters the robust SE on `id` when the data has one, else on the row
     cluster_on_id = "id" in _header(block.csv)
     if block.source.startswith("r/cox_more/"):  # cox_more.R's own rule: id for pbc and cgd
         cluster_on_id = block.csv.stem in {"pbc", "cgd"}
-    args += ["--cluster", "id"] if cluster_on_id else ["--robust"]
-    out = run_json(args)
+    return args + (["--cluster", "id"] if cluster_on_id else ["--robust"])
+
+
+def check_cox(out: dict[str, Any], block: Block, ties: str) -> None:
+    r = block.reference()[ties]
     assert out["terms"] == _as_list(r["terms"])
     for key in (
         "coef", "se", "robust_se", "hr", "hr_lower", "hr_upper", "p", "loglik_null",
@@ -253,3 +268,38 @@ def test_cox(block: Block, ties: str) -> None:
     assert out["zph"]["terms"] == _as_list(r["zph"]["terms"])
     for key in ("chisq", "df", "p"):
         assert_numbers(out["zph"][key], r["zph"][key], f"zph {key}")
+
+
+@pytest.mark.parametrize(("block", "ties"), _cases("cox", TIES))
+def test_cox(block: Block, ties: str) -> None:
+    check_cox(run_json(cox_args(block, ties)), block, ties)
+
+
+# ---------------------------------------------------------------- the installed command
+
+_INSTALLED = [
+    ("more/r/retinopathy.json", "km_by_risk_code", "log", km_args, check_km),
+    ("more/r/gbsg.json", "logrank_hormon_strata_grade_meno", "1", logrank_args, check_logrank),
+    ("more/r/nwtco.json", "cox_histol_stage_age_subcohort", "efron", cox_args, check_cox),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "variant", "make_args", "check"),
+    _INSTALLED,
+    ids=[f"{s}:{n}:{v}" for s, n, v, _, _ in _INSTALLED],
+)
+def test_installed_command(
+    source: str, name: str, variant: str, make_args: Any, check: Any
+) -> None:
+    """A few blocks through ``.venv/bin/netoutcomes`` itself, as a reviewer runs it."""
+    exe = Path(sys.executable).parent / "netoutcomes"
+    if not exe.exists():
+        pytest.skip("console script not installed")
+    block = next(b for b in BLOCKS if b.source == source and b.name == name)
+    args = make_args(block, variant)
+    proc = subprocess.run(
+        [str(exe), "stats", *args, "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    check(json.loads(proc.stdout), block, variant)
