@@ -82,20 +82,21 @@ def assert_one_line_error(args: list[str], *needles: str) -> str:
     return lines[0]
 
 
-def test_monotone_likelihood(tmp_path: Path) -> None:
-    # Every event is in group b, all a's are censored: the coefficient of gb runs to
-    # +infinity (R: "Loglik converged before variable 1; coefficient may be infinite").
-    rows = [f"{t},{e},{g},{age}" for t, e, g, age in [
-        (1, 1, "b", 50), (2, 1, "b", 61), (3, 0, "a", 55), (4, 1, "b", 70), (5, 0, "a", 40),
-        (6, 0, "a", 65), (7, 1, "b", 58), (8, 0, "a", 52), (9, 0, "b", 47), (10, 0, "a", 60),
-    ]]  # fmt: skip
-    path = write_csv(tmp_path / "mono.csv", "time,event,g,age", rows)
-    assert_one_line_error(
-        [str(path), "--time", "time", "--event", "event", "--covariates", "g,age"],
-        "monotone likelihood",
-        "gb",
-        str(path),
-    )
+def test_monotone_likelihood_warns_and_reports_r_numbers() -> None:
+    # kidney with the PKD infections censored: R fits, warns "Loglik converged before
+    # variable 4; coefficient may be infinite" and reports the last step (the numbers
+    # are checked against R in tests/test_reference_cli.py).
+    path = Path(__file__).parent / "fixtures" / "more" / "data" / "kidney_pkd_censored.csv"
+    args = [str(path), "--time", "time", "--event", "event", "--covariates", "age,disease"]
+    code, out, err = run([*args, "--json"])
+    assert code == 0, err
+    assert err.startswith("warning: monotone likelihood: the coefficient of diseasePKD")
+    assert err.count("\n") == 1
+    got = json.loads(out)
+    assert got["warnings"] == [err.removeprefix("warning: ").strip()]
+    assert got["coef"][-1] < -15 and got["hr_upper"][-1] is None  # exp(overflow): R's Inf
+    code, table, err = run(args)
+    assert code == 0 and "warning: monotone likelihood" in err and "diseasePKD" in table
 
 
 # b = 2a + 1: R's coxph gives coefficient NA for b (the later of the collinear columns).

@@ -253,6 +253,7 @@ class NewtonResult:
     score_at_fit: FloatArray
     iterations: int
     converged: bool
+    warnings: tuple[str, ...] = ()  # what R's coxph warns about (the fit is still R's)
 
 
 def _newton_step(info: FloatArray, u: FloatArray) -> FloatArray:
@@ -295,8 +296,9 @@ def fit_cox(
     ``sums_at(beta)`` returns the per-time sums at ``beta``.  A step that lowers
     the log-likelihood is halved (towards the last accepted point); convergence
     needs ``|1 - loglik_old / loglik_new| <= eps`` on a step that was not halved.
-    Raises InputError for a singular information matrix (naming the columns) or
-    a coefficient running to infinity (monotone likelihood).
+    Raises InputError for a singular information matrix (naming the columns).  A
+    coefficient running to infinity (monotone likelihood) or no convergence in
+    ``iter_max`` steps gives R's answer (the last step) with a warning, as R does.
     """
     names = names or [f"x{i + 1}" for i in range(p)]
     beta = np.zeros(p)
@@ -340,16 +342,18 @@ def fit_cox(
     # R's coxph.fit: "Loglik converged before variable ...; coefficient may be infinite."
     infs = np.abs(u @ var)
     infinite = (infs > eps) & (infs > TOLER_INF * np.abs(coef))
+    warnings: list[str] = []
     if converged and np.any(infinite):
         which = ", ".join(names[i] for i in np.flatnonzero(infinite))
-        raise InputError(
-            f"monotone likelihood: the coefficient of {which} runs to infinity "
-            "(the log-likelihood converged before it did; e.g. no events in one group)"
+        warnings.append(
+            f"monotone likelihood: the coefficient of {which} may be infinite "
+            "(the log-likelihood converged before it did; e.g. no events in one group); "
+            "its hazard ratio and interval are meaningless"
         )
     if not converged:
-        raise InputError(
-            f"the Cox fit did not converge in {iter_max} iterations "
-            "(a coefficient may be infinite: check for a covariate that separates events)"
+        warnings.append(
+            f"the Cox fit did not converge in {iter_max} iterations; these are the "
+            "values of the last one (a coefficient may be infinite)"
         )
     return NewtonResult(
         coef=coef,
@@ -360,6 +364,7 @@ def fit_cox(
         score_at_fit=u,
         iterations=iteration,
         converged=converged,
+        warnings=tuple(warnings),
     )
 
 
@@ -439,6 +444,7 @@ class CoxFit:
     ties: Ties
     means: FloatArray  # covariate means the fit centred on (R's fit$means)
     sums: CoxTimeSums  # per-time sums at coef, covariates centred on ``means``
+    warnings: tuple[str, ...] = ()  # R's warnings: infinite coefficient, no convergence
 
     @property
     def lrt_p(self) -> float:
@@ -537,14 +543,16 @@ def cox_ph(
     conc = concordance(
         data.time, data.event, xc @ coef, data.entry, data.strata, data.weights
     ).concordance
+    with np.errstate(over="ignore"):  # an infinite coefficient's limit: inf, as R
+        hr_lower, hr_upper = np.exp(coef - q * se), np.exp(coef + q * se)
     return CoxFit(
         terms=list(names),
         coef=coef,
         se=se,
         robust_se=robust_se,
         hr=np.exp(coef),
-        hr_lower=np.exp(coef - q * se),
-        hr_upper=np.exp(coef + q * se),
+        hr_lower=hr_lower,
+        hr_upper=hr_upper,
         z=z,
         p=2.0 * stats.norm.sf(np.abs(z)),
         loglik_null=newton.loglik_null,
@@ -561,6 +569,7 @@ def cox_ph(
         ties=ties,
         means=means,
         sums=sums,
+        warnings=newton.warnings,
     )
 
 

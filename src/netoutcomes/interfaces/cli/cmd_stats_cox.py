@@ -132,6 +132,8 @@ def cox_json(result: CoxFileResult) -> dict[str, Any]:
             },
         }
     )
+    if fit.warnings:  # only then, so the keys above stay the contract
+        out["warnings"] = list(fit.warnings)
     return out
 
 
@@ -216,6 +218,8 @@ def cox_command(
     except InputError as exc:
         fail(str(exc))
         return
+    for warning in result.fit.warnings:  # as R warns, and still reports the fit
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         _echo_json(cox_json(result))
     else:
