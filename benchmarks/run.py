@@ -8,7 +8,7 @@ to ``benchmarks/results.json``).  Not part of ``make test``.
     python benchmarks/run.py --quick         # 1e5 only
     python benchmarks/run.py --sizes 1e5,1e6
 
-Timings are wall-clock seconds, the best of up to three runs for anything
+Timings are wall-clock seconds, the best of up to five runs for anything
 under a second (after one warm-up call in this process), one run otherwise.
 A peer whose time at the previous size, scaled by the size ratio, would pass
 ``--budget`` seconds is skipped at the larger size and the table says so.
@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -75,8 +74,9 @@ def label(size: int) -> str:
     return f"1e{int(round(np.log10(size)))}"
 
 
-def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    """Best wall time of ``fn``: one run if it takes a second or more, else up to ``repeat``."""
+def timed(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
+    """Best wall time of ``fn``: one run if it takes a second or more, else up to ``repeat``
+    (the machine is shared: the best run is the least disturbed one)."""
     best, out = float("inf"), None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -142,8 +142,9 @@ def floor_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
 def netoutcomes_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
     """The in-process API on the DuckDB backend, from file to finished statistics."""
     from netoutcomes.engine.backends import open_source
-    from netoutcomes.engine.cox_sums import engine_cox_fit
+    from netoutcomes.engine.cox_sums import cox_sums_function, engine_cox_fit
     from netoutcomes.engine.tallies import survival_count_tables
+    from netoutcomes.survival.cox import fit_cox
     from netoutcomes.survival.curves import km_by_group
     from netoutcomes.survival.logrank import logrank
 
@@ -159,12 +160,33 @@ def netoutcomes_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
         source = open_source(parquet, "duckdb")
         return engine_cox_fit(source, "time", "event", COVARIATES, ties="efron")
 
+    def cox_split() -> dict[str, float]:
+        """Where the Cox time goes: engine queries vs the per-time Newton arithmetic."""
+        t0 = time.perf_counter()
+        sums = cox_sums_function(open_source(parquet, "duckdb"), "time", "event", COVARIATES)
+        prepare = time.perf_counter() - t0
+        query = 0.0
+
+        def sums_at(beta: Any) -> Any:
+            nonlocal query
+            t = time.perf_counter()
+            out = sums.sums_at(beta)
+            query += time.perf_counter() - t
+            return out
+
+        t1 = time.perf_counter()
+        newton = fit_cox(sums_at, sums.p, "efron", names=sums.terms)
+        total = time.perf_counter() - t1
+        return {"prepare": prepare, "queries": query, "newton_arithmetic": total - query,
+                "queries_run": newton.iterations + 1}  # fmt: skip
+
     return {
         "km": lambda: km_by_group(tables()),
         "logrank": lambda: logrank(tables()),
         "km_and_logrank": both,
         "km_entry": lambda: km_by_group(tables("entry")),
         "cox": cox,
+        "cox_split": cox_split,
     }
 
 
@@ -269,8 +291,11 @@ def probe(kind: str, parquet: str) -> None:
     source = open_source(parquet, "duckdb")
     if kind == "km":
         km_by_group(survival_count_tables(source, "time", "event", by="group").grouped())
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"maxrss_bytes": rss_kib * 1024}))
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child
+    # of a big parent would report the parent's peak.  VmHWM belongs to this image.
+    status = Path("/proc/self/status").read_text().splitlines()
+    hwm_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    print(json.dumps({"maxrss_bytes": hwm_kib * 1024}))
 
 
 def measure_memory(parquet: Path) -> dict[str, Any]:
@@ -305,6 +330,7 @@ def spark_scaling(parquet: Path, size: int) -> dict[str, Any]:
     source = open_source(parquet, "spark", spark=session)
     survival_count_tables(source, "time", "event", by="group")  # warm-up
     km, _ = timed(lambda: survival_count_tables(source, "time", "event", by="group"), 1)
+    cox_sums_function(source, "time", "event", COVARIATES)  # warm-up (JVM code paths)
     t = time.perf_counter()
     sums = cox_sums_function(source, "time", "event", COVARIATES)
     prep = time.perf_counter() - t
@@ -388,8 +414,15 @@ def bench_size(results: Results, sizes: list[int], size: int, args: argparse.Nam
     for task, fn in floor_tasks(parquet).items():
         fn()  # warm the file cache
         record(task, "floor", fn)
+    if not args.skip_memory:
+        # Before this process loads peers' data frames (a child's peak is its own anyway).
+        mem = measure_memory(parquet)
+        mem["size"] = size
+        results.memory.append(mem)
+        print(f"  memory: {mem}", flush=True)
     ours = netoutcomes_tasks(parquet)
     ours["km"]()  # first call: imports and Ibis compilation warm-up
+    split = ours.pop("cox_split")()
     our_coef = None
     for task, fn in ours.items():
         out = record(task, "netoutcomes", fn)
@@ -443,15 +476,10 @@ def bench_size(results: Results, sizes: list[int], size: int, args: argparse.Nam
     if our_coef is not None:
         terms, coef, iterations = our_coef
         row: dict[str, Any] = {"size": size, "terms": terms, "coef": coef.tolist(),
-                               "iterations": iterations}  # fmt: skip
+                               "iterations": iterations, "split": split}  # fmt: skip
         for tool, c in peer_coef.items():
             row[f"max_abs_diff_{tool}"] = float(np.max(np.abs(c - coef)))
         results.coef.append(row)
-    if not args.skip_memory:
-        mem = measure_memory(parquet)
-        mem["size"] = size
-        results.memory.append(mem)
-        print(f"  memory: {mem}", flush=True)
     if args.spark:
         try:
             results.spark.append(spark_scaling(parquet, size))
@@ -484,7 +512,7 @@ def write_report(results: Results, info: dict[str, str], sizes: list[int], out: 
         "Data: the SYNTHETIC registry of `netoutcomes synth` (seed 42; 4 treatment groups,",
         "integer days so many ties, delayed entry, age / Ki-67 / sex covariates).",
         "",
-        "Seconds are wall-clock, best of up to 3 runs for anything under a second, after one",
+        "Seconds are wall-clock, best of up to 5 runs for anything under a second, after one",
         "warm-up call in the same process (imports and Ibis compilation cost ~0.5 s once; the",
         "CLI column includes them, and the whole Python start-up). netoutcomes runs on the",
         "DuckDB backend from the Parquet file to the finished statistics (curves with CIs,",
@@ -594,12 +622,20 @@ def _memory_and_coef(results: Results) -> list[str]:
         lines += ["", "## Cox coefficients (netoutcomes, DuckDB backend)", "",
                   "| rows | terms | coef | Newton steps | max abs diff vs peers |",
                   "|---|---|---|---|---|"]  # fmt: skip
+        split_lines = ["", "Where the Cox time goes (one separate fit; seconds):", "",
+                       "| rows | engine: prepare | engine: step queries (n) | "
+                       "Newton arithmetic in survival.cox |", "|---|---|---|---|"]  # fmt: skip
         for row in results.coef:
             diffs = ", ".join(f"{k.removeprefix('max_abs_diff_')} {v:.1e}"
                               for k, v in row.items() if k.startswith("max_abs_diff_"))  # fmt: skip
             coef = ", ".join(f"{c:.10f}" for c in row["coef"])
             lines.append(f"| {label(row['size'])} | {', '.join(row['terms'])} | {coef} | "
                          f"{row['iterations']} | {diffs or '–'} |")  # fmt: skip
+            sp = row["split"]
+            split_lines.append(f"| {label(row['size'])} | {fmt(sp['prepare'])} | "
+                               f"{fmt(sp['queries'])} ({sp['queries_run']}) | "
+                               f"{fmt(sp['newton_arithmetic'])} |")  # fmt: skip
+        lines += split_lines
     return lines
 
 
