@@ -65,7 +65,8 @@ def _reverse_cumsum(a: FloatArray) -> FloatArray:
 
 def _binned_sum(bins: IntArray, values: FloatArray, k: int) -> FloatArray:
     """Sum of ``values`` rows (any trailing shape) into ``k`` bins."""
-    flat = values.reshape(values.shape[0], -1)
+    # explicit width: reshape(0, -1) is ambiguous when no row falls in any bin
+    flat = values.reshape(values.shape[0], int(np.prod(values.shape[1:])))
     out = np.empty((k, flat.shape[1]))
     for j in range(flat.shape[1]):
         out[:, j] = np.bincount(bins, weights=flat[:, j], minlength=k)
