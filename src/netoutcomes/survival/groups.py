@@ -9,6 +9,7 @@ root, as R on Debian sorts: case and accents count only after the letters;
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +28,17 @@ _INT32_MAX = 2**31 - 1
 def r_double_text(value: float) -> str:
     """A double as R's ``as.character`` prints it: 15 significant digits, fixed
     notation unless scientific is shorter (``2.5``, ``0.00012``, ``1e-04``, ``1e+05``)."""
-    v15 = float(f"{value:.15g}")
-    fixed = np.format_float_positional(v15, unique=True, trim="-")
-    scientific = np.format_float_scientific(v15, unique=True, trim="-", exp_digits=2)
+    if value == 0.0 or not math.isfinite(value):
+        return "0" if value == 0.0 else str(value)
+    # R's formatReal: the fewest significant digits (<= 15) that show the value as
+    # its 15-digit rounding does ...
+    target = float(f"{value:.14e}")
+    sig = next(d for d in range(1, 16) if float(f"{value:.{d - 1}e}") == target)
+    mantissa, exponent = f"{value:.{sig - 1}e}".split("e")
+    scientific = f"{mantissa}e{int(exponent):+03d}"
+    # ... and in fixed notation that many digits after the point (sprintf of the value
+    # itself, so the integer digits of a large number are all shown: 12345678901234568)
+    fixed = f"{value:.{max(0, sig - 1 - int(exponent))}f}"
     return fixed if len(fixed) <= len(scientific) else scientific
 
 
