@@ -156,10 +156,14 @@ def test_partly_quoted_column_stays_numeric(tmp_path: Path) -> None:
 
 def test_parquet_strings_that_look_like_numbers_are_text(tmp_path: Path) -> None:
     p = tmp_path / "d.parquet"
-    pq.write_table(pa.table({"t": ["1", "2"], "e": [1, 0], "g": ["10", "9"]}), p)
+    pq.write_table(pa.table({"t": [1.0, 2.0], "e": [1, 0], "g": ["10", "9"]}), p)
+    d = survival_data(p, "t", "e", extra=["g"])
+    assert list(d.columns["g"]) == ["10", "9"]
+    # every column stored as strings: the strings say nothing about R's types
+    pq.write_table(pa.table({"t": ["1", "2"], "e": ["1", "0"], "g": ["10", "9"]}), p)
     d = survival_data(p, "t", "e", extra=["g"])
     np.testing.assert_array_equal(d.time, [1.0, 2.0])
-    assert list(d.columns["g"]) == ["10", "9"]
+    assert d.columns["g"].dtype == np.float64
 
 
 def test_scientific_cells_mark_an_r_double(tmp_path: Path) -> None:
@@ -169,5 +173,12 @@ def test_scientific_cells_mark_an_r_double(tmp_path: Path) -> None:
     p = write(tmp_path, "t,e,x,y\n1,1,0,0\n2,1,1e+05,100000\n3,0,0,0\n")
     d = survival_data(p, "t", "e", extra=["x", "y"])
     assert d.written_as_double == frozenset({"x"})
+    assert grouped_tables(d, "x").groups == ["x=0", "x=1e+05"]
+    assert grouped_tables(d, "y").groups == ["y=0", "y=100000"]
+    parquet = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table({"t": [1.0, 2.0], "e": [1, 1], "x": [0.0, 1e5], "y": [0, 100000]}), parquet
+    )
+    d = survival_data(parquet, "t", "e", extra=["x", "y"])
     assert grouped_tables(d, "x").groups == ["x=0", "x=1e+05"]
     assert grouped_tables(d, "y").groups == ["y=0", "y=100000"]

@@ -10,9 +10,11 @@ Conventions (documented in docs/statistics.md):
   (``"1"``, ``"10"``) is text, as R's ``write.csv`` writes a character or factor
   column (and never quotes a number).  Files that quote every field (their time
   column is quoted too) carry no such information and are read by the rule above.
-  Parquet string columns used that way are text likewise.
+  Parquet string columns used that way are text likewise (unless the time column
+  is a string column too).
 - A numeric column with a cell in scientific notation (``1e+05``) was a double in
-  R (``write.csv`` writes integers in full): its group labels print as doubles.
+  R (``write.csv`` writes integers in full), as is a Parquet floating-point column:
+  its group labels print as doubles.
 - Rows with a missing value in any *used* column are dropped, as R drops them
   from a model frame; the number dropped is reported.
 - Error messages count rows as "data row N": N = 1 is the first row after the
@@ -238,11 +240,14 @@ def _text_values(column: Any) -> np.ndarray:
     return text
 
 
-def _scientific(column: Any) -> bool:
-    """Some cell of a text column is a number in scientific notation (``1e+05``)."""
+def _written_as_double(column: Any) -> bool:
+    """A double in R: a Parquet floating-point column, or a CSV column with a cell in
+    scientific notation (``1e+05``: ``write.csv`` writes integers in full)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_floating(column.type):
+        return True
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False
     return bool(pc.any(pc.match_substring_regex(column, r"^\s*[-+]?[0-9.]+[eE]")).as_py())
@@ -292,15 +297,22 @@ def read_typed_columns(
     unique = list(dict.fromkeys(columns))
     raw, file_format = _read_table_and_format(path, unique)
     candidates = [c for c in dict.fromkeys(text_if_quoted) if _numeric_text(raw[c])]
-    if file_format == "csv" and candidates:
-        quoted = _quoted_csv_columns(path, raw, candidates)
-        numeric_cols = [c for c in unique if c not in text_if_quoted and _numeric_text(raw[c])]
-        if quoted and numeric_cols and _quoted_csv_columns(path, raw, numeric_cols[:1]):
-            quoted = set()  # every field is quoted: quotes say nothing about types
-    else:
-        quoted = set(candidates)
+    quoted: set[str] = set()
+    if candidates:
+        # Numbers stored as text elsewhere (the time column quoted in a CSV, or a
+        # Parquet string): the writer quoted / stringified everything, so the
+        # quotes say nothing about what R had.
+        others = [c for c in unique if c not in text_if_quoted and _numeric_text(raw[c])]
+        if file_format == "csv":
+            quoted = _quoted_csv_columns(path, raw, candidates)
+            if quoted and others and _quoted_csv_columns(path, raw, others[:1]):
+                quoted = set()
+        elif not others:
+            quoted = set(candidates)
     values = {c: _text_values(raw[c]) if c in quoted else _column_values(raw[c]) for c in unique}
-    doubles = frozenset(c for c in unique if values[c].dtype == np.float64 and _scientific(raw[c]))
+    doubles = frozenset(
+        c for c in unique if values[c].dtype == np.float64 and _written_as_double(raw[c])
+    )
     return Columns(values, doubles)
 
 
