@@ -303,3 +303,15 @@ def test_installed_command(
     )
     assert proc.returncode == 0, proc.stderr
     check(json.loads(proc.stdout), block, variant)
+
+
+def test_every_reference_file_is_walked() -> None:
+    """No gen.R-format file or block is silently left out of the replay."""
+    sources = {b.source for b in BLOCKS}
+    for path in (FIXTURES / "more" / "r").glob("*.json"):
+        if "dataset" in json.loads(path.read_text()):
+            assert str(path.relative_to(FIXTURES)) in sources, path
+    for name in ("aml", "heart", "lung", "veteran", "km_more"):
+        assert f"r/{name}.json" in sources
+    kinds = [_kind(b) for b in BLOCKS]
+    assert kinds.count("km") >= 35 and kinds.count("logrank") >= 29 and kinds.count("cox") >= 35
