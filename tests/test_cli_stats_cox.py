@@ -103,14 +103,31 @@ def test_monotone_likelihood_warns_and_reports_r_numbers() -> None:
 COLLINEAR = ["1,1,3,7,1", "2,1,5,11,0", "3,0,2,5,1", "4,1,7,15,0", "5,1,1,3,1", "6,0,4,9,0"]
 
 
+def test_aliased_covariate_is_na_as_in_r(tmp_path: Path) -> None:
+    # R: coef NA for b, se 0 (vcov), the other coefficients those of the fit without b;
+    # R's numbers for such a fit are checked in tests/test_reference_cli.py (nwtco).
+    path = write_csv(tmp_path / "collinear.csv", "time,event,a,b,c", COLLINEAR)
+    args = [str(path), "--time", "time", "--event", "event", "--json"]
+    code, out, err = run([*args, "--covariates", "a,b,c"])
+    assert code == 0, err
+    assert err.startswith("warning: singular design: covariate b ")
+    full = json.loads(out)
+    code, out, _ = run([*args, "--covariates", "a,c"])
+    reduced = json.loads(out)
+    assert full["coef"][1] is None and full["se"][1] == 0.0 and full["p"][1] is None
+    np.testing.assert_allclose([full["coef"][0], full["coef"][2]], reduced["coef"], rtol=1e-12)
+    np.testing.assert_allclose(full["loglik"], reduced["loglik"], rtol=1e-12)
+    assert full["zph"]["terms"] == ["a", "c", "GLOBAL"]
+
+
 @pytest.mark.parametrize(
     ("header", "rows", "covariates", "needles"),
     [
-        ("time,event,a,b,c", COLLINEAR, "a,b,c", ("singular", "covariate b")),
+        ("time,event,a", ["1,1,3", "2,1,3", "3,0,3"], "a", ("singular", "covariate a")),
         ("time,event,a,site", ["1,1,3,x", "2,1,5,x", "3,0,2,x"], "a,site", ("singular", "site")),
         ("time,event,a", ["1,0,3", "2,0,5", "3,0,2"], "a", ("no events",)),
     ],
-    ids=["collinear", "constant", "no-events"],
+    ids=["only-constant", "one-level", "no-events"],
 )
 def test_unfittable_data(
     tmp_path: Path, header: str, rows: list[str], covariates: str, needles: tuple[str, ...]
@@ -130,3 +147,19 @@ def test_missing_column() -> None:
     args = case.cli_args("efron")
     args[args.index("--covariates") + 1] = "x,nosuch"
     assert_one_line_error(args, "nosuch")
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_zph_with_an_aliased_coefficient_matches_r(ties: str) -> None:
+    # R's cox.zph tests the factor stage_code on its two columns with a coefficient
+    # (tests/fixtures/more/aliased_zph.R); gen.R's own zph for this fit is null.
+    more = Path(__file__).parent / "fixtures" / "more"
+    ref = json.loads((more / "r" / "aliased_zph.json").read_text())[ties]
+    args = [str(more / "data" / "nwtco.csv"), "--time", "time", "--event", "event"]
+    code, out, err = run([*args, "--covariates", "stage,stage_code,age", "--ties", ties, "--json"])
+    assert code == 0, err
+    zph = json.loads(out)["zph"]
+    assert zph["terms"] == ref["terms"]
+    np.testing.assert_array_equal(zph["df"], ref["df"])
+    np.testing.assert_allclose(zph["chisq"], ref["chisq"], rtol=1e-6)
+    np.testing.assert_allclose(zph["p"], ref["p"], rtol=1e-6)

@@ -501,6 +501,63 @@ def check_events(data: CoxData) -> None:
         raise InputError("no events: every row is censored, a Cox model cannot be fitted")
 
 
+def aliased_columns(data: CoxData, ties: Ties = "efron") -> list[int]:
+    """Columns R's ``coxph`` reports as NA: constant, or a linear combination of earlier
+    columns, in the rows used (within strata), by R's pivot rule at beta = 0."""
+    x = np.asarray(data.x, dtype=np.float64).reshape(len(data.time), -1)
+    xc, _ = centred(x, data.weights, counting=data.entry is not None)
+    fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
+    beta = np.zeros(x.shape[1])
+    _, _, info = partial_likelihood_step(fitdata.sums_at(beta), beta, ties)
+    return singular_columns(info)
+
+
+def _with_aliased(fit: CoxFit, aliased: list[int], names: list[str], x: FloatArray) -> CoxFit:
+    """The fit without the aliased columns, reported as R does: coefficient, hazard
+    ratio, limits and p NA; se and robust se 0 (R's ``vcov`` and ``fit$var``)."""
+    p = len(names)
+    kept = [i for i in range(p) if i not in aliased]
+
+    def spread(values: FloatArray, fill: float) -> FloatArray:
+        out = np.full(p, fill)
+        out[kept] = values
+        return out
+
+    var = np.zeros((p, p))
+    var[np.ix_(kept, kept)] = fit.var
+    which = ", ".join(names[i] for i in aliased)
+    warning = (
+        f"singular design: covariate {which} is constant or a linear combination of the "
+        "others (in the rows used, within strata); its coefficient is NA, as in R"
+    )
+    return CoxFit(
+        terms=list(names),
+        coef=spread(fit.coef, np.nan),
+        se=spread(fit.se, 0.0),
+        robust_se=None if fit.robust_se is None else spread(fit.robust_se, 0.0),
+        hr=spread(fit.hr, np.nan),
+        hr_lower=spread(fit.hr_lower, np.nan),
+        hr_upper=spread(fit.hr_upper, np.nan),
+        z=spread(fit.z, np.nan),
+        p=spread(fit.p, np.nan),
+        loglik_null=fit.loglik_null,
+        loglik=fit.loglik,
+        lrt=fit.lrt,
+        wald=fit.wald,
+        score=fit.score,
+        df=fit.df,
+        n=fit.n,
+        nevent=fit.nevent,
+        concordance=fit.concordance,
+        var=var,
+        iterations=fit.iterations,
+        ties=fit.ties,
+        means=np.average(x, axis=0),
+        sums=fit.sums,  # of the columns kept
+        warnings=(warning, *fit.warnings),
+    )
+
+
 def cox_ph(
     data: CoxData,
     names: list[str],
@@ -513,12 +570,20 @@ def cox_ph(
 
     ``cluster`` (integer codes) or ``robust=True`` (each row its own cluster) adds
     the sandwich standard error ``robust_se`` from the dfbeta residuals; ``se``,
-    ``p``, the confidence limits and the Wald test stay model-based.
+    ``p``, the confidence limits and the Wald test stay model-based.  Aliased
+    columns (``aliased_columns``) are left out of the fit and reported as R reports
+    them, with a warning; InputError if no column is left.
     """
     check_events(data)
     x = np.asarray(data.x, dtype=np.float64).reshape(len(data.time), -1)
     if x.shape[1] == 0:
         raise InputError("no covariates: give at least one column in --covariates")
+    aliased = aliased_columns(data, ties)
+    if aliased and len(aliased) < x.shape[1]:
+        kept = [i for i in range(x.shape[1]) if i not in aliased]
+        reduced = CoxData(x[:, kept], data.time, data.event, data.entry, data.weights, data.strata)
+        fit = cox_ph(reduced, [names[i] for i in kept], ties, cluster, robust, conf_level)
+        return _with_aliased(fit, aliased, names, x)
     xc, means = centred(x, data.weights, counting=data.entry is not None)
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
     newton = fit_cox(fitdata.sums_at, x.shape[1], ties, names=names)
@@ -706,6 +771,7 @@ def baseline_hazard(fit: CoxFit, pattern: FloatArray | None = None) -> CoxCurve:
         sel = fit.sums.stratum == s
         cumhaz[sel] = np.cumsum(terms.hazard[sel])
     if pattern is not None:
-        shift = (np.asarray(pattern, dtype=np.float64) - fit.means) @ fit.coef
+        coef = np.nan_to_num(fit.coef, nan=0.0)  # an aliased (NA) coefficient counts 0, as R
+        shift = (np.asarray(pattern, dtype=np.float64) - fit.means) @ coef
         cumhaz = cumhaz * np.exp(shift)
     return CoxCurve(fit.sums.stratum, fit.sums.time, cumhaz, np.exp(-cumhaz))

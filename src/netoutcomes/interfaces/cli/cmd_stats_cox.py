@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 from rich import box
 from rich.console import Console
@@ -83,13 +84,23 @@ def fit_cox_file(
         )
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
+    # R's cox.zph tests a term on its columns with a coefficient (not NA, aliased) and
+    # leaves out a term with none; the fit's sums are over those columns only, so the
+    # terms' column numbers shift
+    kept = [int(i) for i in np.flatnonzero(~np.isnan(fit.coef))]
+    position = {column: k for k, column in enumerate(kept)}
+    terms = [
+        (name, [position[c] for c in cols if c in position])
+        for name, cols in zip(model.design.term_names, model.design.term_columns, strict=True)
+        if any(c in position for c in cols)
+    ]
     zph: ZphTest | None
     try:
         zph = cox_zph(
             fit.sums,
             fit.ties,
-            model.design.term_names,
-            model.design.term_columns,
+            [name for name, _ in terms],
+            [cols for _, cols in terms],
             model.data.time,
             model.data.event,
             model.data.entry,
