@@ -1,12 +1,12 @@
 """Count tables (the sufficient statistics of Kaplan-Meier and log-rank) computed by the engine.
 
-One Ibis expression: a GROUP BY (stratum, exit time) over the rows that sums
-events and censorings, UNION ALL a GROUP BY (stratum, entry time) that sums
-entries.  Rows with a missing value in a used column are folded into a single
-group (their keys set to NULL) so the same query counts them; validation
-counts (bad event codes, negative times, entry not before exit) ride along as
-sums.  The result has one row per (stratum, distinct time) and is finished in
-numpy into ``survival.counts.CountTable`` objects, exactly as
+One Ibis expression: a GROUP BY (strata, exit time, event code) with a count
+over the rows, UNION ALL (with delayed entry) a GROUP BY (strata, entry time)
+over the complete rows.  Events and censorings, bad event codes, negative
+times and rows with a missing key are read off the groups in numpy, so in the
+common case the engine does exactly what a bare GROUP BY does.  The result
+has one row per (stratum, distinct time, event code) and is finished in numpy
+into ``survival.counts.CountTable`` objects, exactly as
 ``survival.counts.count_table`` builds them from arrays.
 """
 
