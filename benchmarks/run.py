@@ -587,6 +587,20 @@ def _targets(results: Results, sizes: list[int]) -> list[str]:
                          f"netoutcomes {fmt(cox)} s = {r / cox:.1f}x faster (target >= 10x): "
                          f"{verdict}.")  # fmt: skip
     for row in results.coef:
+        r = results.seconds(row["size"], "cox", "R survival")
+        sp = row.get("split")
+        if row["size"] >= 10**6 and r and sp:
+            engine = sp["prepare"] + sp["queries"]
+            steps = sp["queries_run"]
+            arithmetic = fmt(sp["newton_arithmetic"])
+            lines.append(
+                f"  - What limits Cox at {label(row['size'])}: the engine's part (prepare + "
+                f"{steps} step queries) takes {fmt(engine)} s, {r / engine:.1f}x faster than "
+                f"coxph; the Newton arithmetic on the per-time table (survival.cox) takes "
+                f"{arithmetic} s: Efron's tied-event sub-steps are looped in Python "
+                "(see docs/scale.md)."
+            )
+    for row in results.coef:
         d = row.get("max_abs_diff_R survival")
         if d is not None:
             verdict = "met" if d <= 1e-8 else "NOT met"
