@@ -101,8 +101,8 @@ class GroupedTables:
 Column = tuple[str, np.ndarray]
 
 
-def _labels(
-    columns: Column | list[Column] | None, r_doubles: frozenset[str]
+def crossed_level_labels(
+    columns: Column | list[Column] | None, r_doubles: frozenset[str] = frozenset()
 ) -> tuple[list[str], NDArray]:
     """Labels and per-row codes of one column, or of the combinations of several.
 
@@ -142,13 +142,14 @@ def grouped_count_tables(
 
     Times (exit and entry) that differ only by rounding error are tied first, over
     all rows together, as R's ``survfit`` and ``survdiff`` do (``aeqSurv``).
-    ``group`` and ``stratum`` are one column or a list of columns crossed (``_labels``);
-    ``r_doubles`` names numeric columns that R had as doubles (``level_labels``).
+    ``group`` and ``stratum`` are one column or a list of columns crossed
+    (``crossed_level_labels``); ``r_doubles`` names numeric columns that R had as
+    doubles (``level_labels``).
     """
     n = time.size
     time, entry = r_timefix(np.asarray(time, dtype=np.float64), entry)
-    group_names, group_codes = _labels(group, r_doubles)
-    strata_names, strata_codes = _labels(stratum, r_doubles)
+    group_names, group_codes = crossed_level_labels(group, r_doubles)
+    strata_names, strata_codes = crossed_level_labels(stratum, r_doubles)
     if group is None:
         group_codes = np.zeros(n, dtype=np.intp)
     if stratum is None:
