@@ -61,6 +61,13 @@ def _embedded_duckdb() -> Any:
     return ibis.duckdb.connect()
 
 
+def _duckdb_tables(con: Any) -> list[str]:
+    # Not con.list_tables() (nor con.sql): Ibis 12 calls fetch_arrow_table on the DuckDB
+    # connection there, which DuckDB 2.0 removed.  Asked of DuckDB itself it works.
+    rows = con.con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1")
+    return [str(r[0]) for r in rows.fetchall()]
+
+
 def _file_kind(path: Path) -> str:
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -107,10 +114,11 @@ def open_source(
     if backend == "duckdb":
         if kind == "duckdb":
             con = ibis.duckdb.connect(str(path), read_only=True)
+            tables = _duckdb_tables(con)
             if table is None:
-                raise InputError(f"{path}: name the table to read (tables: {con.list_tables()})")
-            if table not in con.list_tables():
-                raise InputError(f"{path}: no table {table!r}; tables: {con.list_tables()}")
+                raise InputError(f"{path}: name the table to read (tables: {', '.join(tables)})")
+            if table not in tables:
+                raise InputError(f"{path}: no table {table!r}; tables: {', '.join(tables)}")
             return Source("duckdb", f"{path}:{table}", con.table(table), path)
         con = _embedded_duckdb()
         if kind == "csv":

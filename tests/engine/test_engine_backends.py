@@ -1,0 +1,67 @@
+"""open_source: every way a table reaches the engine, and one clear error for each wrong one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from engine_reference import FIXTURES
+
+from netoutcomes.engine.backends import open_source
+from netoutcomes.engine.tallies import survival_count_tables
+from netoutcomes.errors import InputError
+
+LUNG = FIXTURES / "data" / "lung.csv"
+
+
+def _lung_tables(source):
+    return survival_count_tables(source, "time", "event", by="sex").tables
+
+
+def test_duckdb_file_parquet_and_ibis_table_give_the_csv_answer(tmp_path: Path) -> None:
+    want = _lung_tables(open_source(LUNG, "memory"))
+    db = tmp_path / "reg.duckdb"
+    parquet = tmp_path / "lung.parquet"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE lung AS SELECT * FROM read_csv('{LUNG}', nullstr='')")
+        con.execute(f"COPY lung TO '{parquet}' (FORMAT parquet)")
+    import ibis
+
+    sources = [
+        open_source(db, "duckdb", table="lung"),
+        open_source(parquet, "duckdb"),
+        open_source(ibis.duckdb.connect().read_csv(str(LUNG)), "duckdb"),
+    ]
+    for source in sources:
+        got = _lung_tables(source)
+        assert list(got) == list(want)
+        for label, table in got.items():
+            np.testing.assert_array_equal(table.n_risk, want[label].n_risk)
+            np.testing.assert_array_equal(table.n_event, want[label].n_event)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("nope.csv", "duckdb"), {}, "file not found"),
+        ((LUNG.with_suffix(".txt"), "duckdb"), {}, "unknown file type"),
+        ((LUNG, "oracle"), {}, "unknown backend"),
+    ],
+)
+def test_bad_sources_are_input_errors(args, kwargs, message) -> None:
+    with pytest.raises(InputError, match=message):
+        open_source(*args, **kwargs)
+
+
+def test_duckdb_file_needs_an_existing_table(tmp_path: Path) -> None:
+    db = tmp_path / "reg.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE patients (time INTEGER, event INTEGER)")
+    with pytest.raises(InputError, match="name the table"):
+        open_source(db, "duckdb")
+    with pytest.raises(InputError, match="no table 'visits'"):
+        open_source(db, "duckdb", table="visits")
+    with pytest.raises(InputError, match="memory backend reads CSV or Parquet"):
+        open_source(db, "memory")
