@@ -430,7 +430,14 @@ def bench_size(results: Results, sizes: list[int], size: int, args: argparse.Nam
             sums, newton = out
             our_coef = (sums.terms, newton.coef, newton.iterations)
 
-    for task, cmd in cli_commands(parquet).items():
+    commands = cli_commands(parquet)
+    if "--backend" not in commands["km"]:
+        note = ("netoutcomes CLI: `stats` had no `--backend` option yet, so the CLI column is "
+                "the in-memory path (engine.source reads every value into Python objects), "
+                "not the engine.")  # fmt: skip
+        if note not in results.notes:
+            results.notes.append(note)
+    for task, cmd in commands.items():
 
         def run_cli(cmd: list[str] = cmd) -> None:
             subprocess.run(cmd, capture_output=True, check=True, timeout=args.budget * 3)
