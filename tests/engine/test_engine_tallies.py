@@ -61,17 +61,22 @@ def test_count_tables_equal_memory_and_r(
         np.testing.assert_allclose(table.n_censor[rows], r["n_censor"], rtol=0, atol=1e-10)
 
 
-def test_by_and_strata_labels_follow_r(backend: str, spark_if_needed: Any) -> None:
+@pytest.mark.parametrize(
+    ("by", "strata", "block"),
+    [("trt", "celltype", "trt_strata_celltype"), (["celltype", "trt"], None, "celltype_trt")],
+)
+def test_crossed_labels_and_sizes_equal_r(
+    backend: str, spark_if_needed: Any, by: Any, strata: Any, block: str
+) -> None:
+    # R: names(survfit(Surv(time, event) ~ trt + strata(celltype))$strata), with R's
+    # padding of the second column's part (tests/fixtures/r/engine_labels.R).
+    ref = load_reference("engine_labels")[block]
     path = FIXTURES / "data" / "veteran.csv"
-    got = _tables(
-        path, backend, spark_if_needed, time="time", event="event", by="trt", strata="celltype"
-    )
-    # R: survfit(Surv(time, event) ~ trt + strata(celltype)) names strata like this,
-    # first variable varying slowest.
-    assert list(got.tables)[:2] == ["trt=standard, celltype=adeno", "trt=standard, celltype=large"]
-    assert len(got.tables) == 8
-    assert got.levels["trt=test, celltype=squamous"] == {"trt": "test", "celltype": "squamous"}
-    assert got.n == 137
+    got = _tables(path, backend, spark_if_needed, time="time", event="event", by=by, strata=strata)
+    assert list(got.tables) == ref["labels"]
+    assert [t.n for t in got.tables.values()] == ref["n"]
+    first = got.levels[ref["labels"][0]]
+    assert first == {"trt": "standard", "celltype": "adeno"}
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -21,6 +21,7 @@ import numpy as np
 from netoutcomes.engine.backends import Source
 from netoutcomes.errors import InputError
 from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+from netoutcomes.survival.design import level_sort_key as text_sort_key
 from netoutcomes.survival.groups import ALL, GroupedTables, format_level
 
 if TYPE_CHECKING:
@@ -97,12 +98,24 @@ def stratum_label(columns: Sequence[str], values: Sequence[Any]) -> str:
 
 
 def level_sort_key(value: Any) -> Any:
-    """R's factor level order: numbers as numbers (2 before 10); text case-insensitively
-    first, as the usual English collation does (the same order as survival.design)."""
+    """R's factor level order: numbers as numbers (2 before 10); text in R's collation
+    (``survival.design.level_sort_key``, the order the in-memory path uses)."""
     if isinstance(value, bool | np.bool_ | int | np.integer | float | np.floating):
-        return (0, float(value), "", "")
-    text = str(value)
-    return (1, 0.0, text.casefold(), text)
+        return (0, float(value), ())
+    return (1, 0.0, text_sort_key(str(value)))
+
+
+def crossed_labels(columns: Sequence[str], combos: Sequence[Sequence[Any]]) -> list[str]:
+    """Labels of level combinations as R's ``survfit(Surv(t, e) ~ a + b)`` prints them:
+    ``a=x, b=y``, the parts of the second and later columns padded with trailing spaces
+    to a common width (R's ``format()``), as ``survival.groups.crossed_level_labels``."""
+    if not columns:
+        return [ALL] * len(combos)
+    parts = [[f"{c}={level_text(combo[i])}" for combo in combos] for i, c in enumerate(columns)]
+    for i in range(1, len(columns)):
+        width = max((len(x) for x in parts[i]), default=0)
+        parts[i] = [x.ljust(width) for x in parts[i]]
+    return [", ".join(col[j] for col in parts) for j in range(len(combos))]
 
 
 def used_columns(*groups: str | Sequence[str] | None) -> list[str]:
@@ -303,11 +316,10 @@ def _key_codes(result: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, list[
     return np.searchsorted(used_codes, code), tuples
 
 
-def _tables_from_result(
-    kept: pa.Table, keys: Sequence[str]
-) -> tuple[dict[str, CountTable], dict[str, dict[str, Any]]]:
+def _tables_from_result(kept: pa.Table, keys: Sequence[str]) -> dict[tuple[Any, ...], CountTable]:
+    """Count tables per key tuple (in R's level order) from the engine's result."""
     if kept.num_rows == 0:
-        return {}, {}
+        return {}
     code, tuples = _key_codes(kept, keys)
     time = _as_float(kept, _T)
     ev = _as_float(kept, _E)  # NaN on entry rows
@@ -324,8 +336,7 @@ def _tables_from_result(
     order = np.lexsort((time, code))
     code, time = code[order], time[order]
     sums = {k: v[order] for k, v in sums.items()}
-    tables: dict[str, CountTable] = {}
-    levels: dict[str, dict[str, Any]] = {}
+    tables: dict[tuple[Any, ...], CountTable] = {}
     bounds = np.searchsorted(code, np.arange(len(tuples) + 1))
     for s, values in enumerate(tuples):
         lo, hi = bounds[s], bounds[s + 1]
@@ -334,16 +345,14 @@ def _tables_from_result(
             k: np.bincount(inverse, weights=v[lo:hi], minlength=grid.size).astype(np.float64)
             for k, v in sums.items()
         }
-        label = stratum_label(keys, values)
-        tables[label] = CountTable(
+        tables[values] = CountTable(
             time=grid,
             n_event=merged["n_event"],
             n_censor=merged["n_censor"],
             n_enter=merged["n_enter"],
             n=int(round(merged["n"].sum())),
         )
-        levels[label] = dict(zip(keys, values, strict=True))
-    return tables, levels
+    return tables
 
 
 def _memory_count_tables(
@@ -353,7 +362,7 @@ def _memory_count_tables(
     entry: str | None,
     keys: Sequence[str],
     weights: str | None,
-) -> tuple[dict[str, CountTable], dict[str, dict[str, Any]], int]:
+) -> tuple[dict[tuple[Any, ...], CountTable], int]:
     from netoutcomes.engine.source import survival_data
 
     assert source.path is not None
@@ -369,19 +378,16 @@ def _memory_count_tables(
     distinct = sorted(set(key_values), key=lambda tup: tuple(level_sort_key(v) for v in tup))
     index = {tup: i for i, tup in enumerate(distinct)}
     code = np.fromiter((index[tup] for tup in key_values), dtype=np.int64, count=n)
-    tables: dict[str, CountTable] = {}
-    levels: dict[str, dict[str, Any]] = {}
+    tables: dict[tuple[Any, ...], CountTable] = {}
     for i, tup in enumerate(distinct):
         rows = code == i
-        label = stratum_label(keys, tup)
-        tables[label] = count_table(
+        tables[tup] = count_table(
             data.time[rows],
             data.event[rows],
             None if data.entry is None else data.entry[rows],
             None if w is None else w[rows],
         )
-        levels[label] = dict(zip(keys, tup, strict=True))
-    return tables, levels, data.n_dropped
+    return tables, data.n_dropped
 
 
 def survival_count_tables(
@@ -404,7 +410,7 @@ def survival_count_tables(
     by_cols, strata_cols = as_columns(by), as_columns(strata)
     keys = list(dict.fromkeys([*by_cols, *strata_cols]))
     if source.backend == "memory":
-        tables, levels, n_dropped = _memory_count_tables(source, time, event, entry, keys, weights)
+        by_key, n_dropped = _memory_count_tables(source, time, event, entry, keys, weights)
     else:
         assert source.table is not None
         check_columns(source, used_columns(time, event, entry, keys, weights))
@@ -413,7 +419,14 @@ def survival_count_tables(
         kept, n_dropped = _split_missing_and_check(
             source.name, result, keys, time, event, entry, weights
         )
-        tables, levels = _tables_from_result(kept, keys)
-    if not tables:
+        by_key = _tables_from_result(kept, keys)
+    if not by_key:
         raise InputError(f"{source.name}: no rows left after dropping {n_dropped} rows")
+    # R's survfit labels: strata columns appear as strata(column)=level.
+    shown = [f"strata({k})" if k in strata_cols and k not in by_cols else k for k in keys]
+    labels = crossed_labels(shown, list(by_key))
+    tables = dict(zip(labels, by_key.values(), strict=True))
+    levels = {
+        lab: dict(zip(keys, tup, strict=True)) for lab, tup in zip(labels, by_key, strict=True)
+    }
     return CountTables(tables, levels, n_dropped, by_cols, strata_cols)
