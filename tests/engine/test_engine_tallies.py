@@ -199,3 +199,15 @@ def test_logrank_from_engine_tables_equals_r(
     np.testing.assert_allclose(test.var, np.array(r["var"]), rtol=1e-10, atol=1e-12)
     assert test.chisq == pytest.approx(r["chisq"], rel=1e-10)
     assert test.p == pytest.approx(r["p"], rel=1e-8)
+
+
+def test_times_within_rounding_error_are_tied_as_r(
+    backend: str, spark_if_needed: Any, tmp_path: Path
+) -> None:
+    # R's aeqSurv: 1 and 1 + 1e-12 are one time, so survfit sees 2 deaths at t = 1.
+    path = _write(tmp_path, "time,event\n1,1\n1.000000000001,1\n2,0\n3,1\n")
+    got = _tables(path, backend, spark_if_needed, time="time", event="event")
+    table = got.tables["all"]
+    np.testing.assert_array_equal(table.time, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(table.n_event, [2.0, 0.0, 1.0])
+    np.testing.assert_array_equal(table.n_risk, [4.0, 2.0, 1.0])

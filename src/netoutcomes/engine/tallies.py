@@ -21,6 +21,7 @@ import numpy as np
 from netoutcomes.engine.backends import Source
 from netoutcomes.errors import InputError
 from netoutcomes.survival.counts import CountTable, FloatArray, count_table
+from netoutcomes.survival.cox import r_timefix
 from netoutcomes.survival.design import level_sort_key as text_sort_key
 from netoutcomes.survival.groups import ALL, GroupedTables, format_level
 
@@ -321,7 +322,9 @@ def _tables_from_result(kept: pa.Table, keys: Sequence[str]) -> dict[tuple[Any, 
     if kept.num_rows == 0:
         return {}
     code, tuples = _key_codes(kept, keys)
-    time = _as_float(kept, _T)
+    # Times that differ only by rounding error are tied first, as R's aeqSurv and the
+    # in-memory path do; its grid is the distinct exit and entry times, all in the result.
+    time, _ = r_timefix(_as_float(kept, _T), None)
     ev = _as_float(kept, _E)  # NaN on entry rows
     sum_w = _as_float(kept, "sum_w") if "sum_w" in kept.column_names else _as_float(kept, "n")
     n = _as_float(kept, "n")
@@ -378,13 +381,14 @@ def _memory_count_tables(
     distinct = sorted(set(key_values), key=lambda tup: tuple(level_sort_key(v) for v in tup))
     index = {tup: i for i, tup in enumerate(distinct)}
     code = np.fromiter((index[tup] for tup in key_values), dtype=np.int64, count=n)
+    exit_times, entry_times = r_timefix(data.time, data.entry)
     tables: dict[tuple[Any, ...], CountTable] = {}
     for i, tup in enumerate(distinct):
         rows = code == i
         tables[tup] = count_table(
-            data.time[rows],
+            exit_times[rows],
             data.event[rows],
-            None if data.entry is None else data.entry[rows],
+            None if entry_times is None else entry_times[rows],
             None if w is None else w[rows],
         )
     return tables, data.n_dropped
