@@ -106,3 +106,21 @@ def test_single_level_factor_is_an_input_error(backend: str, spark_if_needed: An
     source = open_source(path, backend, spark=spark_if_needed)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="only one value"):
         cox_sums_function(source, "time", "event", ["g"])
+
+
+def test_times_within_rounding_error_are_tied_as_the_memory_path(
+    backend: str, spark_if_needed: Any, tmp_path: Path
+) -> None:
+    # 5 and 5 + 1e-12 are one time for R's coxph (aeqSurv) and for survival.cox.
+    path = tmp_path / "ties.csv"
+    path.write_text(
+        "time,event,x\n5,1,0.5\n5.000000000001,1,1.5\n7,0,-1.2\n3,1,2.0\n9,1,0.1\n"
+        "5,0,0.7\n2,1,-0.3\n8,1,1.1\n"
+    )
+    source = open_source(path, backend, spark=spark_if_needed)  # type: ignore[arg-type]
+    got = cox_sums_function(source, "time", "event", ["x"])
+    oracle = cox_sums_function(open_source(path, "memory"), "time", "event", ["x"])
+    beta = np.array([0.3])
+    sums = got.sums_at(beta)
+    assert sums.n_event.tolist() == [1.0, 1.0, 2.0, 1.0, 1.0]  # two tied deaths at t = 5
+    _assert_sums_equal(sums, oracle.sums_at(beta))

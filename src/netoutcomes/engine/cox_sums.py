@@ -31,7 +31,14 @@ from netoutcomes.engine.tallies import (
     used_columns,
 )
 from netoutcomes.errors import InputError
-from netoutcomes.survival.cox import CoxTimeSums, Ties, centred, cox_model_data, fit_cox
+from netoutcomes.survival.cox import (
+    CoxTimeSums,
+    Ties,
+    centred,
+    cox_model_data,
+    fit_cox,
+    r_timefix,
+)
 from netoutcomes.survival.design import factor_levels
 
 if TYPE_CHECKING:
@@ -260,7 +267,18 @@ class _Binned:
     rows: list[np.ndarray]  # per stratum: which result rows
 
 
-def _bin(result: pa.Table, strata: Sequence[str], labels: list[str]) -> _Binned:
+@dataclass(frozen=True)
+class _TimeFix:
+    """R's aeqSurv on the distinct exit and entry times: ``raw`` sorted, ``fixed`` tied."""
+
+    raw: np.ndarray
+    fixed: np.ndarray
+
+    def __call__(self, time: np.ndarray) -> np.ndarray:
+        return np.asarray(self.fixed[np.searchsorted(self.raw, time)], dtype=np.float64)
+
+
+def _bin(result: pa.Table, strata: Sequence[str], labels: list[str], fix: _TimeFix) -> _Binned:
     if strata:
         index = {lab: i for i, lab in enumerate(labels)}
         columns = [result.column(s).to_pylist() for s in strata]
@@ -271,7 +289,7 @@ def _bin(result: pa.Table, strata: Sequence[str], labels: list[str]) -> _Binned:
         )
     else:
         code = np.zeros(result.num_rows, dtype=np.int64)
-    time = _column(result, _T).astype(np.float64)
+    time = fix(_column(result, _T).astype(np.float64))
     out = _Binned([], [], [], [])
     for s in np.unique(code):
         rows = np.flatnonzero(code == s)
@@ -306,10 +324,10 @@ def _matrix(result: pa.Table, prefix: str, p: int) -> np.ndarray:
 
 
 def _event_totals(
-    result: pa.Table, strata: Sequence[str], labels: list[str], p: int
+    result: pa.Table, strata: Sequence[str], labels: list[str], p: int, fix: _TimeFix
 ) -> dict[int, dict[str, np.ndarray]]:
     """Per stratum with events: event times and the beta-free event sums."""
-    binned = _bin(result, strata, labels)
+    binned = _bin(result, strata, labels, fix)
     n, w, wx = (_column(result, "n").astype(float), _column(result, "w").astype(float),
                 _vector(result, "wx", p))  # fmt: skip
     out: dict[int, dict[str, np.ndarray]] = {}
@@ -328,9 +346,10 @@ def _finish(
     labels: list[str],
     p: int,
     events: dict[int, dict[str, np.ndarray]],
+    fix: _TimeFix,
 ) -> CoxTimeSums:
     """Risk sums at the event times: reverse cumulative sums of exits minus entries."""
-    binned = _bin(result, strata, labels)
+    binned = _bin(result, strata, labels, fix)
     kind = _column(result, _KIND).astype(np.float64)
     sign = np.where(kind < 0, -1.0, 1.0)
     is_event = kind == 1.0
@@ -437,12 +456,20 @@ def cox_sums_function(
     else:
         labels = []
     events_result = _event_totals_expr(model_rows, p, strata_cols).to_pyarrow()
-    events = _event_totals(events_result, strata_cols, labels, p)
+    # Set by the first step: its result holds every distinct exit and entry time, the grid
+    # on which R (and survival.cox.cox_model_data) ties times within rounding error.
+    fixed: dict[str, Any] = {}
 
     def sums_at(b: FloatArray) -> CoxTimeSums:
         values = np.asarray(b, dtype=np.float64).reshape(-1)
         params = {param: float(v) for param, v in zip(beta, values, strict=True)}
-        return _finish(expr.to_pyarrow(params=params), strata_cols, labels, p, events)
+        result = expr.to_pyarrow(params=params)
+        if not fixed:
+            raw = np.unique(_column(result, _T).astype(np.float64))
+            fix = _TimeFix(raw, r_timefix(raw, None)[0])
+            fixed["fix"] = fix
+            fixed["events"] = _event_totals(events_result, strata_cols, labels, p, fix)
+        return _finish(result, strata_cols, labels, p, fixed["events"], fixed["fix"])
 
     return CoxSums(
         terms=[c.name for c in design],
