@@ -65,11 +65,13 @@ def count_table(
     times = [time] if entry is None else [time, np.asarray(entry, dtype=np.float64)]
     grid = np.unique(np.concatenate(times))
     idx = np.searchsorted(grid, time)
-    n_event = np.bincount(idx, weights=w * ev, minlength=grid.size)
-    n_censor = np.bincount(idx, weights=w * (1.0 - ev), minlength=grid.size)
+    # bincount with weights returns float64; numpy's stubs say int, hence the casts.
+    n_event = np.bincount(idx, weights=w * ev, minlength=grid.size).astype(np.float64)
+    n_censor = np.bincount(idx, weights=w * (1.0 - ev), minlength=grid.size).astype(np.float64)
+    n_enter: FloatArray
     if entry is None:
         n_enter = np.zeros(grid.size)
     else:
         eidx = np.searchsorted(grid, np.asarray(entry, dtype=np.float64))
-        n_enter = np.bincount(eidx, weights=w, minlength=grid.size)
+        n_enter = np.bincount(eidx, weights=w, minlength=grid.size).astype(np.float64)
     return CountTable(grid, n_event, n_censor, n_enter, int(time.size))
