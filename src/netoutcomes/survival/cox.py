@@ -193,45 +193,89 @@ class TimeTerms:
     mean_ev: FloatArray  # (k, p)
 
 
+def _sub_steps(n_event: FloatArray, ties: Ties) -> tuple[IntArray, IntArray, FloatArray]:
+    """Efron's sub-steps of all event times, flattened: per time its first entry, and per
+    entry its time's index and fraction ``f = m / d`` (m = 0..d-1) of the tied events
+    already removed from the risk set.  Breslow: one sub-step with f = 0 per time."""
+    k = n_event.size
+    # as many sub-steps as the per-step formulation ran: m = 0, 1, ... while m < d
+    steps = np.ones(k, dtype=np.int64) if ties == "breslow" else np.ceil(n_event).astype(np.int64)
+    start = np.cumsum(steps) - steps
+    owner = np.repeat(np.arange(k), steps)
+    m = np.arange(owner.size) - start[owner]
+    d_steps = np.ones(k) if ties == "breslow" else n_event
+    return start, owner, m / d_steps[owner]
+
+
 def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
     """Per-time pieces of the partial likelihood, Efron's sub-steps as in R's coxfit6.
 
-    With d tied events, Efron's approximation has d sub-steps k = 0..d-1 in
-    which the tied events count with weight (1 - k/d) in the risk set; each
+    With d tied events, Efron's approximation has d sub-steps m = 0..d-1 in
+    which the tied events count with weight g = 1 - m/d in the risk set; each
     sub-step carries the mean weight of the tied events (R: ``wtave``).
+
+    Vectorised over all sub-steps of all times at once: the risk-set sums of a
+    sub-step are ``non-event part + g * event part``, so every per-time result is
+    a combination of the per-time sums, over the sub-steps, of a few scalars
+    (``1/d2``, ``g/d2``, ``1/d2^2``, ...), taken segment by segment with
+    ``np.add.reduceat``.  Splitting off the non-event part (rather than
+    expanding ``risk - f * event``) keeps every weight non-negative, so no large
+    terms cancel when the whole risk set dies at one time.
     """
     k, p = sums.rx_risk.shape
-    d = sums.n_event
-    d_steps = np.ones_like(d) if ties == "breslow" else d
+    d_steps = np.ones(k) if ties == "breslow" else sums.n_event
     wtave = sums.w_event / d_steps
-    loglik = np.zeros(k)
-    score = sums.wx_event.copy()
-    info = np.zeros((k, p, p))
-    hazard = np.zeros(k)
-    xhaz = np.zeros((k, p))
-    hazard_ev = np.zeros(k)
-    xhaz_ev = np.zeros((k, p))
-    mean_ev = np.zeros((k, p))
-    max_steps = int(d_steps.max()) if k else 0
-    for m in range(max_steps):
-        act = d_steps > m
-        frac = np.where(act, m / d_steps, 0.0)
-        d2 = sums.r_risk - frac * sums.r_event
-        a = sums.rx_risk - frac[:, None] * sums.rx_event
-        c = sums.rxx_risk - frac[:, None, None] * sums.rxx_event
-        d2_safe = np.where(act, d2, 1.0)
-        mean = a / d2_safe[:, None]
-        wt = np.where(act, wtave, 0.0)
-        loglik -= wt * np.log(d2_safe)
-        score -= wt[:, None] * mean
-        info += (wt / d2_safe)[:, None, None] * (c - mean[:, :, None] * a[:, None, :])
-        h = wt / d2_safe
-        hazard += h
-        xhaz += h[:, None] * mean
-        hazard_ev += (1.0 - frac) * h
-        xhaz_ev += ((1.0 - frac) * h)[:, None] * mean
-        mean_ev += np.where(act, 1.0 / d_steps, 0.0)[:, None] * mean
-    return TimeTerms(loglik, score, info, hazard, xhaz, hazard_ev, xhaz_ev, mean_ev)
+    if k == 0:
+        empty = np.zeros(0)
+        return TimeTerms(
+            empty, np.zeros((0, p)), np.zeros((0, p, p)), empty, np.zeros((0, p)), empty,
+            np.zeros((0, p)), np.zeros((0, p)),
+        )  # fmt: skip
+    start, owner, frac = _sub_steps(sums.n_event, ties)
+    g = 1.0 - frac
+    d2 = sums.r_risk[owner] - frac * sums.r_event[owner]  # risk-set sum of r in the sub-step
+    inv = 1.0 / d2
+    g_inv = g * inv
+    inv2 = inv * inv
+    g_inv2 = g * inv2
+
+    def per_time(values: FloatArray) -> FloatArray:
+        return np.add.reduceat(values, start)
+
+    s_log = per_time(np.log(d2))
+    s_inv, s_g_inv = per_time(inv), per_time(g_inv)
+    s_inv2, s_g_inv2, s_gg_inv2 = per_time(inv2), per_time(g_inv2), per_time(g * g_inv2)
+
+    rest_x = sums.rx_risk - sums.rx_event  # risk set without the tied events
+    rest_xx = sums.rxx_risk - sums.rxx_event
+    ev_x, ev_xx = sums.rx_event, sums.rxx_event
+
+    def col(v: FloatArray) -> FloatArray:
+        return v[:, None]
+
+    # sum over sub-steps of a / d2 and a / d2^2 (a = rest_x + g ev_x), and of g a / d2^2
+    mean_sum = rest_x * col(s_inv) + ev_x * col(s_g_inv)
+    mean_sum2 = rest_x * col(s_inv2) + ev_x * col(s_g_inv2)
+    g_mean_sum2 = rest_x * col(s_g_inv2) + ev_x * col(s_gg_inv2)
+    # sum over sub-steps of c / d2 - a a' / d2^2 (c = rest_xx + g ev_xx)
+    cross = rest_x[:, :, None] * ev_x[:, None, :]
+    second = rest_xx * s_inv[:, None, None] + ev_xx * s_g_inv[:, None, None]
+    outer = (
+        rest_x[:, :, None] * rest_x[:, None, :] * s_inv2[:, None, None]
+        + (cross + cross.transpose(0, 2, 1)) * s_g_inv2[:, None, None]
+        + ev_x[:, :, None] * ev_x[:, None, :] * s_gg_inv2[:, None, None]
+    )
+    w = wtave
+    return TimeTerms(
+        loglik=-w * s_log,
+        score=sums.wx_event - col(w) * mean_sum,
+        information=w[:, None, None] * (second - outer),
+        hazard=w * s_inv,
+        xhaz=col(w) * mean_sum2,
+        hazard_ev=w * s_g_inv,
+        xhaz_ev=col(w) * g_mean_sum2,
+        mean_ev=mean_sum / col(d_steps),
+    )
 
 
 def partial_likelihood_step(
