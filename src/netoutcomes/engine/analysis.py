@@ -13,15 +13,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from netoutcomes.engine.backends import Backend, open_source
 from netoutcomes.engine.cox_sums import engine_cox_fit
-from netoutcomes.engine.tallies import survival_count_tables
+from netoutcomes.engine.source import (
+    SurvivalData,
+    check_file_columns,
+    grouped_tables,
+    survival_data,
+    validated_survival_data,
+)
+from netoutcomes.errors import InputError
+from netoutcomes.survival.counts import FloatArray
 from netoutcomes.survival.cox import CoxFit, Ties
 from netoutcomes.survival.groups import GroupedTables
+
+IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -30,26 +42,107 @@ class EngineTables:
     n_dropped: int  # rows with a missing value in a used column
 
 
+# Internal column names of the engine's query; prefixed so they cannot clash with user columns.
+_ROW, _COUNT = "__netoutcomes_row", "__netoutcomes_n"
+
+
+def _engine_columns(
+    path: Path,
+    columns: Sequence[str],
+    backend: Backend,
+    spark_master: str | None,
+    grouped: bool,
+) -> tuple[dict[str, Any], Literal["csv", "parquet"], IntArray, FloatArray | None]:
+    """The used columns of a CSV/Parquet file read by the engine, CSV columns as text
+    (so the typing is ``engine.source``'s, never the engine's sniffer).
+
+    ``grouped``: one row per distinct combination of the used columns with its count
+    and its first data row (what KM and log-rank need: as small as the number of
+    distinct times), sorted by that row.  Else every row, in file order.  Returns
+    (columns, file format, file data row of each element, counts or None).
+    """
+    import ibis
+    import pyarrow as pa
+
+    # The reader's checks (file type, file exists, not empty, columns present) on the
+    # header alone, so the engine path gives the same errors as the memory path.
+    file_format = check_file_columns(path, columns)
+    source = open_source(path, backend, spark_master=spark_master, all_text=True)
+    assert source.table is not None
+    table = source.table.select(*columns).mutate(**{_ROW: ibis.row_number()})
+    if grouped:
+        expr = (
+            table.group_by(list(columns))
+            .aggregate(**{_COUNT: table.count(), _ROW: table[_ROW].min()})
+            .order_by(_ROW)
+        )
+    else:
+        expr = table.order_by(_ROW)
+    try:
+        result: pa.Table = expr.to_pyarrow()
+    except Exception as exc:  # the engines raise their own error types for a bad file
+        text = str(exc).strip()
+        first_line = text.splitlines()[0] if text else type(exc).__name__
+        raise InputError(f"{path}: cannot read the file: {first_line}") from exc
+    if result.num_rows == 0:
+        raise InputError(f"{path}: the file has no data rows")
+    raw = {c: result.column(c) for c in columns}
+    rows = np.asarray(result.column(_ROW).to_numpy(), dtype=np.int64)
+    counts = np.asarray(result.column(_COUNT).to_numpy(), dtype=np.float64) if grouped else None
+    return raw, file_format, rows, counts
+
+
+def survival_data_on(
+    path: str | Path,
+    time: str,
+    event: str,
+    entry: str | None = None,
+    extra: Sequence[str] = (),
+    backend: Backend = "duckdb",
+    spark_master: str | None = None,
+    grouped: bool = False,
+) -> SurvivalData:
+    """``engine.source.survival_data`` with the file read by ``backend``.
+
+    The same typing, validation and one-line errors (file, data row, column,
+    value) as the memory path.  ``grouped``: the engine groups the rows by every
+    used column first, and the result's elements carry ``counts`` (enough for count
+    tables; Cox needs the rows).
+    """
+    path = Path(path)
+    if backend == "memory":
+        return survival_data(path, time, event, entry, extra)
+    used = list(dict.fromkeys([time, event, *([entry] if entry else []), *extra]))
+    raw, file_format, rows, counts = _engine_columns(path, used, backend, spark_master, grouped)
+    return validated_survival_data(
+        path, file_format, raw, time, event, entry, extra, rows=rows, counts=counts
+    )
+
+
 def grouped_tables_on(
     path: str | Path,
     time: str,
     event: str,
     entry: str | None = None,
-    by: str | None = None,
-    strata: str | None = None,
+    by: str | Sequence[str] | None = None,
+    strata: str | Sequence[str] | None = None,
     backend: Backend = "duckdb",
     spark_master: str | None = None,
 ) -> EngineTables:
-    """Count tables per (strata, by) level of a CSV/Parquet file (or a .duckdb table)."""
-    if backend == "memory":
-        from netoutcomes.engine.source import grouped_tables, survival_data
+    """Count tables per (strata, by) level of a CSV/Parquet file; ``by`` and ``strata``
+    one column or several (crossed, as R's ``~ a + b`` and ``strata(a, b)``).
 
-        extra = [c for c in dict.fromkeys([by, strata]) if c]
-        data = survival_data(Path(path), time, event, entry, extra=extra)
-        return EngineTables(grouped_tables(data, by, strata), data.n_dropped)
-    source = open_source(path, backend, spark_master=spark_master)
-    counts = survival_count_tables(source, time, event, entry=entry, by=by, strata=strata)
-    return EngineTables(counts.grouped(), counts.n_dropped)
+    On an engine the file is reduced to one row per distinct combination of the used
+    columns with its count (one GROUP BY); typing, validation, labels and level order
+    are then exactly the memory path's (``engine.source``, ``survival.groups``).
+    """
+    by_cols = [by] if isinstance(by, str) else list(by or [])
+    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    extra = list(dict.fromkeys(by_cols + strata_cols))
+    data = survival_data_on(
+        path, time, event, entry, extra, backend, spark_master, grouped=backend != "memory"
+    )
+    return EngineTables(grouped_tables(data, by_cols, strata_cols), data.n_dropped)
 
 
 def cox_on(

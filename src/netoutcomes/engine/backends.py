@@ -85,13 +85,15 @@ def open_source(
     table: str | None = None,
     spark_master: str | None = None,
     spark: Any = None,
+    all_text: bool = False,
 ) -> Source:
     """Open ``data`` on ``backend``.
 
     ``data`` is a path (``.csv``, ``.parquet``, or a ``.duckdb`` database with
     ``table`` naming the table) or an Ibis table already bound to a backend.
     For Spark, pass an existing ``spark`` session or let one be created
-    (``local[*]`` unless ``spark_master`` is given).
+    (``local[*]`` unless ``spark_master`` is given).  ``all_text``: every CSV column
+    is read as text (no type sniffing: ``engine.source``'s rules type the values).
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
@@ -123,7 +125,7 @@ def open_source(
         con = _embedded_duckdb()
         if kind == "csv":
             # Empty cells and NA are missing, as in R's read.csv and engine.source.
-            t = con.read_csv(str(path), nullstr=["", "NA"])
+            t = con.read_csv(str(path), nullstr=["", "NA"], all_varchar=all_text)
         else:
             t = con.read_parquet(str(path))
         return Source("duckdb", str(path), t, path)
@@ -133,7 +135,7 @@ def open_source(
     session = spark if spark is not None else spark_session(spark_master)
     con = ibis.pyspark.connect(session)
     if kind == "csv":
-        t = con.read_csv(str(path), nullValue="", inferSchema=True, header=True)
+        t = con.read_csv(str(path), nullValue="", inferSchema=not all_text, header=True)
     else:
         t = con.read_parquet(str(path))
     return Source("spark", str(path), t, path)

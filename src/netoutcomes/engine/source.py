@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from netoutcomes.survival.groups import GroupedTables, grouped_count_tables
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
 
 _MISSING_TEXT = frozenset({"", "NA", "NaN", "nan"})
 _TRUE_TEXT = frozenset({"TRUE", "true", "True", "T"})
@@ -45,6 +46,11 @@ _FALSE_TEXT = frozenset({"FALSE", "false", "False", "F"})
 
 def _row(i: int) -> str:
     return f"data row {i + 1}"
+
+
+def _at(rows: IntArray | None, i: int) -> int:
+    """The file's (0-based) data row of element i."""
+    return i if rows is None else int(rows[i])
 
 
 def _show(value: object) -> str:
@@ -130,19 +136,11 @@ def _read_table_and_format(
 ) -> tuple[dict[str, Any], Literal["csv", "parquet"]]:
     import pyarrow as pa
 
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".parquet", ".pq"}:
-        raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use .csv or .parquet")
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    file_format = check_file_columns(path, columns)
     try:
-        if suffix == ".csv":
+        if file_format == "csv":
             from pyarrow import csv
 
-            header = _csv_header(path)
-            _check_columns(path, header, columns)
             # Read every used column as text, then decide numeric vs text over the
             # whole column (pyarrow infers from the first block only).
             table = csv.read_csv(
@@ -157,17 +155,42 @@ def _read_table_and_format(
         else:
             import pyarrow.parquet as pq
 
-            header = pq.read_schema(path).names
-            _check_columns(path, header, columns)
             table = pq.read_table(path, columns=list(columns))
-    except InputError:
-        raise
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot read the file: {first_line}") from exc
+        raise _unreadable(path, exc) from exc
     if table.num_rows == 0:
         raise InputError(f"{path}: the file has no data rows")
-    return {c: table.column(c) for c in columns}, "csv" if suffix == ".csv" else "parquet"
+    return {c: table.column(c) for c in columns}, file_format
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"{path}: cannot read the file: {first_line}")
+
+
+def check_file_columns(path: Path, columns: Sequence[str]) -> Literal["csv", "parquet"]:
+    """The file's format after the checks every reader makes first (known type, file
+    exists and is not empty, every column in its header); InputError otherwise."""
+    import pyarrow as pa
+
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".pq"}:
+        raise InputError(f"{path}: unknown file type {suffix or '(none)'!r}; use .csv or .parquet")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+    try:
+        if suffix == ".csv":
+            header = _csv_header(path)
+        else:
+            import pyarrow.parquet as pq
+
+            header = pq.read_schema(path).names
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(path, exc) from exc
+    _check_columns(path, header, columns)
+    return "csv" if suffix == ".csv" else "parquet"
 
 
 def _present(column: Any) -> Any:
@@ -196,12 +219,18 @@ def _numeric_text(column: Any) -> bool:
     return True
 
 
-def _quoted_csv_columns(path: Path, raw: dict[str, Any], candidates: Sequence[str]) -> set[str]:
+def _quoted_csv_columns(
+    path: Path,
+    raw: dict[str, Any],
+    candidates: Sequence[str],
+    counts: NDArray[np.float64] | None = None,
+) -> set[str]:
     """Those ``candidates`` whose non-missing cells are all quoted in the CSV file.
 
     pyarrow drops the quotes, but can be told to treat a given set of cell texts as
     missing only when they are *not* quoted: read the columns again with every
-    value they hold in that set; what survives was quoted.
+    value they hold in that set; what survives was quoted.  ``raw`` may be an
+    engine's grouped rows, row i standing for ``counts[i]`` rows of the file.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -224,9 +253,10 @@ def _quoted_csv_columns(path: Path, raw: dict[str, Any], candidates: Sequence[st
     )
     quoted = set()
     for c in candidates:
-        present = _present(raw[c])
-        n_present = pc.sum(present).as_py() or 0
-        n_quoted = pc.sum(pc.and_(present, pc.is_valid(again.column(c)))).as_py() or 0
+        present = np.asarray(_present(raw[c]).to_numpy(zero_copy_only=False), dtype=bool)
+        n_present = float(present.sum() if counts is None else counts[present].sum())
+        # every value is in null_values, so a cell still present was quoted
+        n_quoted = pc.sum(_present(again.column(c))).as_py() or 0
         if n_present and n_quoted == n_present:
             quoted.add(c)
     return quoted
@@ -296,6 +326,21 @@ def read_typed_columns(
     path = Path(path)
     unique = list(dict.fromkeys(columns))
     raw, file_format = _read_table_and_format(path, unique)
+    return typed_columns(path, file_format, raw, text_if_quoted)
+
+
+def typed_columns(
+    path: Path,
+    file_format: Literal["csv", "parquet"],
+    raw: dict[str, Any],
+    text_if_quoted: Sequence[str] = (),
+    counts: NDArray[np.float64] | None = None,
+) -> Columns:
+    """The reader's typing rules applied to pyarrow columns ``raw`` read from ``path``
+    (CSV columns as text).  ``raw`` may be an engine's grouped rows, row i standing
+    for ``counts[i]`` rows of the file: the rules look only at the distinct values,
+    and at the file's quotes."""
+    unique = list(raw)
     candidates = [c for c in dict.fromkeys(text_if_quoted) if _numeric_text(raw[c])]
     quoted: set[str] = set()
     if candidates:
@@ -304,8 +349,8 @@ def read_typed_columns(
         # quotes say nothing about what R had.
         others = [c for c in unique if c not in text_if_quoted and _numeric_text(raw[c])]
         if file_format == "csv":
-            quoted = _quoted_csv_columns(path, raw, candidates)
-            if quoted and others and _quoted_csv_columns(path, raw, others[:1]):
+            quoted = _quoted_csv_columns(path, raw, candidates, counts)
+            if quoted and others and _quoted_csv_columns(path, raw, others[:1], counts):
                 quoted = set()
         elif not others:
             quoted = set(candidates)
@@ -327,9 +372,14 @@ class SurvivalData:
     n_dropped: int = 0
     path: Path | None = None
     written_as_double: frozenset[str] = frozenset()  # numeric columns R had as doubles
+    # None: one row per element.  Else element i stands for counts[i] identical rows
+    # (an engine's GROUP BY over the used columns, engine.analysis).
+    counts: FloatArray | None = None
 
     @property
     def n(self) -> int:
+        if self.counts is not None:
+            return int(round(float(self.counts.sum())))
         return int(self.time.size)
 
 
@@ -339,8 +389,13 @@ def _missing_mask(values: np.ndarray) -> BoolArray:
     return np.array([v is None for v in values], dtype=bool)
 
 
-def _numeric(path: Path, name: str, values: np.ndarray, keep: BoolArray) -> FloatArray:
-    """The column as float64; an error naming the first non-numeric kept value."""
+def _numeric(
+    path: Path, name: str, values: np.ndarray, keep: BoolArray, rows: IntArray | None = None
+) -> FloatArray:
+    """The column as float64; an error naming the first non-numeric kept value.
+
+    ``rows``: the file's data row (0-based) of each element, when they are not 0, 1, ...
+    """
     if values.dtype == np.float64:
         out = values
     else:
@@ -352,18 +407,21 @@ def _numeric(path: Path, name: str, values: np.ndarray, keep: BoolArray) -> Floa
                 out[i] = float(v)
             except (TypeError, ValueError):
                 raise InputError(
-                    f"{path}: {_row(i)}, column {name!r}: {_show(v)} is not a number"
+                    f"{path}: {_row(_at(rows, i))}, column {name!r}: {_show(v)} is not a number"
                 ) from None
     bad = np.flatnonzero(keep & ~np.isfinite(out))
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{path}: {_row(i)}, column {name!r}: {_show(values[i])} is not a finite number"
+            f"{path}: {_row(_at(rows, i))}, column {name!r}: {_show(values[i])} "
+            "is not a finite number"
         )
     return out
 
 
-def _event_codes(path: Path, name: str, values: np.ndarray, keep: BoolArray) -> BoolArray:
+def _event_codes(
+    path: Path, name: str, values: np.ndarray, keep: BoolArray, rows: IntArray | None = None
+) -> BoolArray:
     """0/1, TRUE/FALSE, or 1/2 when every value is 1 or 2 (as R's ``Surv``: 1 censored, 2 event)."""
     n = values.size
     if values.dtype == np.float64:
@@ -389,7 +447,8 @@ def _event_codes(path: Path, name: str, values: np.ndarray, keep: BoolArray) -> 
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{path}: {_row(i)}, column {name!r}: event value {_show(values[i])} is not 0/1 "
+            f"{path}: {_row(_at(rows, i))}, column {name!r}: event value {_show(values[i])} "
+            "is not 0/1 "
             "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
         )
     return codes == 1.0
@@ -411,8 +470,29 @@ def survival_data(
     """
     path = Path(path)
     used = [time, event] + ([entry] if entry else []) + list(extra)
-    typed = read_typed_columns(
-        path, used, text_if_quoted=[c for c in extra if c not in (time, event, entry)]
+    raw, file_format = _read_table_and_format(path, list(dict.fromkeys(used)))
+    return validated_survival_data(path, file_format, raw, time, event, entry, extra)
+
+
+def validated_survival_data(
+    path: Path,
+    file_format: Literal["csv", "parquet"],
+    raw: dict[str, Any],
+    time: str,
+    event: str,
+    entry: str | None = None,
+    extra: Sequence[str] = (),
+    rows: IntArray | None = None,
+    counts: FloatArray | None = None,
+) -> SurvivalData:
+    """``survival_data`` on pyarrow columns already read from ``path`` (CSV columns as
+    text), e.g. by an engine.  ``raw`` may be the engine's rows grouped by every used
+    column: element i is data row ``rows[i]`` of the file (its first occurrence; the
+    elements sorted by it, so the first bad element is the first bad row) and stands
+    for ``counts[i]`` rows."""
+    used = [time, event] + ([entry] if entry else []) + list(extra)
+    typed = typed_columns(
+        path, file_format, raw, [c for c in extra if c not in (time, event, entry)], counts
     )
     cols = typed.values
     n_rows = next(iter(cols.values())).size
@@ -421,28 +501,31 @@ def survival_data(
         missing |= _missing_mask(cols[c])
     keep = ~missing
 
-    t = _numeric(path, time, cols[time], keep)
+    t = _numeric(path, time, cols[time], keep, rows)
     negative = np.flatnonzero(keep & (t < 0))
     if negative.size:
         i = int(negative[0])
         raise InputError(
-            f"{path}: {_row(i)}, column {time!r}: time {_show(cols[time][i])} is negative"
+            f"{path}: {_row(_at(rows, i))}, column {time!r}: "
+            f"time {_show(cols[time][i])} is negative"
         )
-    ev = _event_codes(path, event, cols[event], keep)
+    ev = _event_codes(path, event, cols[event], keep, rows)
     start: FloatArray | None = None
     if entry:
-        start = _numeric(path, entry, cols[entry], keep)
+        start = _numeric(path, entry, cols[entry], keep, rows)
         not_before = np.flatnonzero(keep & (start >= t))
         if not_before.size:
             i = int(not_before[0])
             raise InputError(
-                f"{path}: {_row(i)}, column {entry!r}: entry {_show(cols[entry][i])} is not before "
+                f"{path}: {_row(_at(rows, i))}, column {entry!r}: entry "
+                f"{_show(cols[entry][i])} is not before "
                 f"the exit time {_show(cols[time][i])} in column {time!r}"
             )
+    n_missing = float(missing.sum() if counts is None else counts[missing].sum())
     if not keep.any():
         raise InputError(
-            f"{path}: no rows left after dropping {n_rows} rows with a missing value in "
-            f"columns {', '.join(dict.fromkeys(used))}"
+            f"{path}: no rows left after dropping {round(n_missing)} rows with a missing value "
+            f"in columns {', '.join(dict.fromkeys(used))}"
         )
     extras = {c: cols[c][keep] for c in extra}
     return SurvivalData(
@@ -450,9 +533,10 @@ def survival_data(
         event=ev[keep],
         entry=None if start is None else start[keep],
         columns=extras,
-        n_dropped=int(missing.sum()),
+        n_dropped=int(round(n_missing)),
         path=path,
         written_as_double=typed.written_as_double,
+        counts=None if counts is None else counts[keep],
     )
 
 
@@ -468,11 +552,21 @@ def grouped_tables(
     """
     by_names = [by] if isinstance(by, str) else list(by or [])
     strata_names = [strata] if isinstance(strata, str) else list(strata or [])
-    return grouped_count_tables(
+    grouped = grouped_count_tables(
         data.time,
         data.event,
         data.entry,
         group=[(c, data.columns[c]) for c in by_names] if by_names else None,
         stratum=[(c, data.columns[c]) for c in strata_names] if strata_names else None,
+        weights=data.counts,
         r_doubles=data.written_as_double,
     )
+    if data.counts is None:
+        return grouped
+    # Grouped rows were counted as weights: a table's rows are its exits (each row
+    # leaves once), a sum of whole numbers and so exact.
+    tables = {
+        key: replace(t, n=int(round(float((t.n_event + t.n_censor).sum()))))
+        for key, t in grouped.tables.items()
+    }
+    return replace(grouped, tables=tables)

@@ -20,9 +20,16 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from netoutcomes.engine.source import survival_data
+from netoutcomes.engine.analysis import survival_data_on
+from netoutcomes.engine.backends import Backend
 from netoutcomes.errors import InputError
-from netoutcomes.interfaces.cli.cmd_stats_survival import _echo_json, column_list
+from netoutcomes.interfaces.cli.cmd_stats_survival import (
+    BACKEND_HELP,
+    SPARK_MASTER_HELP,
+    BackendOption,
+    _echo_json,
+    column_list,
+)
 from netoutcomes.interfaces.cli.main import fail, stats_app
 from netoutcomes.survival.cox import CoxFit, cox_model_data, cox_ph
 from netoutcomes.survival.cox_zph import ZphTest, cox_zph
@@ -60,17 +67,22 @@ def fit_cox_file(
     ties: TiesOption = TiesOption.efron,
     cluster: str | None = None,
     robust: bool = False,
+    backend: Backend = "memory",
+    spark_master: str | None = None,
 ) -> CoxFileResult:
     """Read the used columns (rows with a missing value dropped, as R) and fit.
 
-    Several ``strata`` columns are crossed, as R's ``strata(a, b)``.
+    Several ``strata`` columns are crossed, as R's ``strata(a, b)``.  ``backend``
+    reads the rows of the used columns (DuckDB or Spark; the typing and checks are
+    ``engine.source``'s either way); the fit, robust SE, concordance and cox.zph
+    need the rows and run in memory.
     """
     if cluster is not None and robust:
         raise InputError("--cluster and --robust: give one (--cluster clusters on a column)")
     strata_columns = [strata] if isinstance(strata, str) else list(strata or [])
     others = strata_columns + ([cluster] if cluster else [])
     extra = list(dict.fromkeys(covariates + others))
-    data = survival_data(path, time, event, entry, extra)
+    data = survival_data_on(path, time, event, entry, extra, backend, spark_master)
     try:
         model = cox_model_data(
             data.time, data.event, data.entry, data.columns, covariates, strata_columns, cluster
@@ -212,6 +224,8 @@ def cox_command(
     ),
     robust: bool = typer.Option(False, "--robust", help="Robust SE, each row its own cluster."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    backend: BackendOption = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
+    spark_master: str | None = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
     """Cox proportional hazards, as R's coxph, with cox.zph and concordance."""
     try:
@@ -225,6 +239,8 @@ def cox_command(
             ties,
             cluster,
             robust,
+            backend.value,
+            spark_master,
         )
     except InputError as exc:
         fail(str(exc))

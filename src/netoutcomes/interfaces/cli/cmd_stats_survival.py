@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netoutcomes.engine.source import grouped_tables, survival_data
+from netoutcomes.engine.analysis import grouped_tables_on
+from netoutcomes.engine.backends import BACKENDS
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import fail, stats_app
 from netoutcomes.survival.curves import (
@@ -36,6 +37,20 @@ from netoutcomes.survival.logrank import (
     pairwise_logrank,
 )
 from netoutcomes.survival.twosample import Difference
+
+
+class BackendOption(StrEnum):
+    """Where the file is read and counted (``engine.backends.BACKENDS``)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+    memory = "memory"
+
+
+assert {b.value for b in BackendOption} == set(BACKENDS)
+
+BACKEND_HELP = "Where the file is read and counted: duckdb (default), spark or memory."
+SPARK_MASTER_HELP = "Spark master URL for --backend spark (default local[*])."
 
 
 class ConfTypeOption(StrEnum):
@@ -228,16 +243,21 @@ def km_command(
         None, "--tau", help="RMST horizon (default: the largest observed time)."
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    backend: BackendOption = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
+    spark_master: str | None = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
     """Kaplan-Meier curves with Greenwood intervals, median, RMST and landmark survival (as R)."""
     try:
         _check_conf_level(conf_level)
         landmarks = _parse_numbers("--times", times)
         by_columns = column_list("--by", by)
-        data = survival_data(file, time, event, entry, extra=by_columns)
-        if tau is not None and tau < min(0.0, float(data.time.min())):
+        counted = grouped_tables_on(
+            file, time, event, entry, by_columns, None, backend.value, spark_master
+        )
+        tables = counted.tables
+        first_time = min(float(t.time.min()) for t in tables.tables.values())
+        if tau is not None and tau < min(0.0, first_time):
             raise InputError(f"--tau: {tau:g} is before the start of follow-up")
-        tables = grouped_tables(data, by_columns)
         curves = km_by_group(tables, conf_type.value, conf_level, landmarks, tau)
         differences = two_group_differences(curves, landmarks, conf_level)
     except InputError as exc:
@@ -248,13 +268,13 @@ def km_command(
             {
                 "conf_type": conf_type.value,
                 "conf_level": conf_level,
-                "n_dropped": data.n_dropped,
+                "n_dropped": counted.n_dropped,
                 "strata": [_curve_json(c) for c in curves],
             }
             | ({} if differences is None else {"difference": _differences_json(differences)})
         )
         return
-    _report_dropped(data.n_dropped)
+    _report_dropped(counted.n_dropped)
     _print_curves(curves, conf_level)
     if differences is not None:
         _print_differences(differences, conf_level)
@@ -324,14 +344,17 @@ def logrank_command(
     ),
     pairwise: bool = typer.Option(False, "--pairwise", help="Also compare every pair of groups."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    backend: BackendOption = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
+    spark_master: str | None = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
     """k-sample log-rank / G-rho test as R's survdiff (stratified with --strata)."""
     try:
         by_columns = column_list("--by", by)
         strata_columns = column_list("--strata", strata)
-        extra = list(dict.fromkeys(by_columns + strata_columns))
-        data = survival_data(file, time, event, entry, extra=extra)
-        tables = grouped_tables(data, by_columns, strata_columns)
+        counted = grouped_tables_on(
+            file, time, event, entry, by_columns, strata_columns, backend.value, spark_master
+        )
+        tables = counted.tables
         if len(tables.groups) < 2:
             raise InputError(
                 f"{file}: column {by!r} has only one value ({tables.groups[0]}); "
@@ -350,7 +373,7 @@ def logrank_command(
         fail(str(exc))
         return
     if as_json:
-        out = _logrank_json(result) | {"n_dropped": data.n_dropped}
+        out = _logrank_json(result) | {"n_dropped": counted.n_dropped}
         if trend_result is not None:
             out["trend"] = {
                 "scores": trend_result.scores,
@@ -362,5 +385,5 @@ def logrank_command(
             out["pairwise"] = [pc.__dict__ for pc in pairs]
         _echo_json(out)
         return
-    _report_dropped(data.n_dropped)
+    _report_dropped(counted.n_dropped)
     _print_logrank(result, trend_result, pairs)
