@@ -193,18 +193,45 @@ class TimeTerms:
     mean_ev: FloatArray  # (k, p)
 
 
-def _sub_steps(n_event: FloatArray, ties: Ties) -> tuple[IntArray, IntArray, FloatArray]:
-    """Efron's sub-steps of all event times, flattened: per time its first entry, and per
-    entry its time's index and fraction ``f = m / d`` (m = 0..d-1) of the tied events
-    already removed from the risk set.  Breslow: one sub-step with f = 0 per time."""
-    k = n_event.size
-    # as many sub-steps as the per-step formulation ran: m = 0, 1, ... while m < d
-    steps = np.ones(k, dtype=np.int64) if ties == "breslow" else np.ceil(n_event).astype(np.int64)
+def _sub_step_sums(sums: CoxTimeSums, ties: Ties) -> tuple[FloatArray, ...]:
+    """Per time, sums over Efron's sub-steps m = 0..d-1 of ``log d2``, ``1/d2``, ``g/d2``,
+    ``1/d2^2``, ``g/d2^2``, ``g^2/d2^2``: ``g = 1 - m/d`` the weight the tied events keep
+    in the sub-step, ``d2 = r_risk - (m/d) r_event`` its risk-set sum.  Breslow: one
+    sub-step (m = 0).
+
+    All sub-steps of all times are laid out in one flat array (a time's sub-steps
+    contiguous) and summed per time with ``np.add.reduceat``: no Python loop over
+    tied deaths, no difference of a global cumulative sum.  Operations in place:
+    the arrays have one entry per event.
+    """
+    k = sums.n_event.size
+    # as many sub-steps as the per-step formulation runs: m = 0, 1, ... while m < d
+    steps = (
+        np.ones(k, dtype=np.int64) if ties == "breslow" else np.ceil(sums.n_event).astype(np.int64)
+    )
+    d_steps = np.ones(k) if ties == "breslow" else sums.n_event
     start = np.cumsum(steps) - steps
-    owner = np.repeat(np.arange(k), steps)
-    m = np.arange(owner.size) - start[owner]
-    d_steps = np.ones(k) if ties == "breslow" else n_event
-    return start, owner, m / d_steps[owner]
+    g = np.arange(int(steps.sum()), dtype=np.float64)
+    g -= np.repeat(start.astype(np.float64), steps)  # m
+    g /= np.repeat(d_steps, steps)  # f = m / d
+    d2 = np.repeat(sums.r_event, steps)
+    d2 *= g
+    np.subtract(np.repeat(sums.r_risk, steps), d2, out=d2)  # r_risk - f r_event
+    np.subtract(1.0, g, out=g)  # g = 1 - f
+
+    def per_time(values: FloatArray) -> FloatArray:
+        return np.add.reduceat(values, start)
+
+    inv = 1.0 / d2
+    s_inv, s_g_inv = per_time(inv), per_time(g * inv)
+    s_log = per_time(np.log(d2, out=d2))
+    inv *= inv
+    s_inv2 = per_time(inv)
+    inv *= g
+    s_g_inv2 = per_time(inv)
+    inv *= g
+    s_gg_inv2 = per_time(inv)
+    return s_log, s_inv, s_g_inv, s_inv2, s_g_inv2, s_gg_inv2
 
 
 def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
@@ -216,9 +243,8 @@ def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
 
     Vectorised over all sub-steps of all times at once: the risk-set sums of a
     sub-step are ``non-event part + g * event part``, so every per-time result is
-    a combination of the per-time sums, over the sub-steps, of a few scalars
-    (``1/d2``, ``g/d2``, ``1/d2^2``, ...), taken segment by segment with
-    ``np.add.reduceat``.  Splitting off the non-event part (rather than
+    a combination of the per-time sums over the sub-steps of a few scalars
+    (``_sub_step_sums``).  Splitting off the non-event part (rather than
     expanding ``risk - f * event``) keeps every weight non-negative, so no large
     terms cancel when the whole risk set dies at one time.
     """
@@ -231,20 +257,7 @@ def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
             empty, np.zeros((0, p)), np.zeros((0, p, p)), empty, np.zeros((0, p)), empty,
             np.zeros((0, p)), np.zeros((0, p)),
         )  # fmt: skip
-    start, owner, frac = _sub_steps(sums.n_event, ties)
-    g = 1.0 - frac
-    d2 = sums.r_risk[owner] - frac * sums.r_event[owner]  # risk-set sum of r in the sub-step
-    inv = 1.0 / d2
-    g_inv = g * inv
-    inv2 = inv * inv
-    g_inv2 = g * inv2
-
-    def per_time(values: FloatArray) -> FloatArray:
-        return np.add.reduceat(values, start)
-
-    s_log = per_time(np.log(d2))
-    s_inv, s_g_inv = per_time(inv), per_time(g_inv)
-    s_inv2, s_g_inv2, s_gg_inv2 = per_time(inv2), per_time(g_inv2), per_time(g * g_inv2)
+    s_log, s_inv, s_g_inv, s_inv2, s_g_inv2, s_gg_inv2 = _sub_step_sums(sums, ties)
 
     rest_x = sums.rx_risk - sums.rx_event  # risk set without the tied events
     rest_xx = sums.rxx_risk - sums.rxx_event
