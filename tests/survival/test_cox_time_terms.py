@@ -105,7 +105,7 @@ def test_vectorised_equals_per_death_loop(seed, n, p, n_times, strata, entry, ti
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_many_deaths_on_one_day(ties: str) -> None:
-    # thousands of tied deaths at a time, as on a day-resolution registry
+    # ~1,400 tied deaths at a time, as on a day-resolution registry
     assert_terms_equal(heavy_ties(7, 20_000, 3, 5, 2, True), ties)
 
 
