@@ -24,9 +24,17 @@ KEYS = [
 ]  # fmt: skip
 
 
-def run(args: list[str]) -> tuple[int, str, str]:
+def run(args: list[str], backend: str = "duckdb") -> tuple[int, str, str]:
+    """The command on ``backend`` (duckdb, the default, without --backend)."""
+    if backend != "duckdb":
+        args = [*args, "--backend", backend]
     result = runner.invoke(app, ["stats", "cox", *args])
     return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(params=["duckdb", "memory"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
@@ -72,8 +80,8 @@ def write_csv(path: Path, header: str, rows: list[str]) -> Path:
     return path
 
 
-def assert_one_line_error(args: list[str], *needles: str) -> str:
-    code, out, err = run(args)
+def assert_one_line_error(args: list[str], *needles: str, backend: str = "duckdb") -> str:
+    code, out, err = run(args, backend)
     assert code == 2, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -82,20 +90,20 @@ def assert_one_line_error(args: list[str], *needles: str) -> str:
     return lines[0]
 
 
-def test_monotone_likelihood_warns_and_reports_r_numbers() -> None:
+def test_monotone_likelihood_warns_and_reports_r_numbers(backend: str) -> None:
     # kidney with the PKD infections censored: R fits, warns "Loglik converged before
     # variable 4; coefficient may be infinite" and reports the last step (the numbers
     # are checked against R in tests/test_reference_cli.py).
     path = Path(__file__).parent / "fixtures" / "more" / "data" / "kidney_pkd_censored.csv"
     args = [str(path), "--time", "time", "--event", "event", "--covariates", "age,disease"]
-    code, out, err = run([*args, "--json"])
+    code, out, err = run([*args, "--json"], backend)
     assert code == 0, err
     assert err.startswith("warning: monotone likelihood: the coefficient of diseasePKD")
     assert err.count("\n") == 1
     got = json.loads(out)
     assert got["warnings"] == [err.removeprefix("warning: ").strip()]
     assert got["coef"][-1] < -15 and got["hr_upper"][-1] is None  # exp(overflow): R's Inf
-    code, table, err = run(args)
+    code, table, err = run(args, backend)
     assert code == 0 and "warning: monotone likelihood" in err and "diseasePKD" in table
 
 
@@ -103,16 +111,16 @@ def test_monotone_likelihood_warns_and_reports_r_numbers() -> None:
 COLLINEAR = ["1,1,3,7,1", "2,1,5,11,0", "3,0,2,5,1", "4,1,7,15,0", "5,1,1,3,1", "6,0,4,9,0"]
 
 
-def test_aliased_covariate_is_na_as_in_r(tmp_path: Path) -> None:
+def test_aliased_covariate_is_na_as_in_r(tmp_path: Path, backend: str) -> None:
     # R: coef NA for b, se 0 (vcov), the other coefficients those of the fit without b;
     # R's numbers for such a fit are checked in tests/test_reference_cli.py (nwtco).
     path = write_csv(tmp_path / "collinear.csv", "time,event,a,b,c", COLLINEAR)
     args = [str(path), "--time", "time", "--event", "event", "--json"]
-    code, out, err = run([*args, "--covariates", "a,b,c"])
+    code, out, err = run([*args, "--covariates", "a,b,c"], backend)
     assert code == 0, err
     assert err.startswith("warning: singular design: covariate b ")
     full = json.loads(out)
-    code, out, _ = run([*args, "--covariates", "a,c"])
+    code, out, _ = run([*args, "--covariates", "a,c"], backend)
     reduced = json.loads(out)
     assert full["coef"][1] is None and full["se"][1] == 0.0 and full["p"][1] is None
     np.testing.assert_allclose([full["coef"][0], full["coef"][2]], reduced["coef"], rtol=1e-12)
@@ -130,23 +138,49 @@ def test_aliased_covariate_is_na_as_in_r(tmp_path: Path) -> None:
     ids=["only-constant", "one-level", "no-events"],
 )
 def test_unfittable_data(
-    tmp_path: Path, header: str, rows: list[str], covariates: str, needles: tuple[str, ...]
+    tmp_path: Path,
+    header: str,
+    rows: list[str],
+    covariates: str,
+    needles: tuple[str, ...],
+    backend: str,
 ) -> None:
     path = write_csv(tmp_path / "bad.csv", header, rows)
     args = [str(path), "--time", "time", "--event", "event", "--covariates", covariates]
-    assert_one_line_error(args, *needles)
+    assert_one_line_error(args, *needles, backend=backend)
 
 
-def test_cluster_and_robust_together() -> None:
+def test_cluster_and_robust_together(backend: str) -> None:
     case = next(c for c in CASES if c.dataset == "heart")
-    assert_one_line_error([*case.cli_args("efron"), "--robust"], "--cluster and --robust")
+    args = [*case.cli_args("efron"), "--robust"]
+    assert_one_line_error(args, "--cluster and --robust", backend=backend)
 
 
-def test_missing_column() -> None:
+def test_missing_column(backend: str) -> None:
     case = next(c for c in CASES if c.dataset == "aml")
     args = case.cli_args("efron")
     args[args.index("--covariates") + 1] = "x,nosuch"
-    assert_one_line_error(args, "nosuch")
+    assert_one_line_error(args, "no column 'nosuch'; the columns are", backend=backend)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["1,1,0,3", "2,0,0,5", "-4,1,0,2", "-5,0,0,1"], "data row 3, column 'time': time -4 is"),
+        (["1,1,0,3", "x,0,0,5", "3,1,0,2"], "data row 2, column 'time': 'x' is not a number"),
+        (["1,1,0,3", "2,0,0,5", "3,4,0,2", "4,4,0,1"], "data row 3, column 'event': event value 4"),
+        (["1,1,0,3", "2,0,0,5", "3,1,3,2", "3,1,3,2"], "data row 3, column 'a': entry 3 is not"),
+    ],
+    ids=["negative-time", "text-time", "event-code", "entry-not-before-exit"],
+)
+def test_bad_values_name_file_row_column(
+    tmp_path: Path, rows: list[str], message: str, backend: str
+) -> None:
+    # The first bad row of the file is named, also when its value repeats later.
+    path = write_csv(tmp_path / "bad.csv", "time,event,a,x", rows)
+    args = [str(path), "--time", "time", "--event", "event", "--entry", "a", "--covariates", "x"]
+    line = assert_one_line_error(args, message, backend=backend)
+    assert line.startswith(f"error: {path}: ")
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])

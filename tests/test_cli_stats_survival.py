@@ -34,6 +34,12 @@ def run(*args: str):
     return runner.invoke(app, ["stats", *args])
 
 
+@pytest.fixture(params=["duckdb", "memory"])
+def backend(request: pytest.FixtureRequest) -> list[str]:
+    """Options choosing the backend: duckdb is the default (no option)."""
+    return [] if request.param == "duckdb" else ["--backend", str(request.param)]
+
+
 def run_json(*args: str) -> dict:
     result = run(*args, "--json")
     assert result.exit_code == 0, result.output
@@ -102,20 +108,20 @@ def test_two_group_differences_match_r() -> None:
             assert_close(ours[key], ref[f"{name}_{key}"], f"{name}_{key}")
 
 
-def test_event_coded_1_2_and_true_false_and_parquet(tmp_path: Path) -> None:
+def test_event_coded_1_2_and_true_false_and_parquet(tmp_path: Path, backend: list[str]) -> None:
     import pyarrow.parquet as pq
     from pyarrow import csv as pa_csv
 
     aml = (DATA / "aml.csv").read_text().splitlines()
     as_12 = [aml[0]] + [line.replace(",1,", ",2,").replace(",0,", ",1,") for line in aml[1:]]
     as_tf = [aml[0]] + [line.replace(",1,", ",TRUE,").replace(",0,", ",FALSE,") for line in aml[1:]]
-    base = run_json("km", str(DATA / "aml.csv"), "--time", "time", "--event", "event")
+    base = run_json("km", str(DATA / "aml.csv"), "--time", "time", "--event", "event", *backend)
     for lines in (as_12, as_tf):
         path = write(tmp_path, "\n".join(lines) + "\n")
-        assert run_json("km", path, "--time", "time", "--event", "event") == base
+        assert run_json("km", path, "--time", "time", "--event", "event", *backend) == base
     parquet = tmp_path / "aml.parquet"
     pq.write_table(pa_csv.read_csv(DATA / "aml.csv"), parquet)
-    assert run_json("km", str(parquet), "--time", "time", "--event", "event") == base
+    assert run_json("km", str(parquet), "--time", "time", "--event", "event", *backend) == base
 
 
 def test_trend_scores_match_r() -> None:
@@ -164,6 +170,8 @@ def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
     ("text", "extra", "message"),
     [
         ("t,e\n1,1\n-2,0\n", [], "data row 2, column 't': time -2 is negative"),
+        ("t,e\n1,1\n5,0\n-3,0\n-2,0\n-3,1\n", [], "data row 3, column 't': time -3 is"),
+        ("t,e\n1,1\n2,yes\n3,no\n", [], "data row 2, column 'e': event value 'yes' is not"),
         ("t,e\n1,1\nabc,0\n", [], "data row 2, column 't': 'abc' is not a number"),
         ("t,e\n1,1\n2,5\n", [], "data row 2, column 'e': event value 5 is not 0/1"),
         (
@@ -181,9 +189,9 @@ def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
     ],
 )
 def test_km_bad_input_one_line_exit_2(
-    tmp_path: Path, text: str, extra: list[str], message: str
+    tmp_path: Path, text: str, extra: list[str], message: str, backend: list[str]
 ) -> None:
-    result = run("km", write(tmp_path, text), "--time", "t", "--event", "e", *extra)
+    result = run("km", write(tmp_path, text), "--time", "t", "--event", "e", *extra, *backend)
     assert result.exit_code == 2
     assert message in result.stderr
     assert result.stderr.startswith("error: ")
@@ -191,13 +199,13 @@ def test_km_bad_input_one_line_exit_2(
     assert "Traceback" not in result.output
 
 
-def test_missing_file_and_unknown_type_exit_2(tmp_path: Path) -> None:
+def test_missing_file_and_unknown_type_exit_2(tmp_path: Path, backend: list[str]) -> None:
     for path, message in [
         (write(tmp_path, "t,e,g\n1,1,a\n2,0,a\n"), "column 'g' has only one value (g=a)"),
         (str(tmp_path / "nope.csv"), "file not found"),
         (write(tmp_path, "t,e\n1,1\n", "d.txt"), "unknown file type '.txt'"),
     ]:
-        result = run("logrank", path, "--time", "t", "--event", "e", "--by", "g")
+        result = run("logrank", path, "--time", "t", "--event", "e", "--by", "g", *backend)
         assert result.exit_code == 2
         assert message in result.stderr
         assert "Traceback" not in result.output
@@ -222,3 +230,26 @@ def test_installed_command_bad_input_exit_2_without_traceback(tmp_path: Path) ->
         f"error: {bad}: data row 2, column 'e': event value 7 is not 0/1 "
         "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
     ]
+
+
+@pytest.mark.parametrize("backend_name", ["duckdb", "memory"])
+def test_text_codes_sort_as_r_and_quoted_numbers_stay_text(
+    tmp_path: Path, backend_name: str
+) -> None:
+    # Quoted "10", "9" were a character column in R (write.csv quotes only those;
+    # docs/statistics.md): R's factor levels "10", "9".  yes/no is text, not logical.
+    # <=20 / >50 / 20-50: R's levels(factor(...)) order, checked with Rscript.
+    text = (
+        "t,e,q,yn,band\n"
+        '1,1,"10",yes,<=20\n2,0,"9",no,>50\n3,1,"10",no,20-50\n4,1,"9",yes,<=20\n'
+        '5,0,"10",yes,>50\n6,1,"9",no,20-50\n'
+    )
+    path = write(tmp_path, text)
+    options = ["--time", "t", "--event", "e", "--backend", backend_name]
+    labels = {
+        col: [s["label"] for s in run_json("km", path, *options, "--by", col)["strata"]]
+        for col in ("q", "yn", "band")
+    }
+    assert labels["q"] == ["q=10", "q=9"]
+    assert labels["yn"] == ["yn=no", "yn=yes"]
+    assert labels["band"] == ["band=<=20", "band=>50", "band=20-50"]

@@ -7,7 +7,8 @@ block made by gen.R's ``km_case`` / ``logrank_case`` / ``cox_case``, read its R
 ``+ strata(b)`` -> ``--strata b`` (``strata(b, c)`` or ``strata(b) + strata(c)`` ->
 ``--strata b,c``); cox: ``--covariates``, ``--cluster id`` when the
 data has an ``id`` column, else ``--robust``, as gen.R clusters), run it and compare
-every number R wrote, to 1e-6 relative; R's nulls must be nulls.  gen.R's ``zph`` is
+every number R wrote, to 1e-6 relative; R's nulls must be nulls.  Every block runs on
+the default backend (duckdb) and on memory; a few on spark (``-m spark``).  gen.R's ``zph`` is
 null (``cox.zph`` cannot re-read the data inside the helper; docs/cox.md), and is
 then not compared.
 
@@ -126,16 +127,22 @@ def _kind(block: Block) -> str:
     return next(k for k in ("km", "logrank", "cox") if k in block.name.split("_"))
 
 
+BACKENDS = ("duckdb", "memory")  # duckdb is the default: it runs without --backend
+
+
 def _cases(kind: str, variants: tuple[str, ...]) -> list[Any]:
     return [
-        pytest.param(b, v, id=f"{b.source.removesuffix('.json')}:{b.name}:{v}")
+        pytest.param(b, v, backend, id=f"{b.source.removesuffix('.json')}:{b.name}:{v}:{backend}")
         for b in BLOCKS
         if _kind(b) == kind
         for v in variants
+        for backend in BACKENDS
     ]
 
 
-def run_json(args: list[str]) -> dict[str, Any]:
+def run_json(args: list[str], backend: str = "duckdb") -> dict[str, Any]:
+    if backend != "duckdb":
+        args = [*args, "--backend", backend]
     result = runner.invoke(app, ["stats", *args, "--json"])
     assert result.exit_code == 0, f"netoutcomes stats {' '.join(args)}\n{result.output}"
     return json.loads(result.stdout)
@@ -213,9 +220,9 @@ def check_km(out: dict[str, Any], block: Block, conf_type: str) -> None:
             assert_numbers(s[ours], summary.get(theirs), f"{label} {ours}")
 
 
-@pytest.mark.parametrize(("block", "conf_type"), _cases("km", CONF_TYPES))
-def test_km(block: Block, conf_type: str) -> None:
-    check_km(run_json(km_args(block, conf_type)), block, conf_type)
+@pytest.mark.parametrize(("block", "conf_type", "backend"), _cases("km", CONF_TYPES))
+def test_km(block: Block, conf_type: str, backend: str) -> None:
+    check_km(run_json(km_args(block, conf_type), backend), block, conf_type)
 
 
 # ---------------------------------------------------------------- log-rank
@@ -235,9 +242,9 @@ def check_logrank(out: dict[str, Any], block: Block, rho: str) -> None:
     assert_numbers(np.ravel(out["var"]).tolist(), np.ravel(r["var"]).tolist(), "var")
 
 
-@pytest.mark.parametrize(("block", "rho"), _cases("logrank", ("0", "1")))
-def test_logrank(block: Block, rho: str) -> None:
-    check_logrank(run_json(logrank_args(block, rho)), block, rho)
+@pytest.mark.parametrize(("block", "rho", "backend"), _cases("logrank", ("0", "1")))
+def test_logrank(block: Block, rho: str, backend: str) -> None:
+    check_logrank(run_json(logrank_args(block, rho), backend), block, rho)
 
 
 # ---------------------------------------------------------------- Cox
@@ -270,9 +277,9 @@ def check_cox(out: dict[str, Any], block: Block, ties: str) -> None:
         assert_numbers(out["zph"][key], r["zph"][key], f"zph {key}")
 
 
-@pytest.mark.parametrize(("block", "ties"), _cases("cox", TIES))
-def test_cox(block: Block, ties: str) -> None:
-    check_cox(run_json(cox_args(block, ties)), block, ties)
+@pytest.mark.parametrize(("block", "ties", "backend"), _cases("cox", TIES))
+def test_cox(block: Block, ties: str, backend: str) -> None:
+    check_cox(run_json(cox_args(block, ties), backend), block, ties)
 
 
 # ---------------------------------------------------------------- the installed command
@@ -305,6 +312,36 @@ def test_installed_command(
     check(json.loads(proc.stdout), block, variant)
 
 
+@pytest.fixture(scope="module")
+def spark_session() -> Any:
+    """Created before the command runs, so its getOrCreate takes this small session."""
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("the spark backend needs Java (no `java` on PATH)")
+    pytest.importorskip("pyspark", reason="the spark backend needs PySpark")
+    from netoutcomes.engine.backends import spark_session as make_session
+
+    session = make_session("local[2]", shuffle_partitions=4)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    ("source", "name", "variant", "make_args", "check"),
+    _INSTALLED,
+    ids=[f"{s}:{n}:{v}" for s, n, v, _, _ in _INSTALLED],
+)
+def test_spark_backend(
+    spark_session: Any, source: str, name: str, variant: str, make_args: Any, check: Any
+) -> None:
+    """A few blocks with ``--backend spark``: the same numbers as R."""
+    block = next(b for b in BLOCKS if b.source == source and b.name == name)
+    check(run_json(make_args(block, variant), "spark"), block, variant)
+
+
 def test_every_reference_file_is_walked() -> None:
     """No gen.R-format file or block is silently left out of the replay."""
     sources = {b.source for b in BLOCKS}
@@ -315,3 +352,17 @@ def test_every_reference_file_is_walked() -> None:
         assert f"r/{name}.json" in sources
     kinds = [_kind(b) for b in BLOCKS]
     assert kinds.count("km") >= 35 and kinds.count("logrank") >= 29 and kinds.count("cox") >= 35
+
+
+_ARGS = {"km": (km_args, "log"), "logrank": (logrank_args, "1"), "cox": (cox_args, "efron")}
+
+
+@pytest.mark.parametrize(
+    "block", BLOCKS, ids=[f"{b.source.removesuffix('.json')}:{b.name}" for b in BLOCKS]
+)
+def test_default_backend_json_is_the_memory_json(block: Block) -> None:
+    """Not only close to R: the default (duckdb) output is the in-memory output, key
+    for key and bit for bit (labels, group order, n_dropped, every number)."""
+    make_args, variant = _ARGS[_kind(block)]
+    args = make_args(block, variant)
+    assert run_json(args) == run_json(args, "memory")
