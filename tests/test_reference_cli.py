@@ -315,15 +315,10 @@ def test_installed_command(
 @pytest.fixture(scope="module")
 def spark_session() -> Any:
     """Created before the command runs, so its getOrCreate takes this small session."""
-    import shutil
+    sys.path.insert(0, str(Path(__file__).parent / "engine"))
+    from local_spark import local_spark_session
 
-    if shutil.which("java") is None:
-        pytest.skip("the spark backend needs Java (no `java` on PATH)")
-    pytest.importorskip("pyspark", reason="the spark backend needs PySpark")
-    from netoutcomes.engine.backends import spark_session as make_session
-
-    session = make_session("local[2]", shuffle_partitions=4)
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark_session()
     yield session
     session.stop()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from local_spark import local_spark_session
 
 BACKEND_PARAMS = [
     pytest.param("memory", id="memory"),
@@ -17,14 +17,7 @@ BACKEND_PARAMS = [
 
 @pytest.fixture(scope="session")
 def spark_session() -> Iterator[Any]:
-    if shutil.which("java") is None:
-        pytest.skip("the spark backend needs Java (no `java` on PATH)")
-    pytest.importorskip("pyspark", reason="the spark backend needs PySpark")
-    from netoutcomes.engine.backends import spark_session as make_session
-
-    # Two local cores and few shuffle partitions keep the Spark tests to about a minute.
-    session = make_session("local[2]", shuffle_partitions=4)
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark_session()
     yield session
     session.stop()
 
