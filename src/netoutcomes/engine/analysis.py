@@ -46,20 +46,26 @@ class EngineTables:
 _ROW, _COUNT = "__netoutcomes_row", "__netoutcomes_n"
 
 
+Grouping = Literal["rows", "grouped", "grouped_with_first_row"]
+
+
 def _engine_columns(
     path: Path,
     columns: Sequence[str],
     backend: Backend,
     spark_master: str | None,
-    grouped: bool,
-) -> tuple[dict[str, Any], Literal["csv", "parquet"], IntArray, FloatArray | None]:
+    grouping: Grouping,
+) -> tuple[dict[str, Any], Literal["csv", "parquet"], IntArray | None, FloatArray | None]:
     """The used columns of a CSV/Parquet file read by the engine, CSV columns as text
     (so the typing is ``engine.source``'s, never the engine's sniffer).
 
-    ``grouped``: one row per distinct combination of the used columns with its count
-    and its first data row (what KM and log-rank need: as small as the number of
-    distinct times), sorted by that row.  Else every row, in file order.  Returns
-    (columns, file format, file data row of each element, counts or None).
+    ``rows``: every row, in file order (DuckDB and Spark keep the order of a plain
+    scan).  ``grouped``: one row per distinct combination of the used columns with
+    its count (what KM and log-rank need: about as small as the number of distinct
+    times).  ``grouped_with_first_row``: the same with each group's first data row,
+    sorted by it, to name the first bad row in an error (a window over all rows:
+    ~4x the cost of the GROUP BY, so only once an error is known).  Returns
+    (columns, file format, file data row of each element or None, counts or None).
     """
     import ibis
     import pyarrow as pa
@@ -69,15 +75,17 @@ def _engine_columns(
     file_format = check_file_columns(path, columns)
     source = open_source(path, backend, spark_master=spark_master, all_text=True)
     assert source.table is not None
-    table = source.table.select(*columns).mutate(**{_ROW: ibis.row_number()})
-    if grouped:
+    table = source.table.select(*columns)
+    expr: Any = table
+    if grouping == "grouped":
+        expr = table.group_by(list(columns)).aggregate(**{_COUNT: table.count()})
+    elif grouping == "grouped_with_first_row":
+        numbered = table.mutate(**{_ROW: ibis.row_number()})
         expr = (
-            table.group_by(list(columns))
-            .aggregate(**{_COUNT: table.count(), _ROW: table[_ROW].min()})
+            numbered.group_by(list(columns))
+            .aggregate(**{_COUNT: numbered.count(), _ROW: numbered[_ROW].min()})
             .order_by(_ROW)
         )
-    else:
-        expr = table.order_by(_ROW)
     try:
         result: pa.Table = expr.to_pyarrow()
     except Exception as exc:  # the engines raise their own error types for a bad file
@@ -87,8 +95,12 @@ def _engine_columns(
     if result.num_rows == 0:
         raise InputError(f"{path}: the file has no data rows")
     raw = {c: result.column(c) for c in columns}
-    rows = np.asarray(result.column(_ROW).to_numpy(), dtype=np.int64)
-    counts = np.asarray(result.column(_COUNT).to_numpy(), dtype=np.float64) if grouped else None
+    rows = None
+    if _ROW in result.column_names:
+        rows = np.asarray(result.column(_ROW).to_numpy(), dtype=np.int64)
+    counts = None
+    if _COUNT in result.column_names:
+        counts = np.asarray(result.column(_COUNT).to_numpy(), dtype=np.float64)
     return raw, file_format, rows, counts
 
 
@@ -113,10 +125,23 @@ def survival_data_on(
     if backend == "memory":
         return survival_data(path, time, event, entry, extra)
     used = list(dict.fromkeys([time, event, *([entry] if entry else []), *extra]))
-    raw, file_format, rows, counts = _engine_columns(path, used, backend, spark_master, grouped)
-    return validated_survival_data(
-        path, file_format, raw, time, event, entry, extra, rows=rows, counts=counts
-    )
+
+    def read(grouping: Grouping) -> SurvivalData:
+        raw, file_format, rows, counts = _engine_columns(
+            path, used, backend, spark_master, grouping
+        )
+        return validated_survival_data(
+            path, file_format, raw, time, event, entry, extra, rows=rows, counts=counts
+        )
+
+    if not grouped:
+        return read("rows")
+    try:
+        return read("grouped")
+    except InputError:
+        # Bad data: group again with each group's first row, sorted by it, so the
+        # error names the first bad data row of the file, as the memory path does.
+        return read("grouped_with_first_row")
 
 
 def grouped_tables_on(
