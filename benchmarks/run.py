@@ -604,8 +604,8 @@ def _targets(results: Results, sizes: list[int]) -> list[str]:
                 f"  - What limits Cox at {label(row['size'])}: the engine's part (prepare + "
                 f"{steps} step queries) takes {fmt(engine)} s, {r / engine:.1f}x faster than "
                 f"coxph; the Newton arithmetic on the per-time table (survival.cox) takes "
-                f"{arithmetic} s: Efron's tied-event sub-steps are looped in Python "
-                "(see docs/scale.md)."
+                f"{arithmetic} s (Efron's tied-event sub-steps as segmented sums, one "
+                "element per event; see docs/scale.md)."
             )
     for row in results.coef:
         d = row.get("max_abs_diff_R survival")
