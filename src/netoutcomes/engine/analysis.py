@@ -73,21 +73,23 @@ def _engine_columns(
     # The reader's checks (file type, file exists, not empty, columns present) on the
     # header alone, so the engine path gives the same errors as the memory path.
     file_format = check_file_columns(path, columns)
-    source = open_source(path, backend, spark_master=spark_master, all_text=True)
-    assert source.table is not None
-    table = source.table.select(*columns)
-    expr: Any = table
-    if grouping == "grouped":
-        expr = table.group_by(list(columns)).aggregate(**{_COUNT: table.count()})
-    elif grouping == "grouped_with_first_row":
-        numbered = table.mutate(**{_ROW: ibis.row_number()})
-        expr = (
-            numbered.group_by(list(columns))
-            .aggregate(**{_COUNT: numbered.count(), _ROW: numbered[_ROW].min()})
-            .order_by(_ROW)
-        )
     try:
+        source = open_source(path, backend, spark_master=spark_master, all_text=True)
+        assert source.table is not None
+        table = source.table.select(*columns)
+        expr: Any = table
+        if grouping == "grouped":
+            expr = table.group_by(list(columns)).aggregate(**{_COUNT: table.count()})
+        elif grouping == "grouped_with_first_row":
+            numbered = table.mutate(**{_ROW: ibis.row_number()})
+            expr = (
+                numbered.group_by(list(columns))
+                .aggregate(**{_COUNT: numbered.count(), _ROW: numbered[_ROW].min()})
+                .order_by(_ROW)
+            )
         result: pa.Table = expr.to_pyarrow()
+    except InputError:
+        raise
     except Exception as exc:  # the engines raise their own error types for a bad file
         text = str(exc).strip()
         first_line = text.splitlines()[0] if text else type(exc).__name__

@@ -125,7 +125,12 @@ def open_source(
         con = _embedded_duckdb()
         if kind == "csv":
             # Empty cells and NA are missing, as in R's read.csv and engine.source.
-            t = con.read_csv(str(path), nullstr=["", "NA"], all_varchar=all_text)
+            if all_text:  # as engine.source reads: commas, a header line, strict rows
+                t = con.read_csv(
+                    str(path), nullstr=["", "NA"], all_varchar=True, delim=",", header=True
+                )
+            else:
+                t = con.read_csv(str(path), nullstr=["", "NA"])
         else:
             t = con.read_parquet(str(path))
         return Source("duckdb", str(path), t, path)
@@ -135,7 +140,12 @@ def open_source(
     session = spark if spark is not None else spark_session(spark_master)
     con = ibis.pyspark.connect(session)
     if kind == "csv":
-        t = con.read_csv(str(path), nullValue="", inferSchema=not all_text, header=True)
+        if all_text:  # as engine.source reads: text, a ragged row is an error
+            t = con.read_csv(
+                str(path), nullValue="", inferSchema=False, header=True, mode="FAILFAST"
+            )
+        else:
+            t = con.read_csv(str(path), nullValue="", inferSchema=True, header=True)
     else:
         t = con.read_parquet(str(path))
     return Source("spark", str(path), t, path)
