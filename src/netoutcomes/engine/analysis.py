@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from netoutcomes.engine.backends import Backend, open_source
 from netoutcomes.engine.cox_sums import engine_cox_fit
@@ -30,7 +29,7 @@ from netoutcomes.engine.source import (
 )
 from netoutcomes.errors import InputError
 from netoutcomes.survival.counts import FloatArray
-from netoutcomes.survival.cox import CoxFit, Ties
+from netoutcomes.survival.cox import CoxFit, Ties, cox_summary
 from netoutcomes.survival.groups import GroupedTables
 
 IntArray = NDArray[np.int64]
@@ -192,33 +191,14 @@ def cox_on(
     """
     source = open_source(path, backend, spark_master=spark_master)
     sums, newton = engine_cox_fit(source, time, event, covariates, entry, strata, ties=ties)
-    coef = newton.coef
-    se = np.sqrt(np.diag(newton.var))
-    z = coef / se
-    q = stats.norm.ppf(0.5 + conf_level / 2.0)
-    fit = CoxFit(
-        terms=sums.terms,
-        coef=coef,
-        se=se,
-        robust_se=None,
-        hr=np.exp(coef),
-        hr_lower=np.exp(coef - q * se),
-        hr_upper=np.exp(coef + q * se),
-        z=z,
-        p=2.0 * stats.norm.sf(np.abs(z)),
-        loglik_null=newton.loglik_null,
-        loglik=newton.loglik,
-        lrt=2.0 * (newton.loglik - newton.loglik_null),
-        wald=float(coef @ np.linalg.solve(newton.var, coef)),
-        score=newton.score_test,
-        df=int(coef.size),
+    fit = cox_summary(
+        sums.terms,
+        newton,
+        ties,
         n=sums.n,
         nevent=sums.nevent,
-        concordance=float("nan"),
-        var=newton.var,
-        iterations=newton.iterations,
-        ties=ties,
         means=sums.means,
-        sums=sums.sums_at(coef),
+        sums=sums.sums_at(newton.coef),
+        conf_level=conf_level,
     )
     return fit, sums.n_dropped

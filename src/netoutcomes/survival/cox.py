@@ -645,9 +645,6 @@ def cox_ph(
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
     newton = fit_cox(fitdata.sums_at, x.shape[1], ties, names=names)
     coef = newton.coef
-    se = np.sqrt(np.diag(newton.var))
-    z = coef / se
-    q = stats.norm.ppf(0.5 + conf_level / 2.0)
     robust_se = None
     sums = fitdata.sums_at(coef)
     if cluster is not None or robust:
@@ -666,6 +663,40 @@ def cox_ph(
     conc = concordance(
         data.time, data.event, xc @ coef, data.entry, data.strata, data.weights
     ).concordance
+    return cox_summary(
+        names,
+        newton,
+        ties,
+        n=int(data.time.size),
+        nevent=int(np.sum(data.event)),
+        means=means,
+        sums=sums,
+        robust_se=robust_se,
+        concordance=float(conc),
+        conf_level=conf_level,
+    )
+
+
+def cox_summary(
+    names: list[str],
+    newton: NewtonResult,
+    ties: Ties,
+    *,
+    n: int,
+    nevent: int,
+    means: FloatArray,
+    sums: CoxTimeSums,
+    robust_se: FloatArray | None = None,
+    concordance: float = float("nan"),
+    conf_level: float = 0.95,
+) -> CoxFit:
+    """R's ``summary(coxph)`` numbers (HR and limits, Wald z and p, LRT, Wald and
+    score tests) from a Newton fit: one place for ``cox_ph`` and the engine's
+    ``engine.analysis.cox_on``."""
+    coef = newton.coef
+    se = np.sqrt(np.diag(newton.var))
+    z = coef / se
+    q = stats.norm.ppf(0.5 + conf_level / 2.0)
     with np.errstate(over="ignore"):  # an infinite coefficient's limit: inf, as R
         hr_lower, hr_upper = np.exp(coef - q * se), np.exp(coef + q * se)
     return CoxFit(
@@ -684,9 +715,9 @@ def cox_ph(
         wald=float(coef @ np.linalg.solve(newton.var, coef)),
         score=newton.score_test,
         df=int(coef.size),
-        n=int(data.time.size),
-        nevent=int(np.sum(data.event)),
-        concordance=float(conc),
+        n=n,
+        nevent=nevent,
+        concordance=concordance,
         var=newton.var,
         iterations=newton.iterations,
         ties=ties,
