@@ -254,3 +254,30 @@ def test_text_codes_sort_as_r_and_quoted_numbers_stay_text(
     assert labels["q"] == ["q=10", "q=9"]
     assert labels["yn"] == ["yn=no", "yn=yes"]
     assert labels["band"] == ["band=<=20", "band=>50", "band=20-50"]
+
+
+def test_parquet_types_give_the_memory_json_on_duckdb(tmp_path: Path) -> None:
+    """Parquet carries its types (int, double, bool, string, dictionary): the engine
+    must label and order them exactly as the memory path (the oracle) does."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(3)
+    n = 60
+    table = pa.table(
+        {
+            "time": pa.array(rng.integers(1, 20, n).astype(float)),
+            "days": pa.array(rng.integers(1, 20, n), pa.int32()),
+            "ev": pa.array(rng.random(n) < 0.6),
+            "code": pa.array([str(v) for v in rng.choice([1, 2, 10], n)]),
+            "cat": pa.array(rng.choice(["b", "a", "C"], n).tolist()).dictionary_encode(),
+            "dose": pa.array([None if v == 0 else float(v) / 2 for v in rng.integers(0, 3, n)]),
+            "big": pa.array(rng.choice([100000.0, 2.0], n)),
+        }
+    )
+    path = str(tmp_path / "types.parquet")
+    pq.write_table(table, path)
+    for time in ("time", "days"):
+        for by in ("code", "cat", "dose", "big", "code,cat", "ev"):
+            args = ["km", path, "--time", time, "--event", "ev", "--by", by]
+            assert run_json(*args) == run_json(*args, "--backend", "memory"), (time, by)
