@@ -281,3 +281,47 @@ def test_parquet_types_give_the_memory_json_on_duckdb(tmp_path: Path) -> None:
         for by in ("code", "cat", "dose", "big", "code,cat", "ev"):
             args = ["km", path, "--time", time, "--event", "ev", "--by", by]
             assert run_json(*args) == run_json(*args, "--backend", "memory"), (time, by)
+
+
+def _random_csv(rng: np.random.Generator) -> str:
+    """A small CSV with what readers disagree on: quoted numeric codes, NA and empty
+    cells, yes/no text, TRUE/FALSE or 1/2 events, decimals, 1e+05, and now and then
+    a bad value (a negative time, an entry not before the exit, an event code 3)."""
+    n = int(rng.integers(8, 30))
+    coding = rng.choice(["01", "tf", "12"])
+    events = {"01": ("0", "1"), "tf": ("FALSE", "TRUE"), "12": ("1", "2")}[str(coding)]
+    quoted = bool(rng.random() < 0.5)
+    lines = ["t,e,a,q,yn,d"]
+    for _ in range(n):
+        t = float(rng.integers(1, 12)) + (0.5 if rng.random() < 0.2 else 0.0)
+        a = "NA" if rng.random() < 0.05 else f"{max(0.0, t - float(rng.integers(1, 4))):g}"
+        code = str(rng.choice(["9", "10", "2"]))
+        q = "" if rng.random() < 0.05 else (f'"{code}"' if quoted else code)
+        yn = str(rng.choice(["yes", "no"]))
+        d = str(rng.choice(["1e+05", "2", "NA"] if rng.random() < 0.3 else ["100000", "2"]))
+        lines.append(f"{t:g},{events[int(rng.random() < 0.6)]},{a},{q},{yn},{d}")
+    if rng.random() < 0.3:  # one bad value, somewhere after the first row
+        i = int(rng.integers(2, len(lines)))
+        fields = lines[i].split(",")
+        which = int(rng.integers(0, 3))
+        fields[which] = ["-1", "3", "50"][which]
+        lines[i] = ",".join(fields)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_csv_same_output_on_duckdb_as_memory(tmp_path: Path, seed: int) -> None:
+    """Exit code, stdout and stderr of the default backend equal the memory path's."""
+    path = write(tmp_path, _random_csv(np.random.default_rng(seed)))
+    base = ["--time", "t", "--event", "e"]
+    for args in (
+        ["km", path, *base, "--by", "q,yn", "--times", "3,6"],
+        ["km", path, *base, "--entry", "a", "--by", "d"],
+        ["logrank", path, *base, "--by", "yn", "--strata", "q"],
+    ):
+        duck, memory = run(*args, "--json"), run(*args, "--json", "--backend", "memory")
+        assert (duck.exit_code, duck.stdout, duck.stderr) == (
+            memory.exit_code,
+            memory.stdout,
+            memory.stderr,
+        ), args
