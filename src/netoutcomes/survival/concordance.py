@@ -9,8 +9,16 @@ concordant when the one with the event has the larger risk score, discordant
 when it has the smaller, tied on x when equal; each pair weighs ``w_i * w_j``.
 concordance = (concordant + tied_x / 2) / (concordant + discordant + tied_x).
 
-The sweep keeps the risk set in a Fenwick tree over the ranks of the risk
-score, so the work is O(n log n) plus a Python loop over event times.
+Vectorised, without a Python loop per row or per event: an event at t is
+compared with the rows of its stratum that exit after t or are censored at t,
+minus those that enter at or after t (the other events at t are thereby left
+out, and so is the event itself).  With one item per exit (weight w) and one per
+entry (weight -w), sorted by (stratum, time), that is one contiguous range of
+items per event, and the counts are the weight of the items of that range with a
+smaller / equal risk score: a weighted range-rank query, answered for all events
+at once by a wavelet matrix over the ranks of the risk score (one level per bit
+of the rank, O((n + events) log n) numpy work in all).  The first, loop-per-row
+version is kept in tests/survival/concordance_reference.py to check this one.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -36,26 +45,64 @@ class Concordance:
         return (self.concordant + self.tied_x / 2.0) / total if total > 0 else float("nan")
 
 
-class _Fenwick:
-    def __init__(self, size: int) -> None:
-        self.tree = np.zeros(size + 1)
+@dataclass(frozen=True)
+class _RangeWeights:
+    """Per query: weight of the rows in its range with rank below / equal to its rank, and all."""
 
-    def add(self, index: int, value: float) -> None:
-        i = index + 1
-        tree = self.tree
-        while i < tree.size:
-            tree[i] += value
-            i += i & (-i)
+    below: FloatArray
+    equal: FloatArray
+    total: FloatArray
 
-    def prefix(self, index: int) -> float:
-        """Sum over ranks < index."""
-        i = index
-        total = 0.0
-        tree = self.tree
-        while i > 0:
-            total += tree[i]
-            i -= i & (-i)
-        return total
+
+def _range_rank_weights(
+    rank: IntArray, weight: FloatArray, lo: IntArray, hi: IntArray, query_rank: IntArray
+) -> _RangeWeights:
+    """For each query q, sums of ``weight[j]`` over ``lo[q] <= j < hi[q]`` with ``rank[j] <
+    query_rank[q]`` and with ``rank[j] == query_rank[q]``, and the plain range sum.
+
+    A wavelet matrix built level by level (highest bit first) while the queries
+    descend it, so nothing but the current level is held in memory.  At each level
+    the rows are stably partitioned by the bit (zeros first); a query whose rank
+    has the bit set collects the weight of the zero rows of its range (same higher
+    bits, smaller at this bit) and follows the ones, else it follows the zeros.
+    After the last bit the range holds exactly the rows of equal rank.
+    """
+    n = rank.size
+    # Buffers reused at every level: fresh arrays per level cost more in page faults
+    # than the arithmetic.
+    zeros_before = np.zeros(n + 1, dtype=np.int64)
+    zero_w_before = np.zeros(n + 1)
+    zero_w = np.empty(n)
+    is_zero = np.empty(n, dtype=bool)
+    cur_rank, next_rank = rank.astype(np.int64), np.empty(n, dtype=np.int64)
+    cur_w, next_w = weight.astype(np.float64), np.empty(n)
+    np.cumsum(cur_w, out=zero_w_before[1:])
+    total = zero_w_before[hi] - zero_w_before[lo]
+    below = np.zeros(query_rank.size)
+    n_bits = max(1, int(rank.max(initial=0)).bit_length())
+    lo, hi = lo.copy(), hi.copy()
+    for bit in range(n_bits - 1, -1, -1):
+        mask = np.int64(1 << bit)
+        np.equal(np.bitwise_and(cur_rank, mask), 0, out=is_zero)
+        np.cumsum(is_zero, out=zeros_before[1:])
+        np.multiply(cur_w, is_zero, out=zero_w)
+        np.cumsum(zero_w, out=zero_w_before[1:])
+        n_zero = zeros_before[-1]
+        q_one = np.bitwise_and(query_rank, mask) != 0
+        below += np.where(q_one, zero_w_before[hi] - zero_w_before[lo], 0.0)
+        lo_zero, hi_zero = zeros_before[lo], zeros_before[hi]
+        lo = np.where(q_one, n_zero + lo - lo_zero, lo_zero)
+        hi = np.where(q_one, n_zero + hi - hi_zero, hi_zero)
+        zero_rows, one_rows = np.flatnonzero(is_zero), np.flatnonzero(~is_zero)
+        np.take(cur_rank, zero_rows, out=next_rank[:n_zero])
+        np.take(cur_rank, one_rows, out=next_rank[n_zero:])
+        np.take(cur_w, zero_rows, out=next_w[:n_zero])
+        np.take(cur_w, one_rows, out=next_w[n_zero:])
+        cur_rank, next_rank = next_rank, cur_rank
+        cur_w, next_w = next_w, cur_w
+    cum_final = zero_w_before  # reused: the last level's zero weights are no longer needed
+    np.cumsum(cur_w, out=cum_final[1:])
+    return _RangeWeights(below, cum_final[hi] - cum_final[lo], total)
 
 
 def concordance(
@@ -66,55 +113,63 @@ def concordance(
     strata: NDArray[np.int64] | None = None,
     weights: FloatArray | None = None,
 ) -> Concordance:
-    """Concordance counts of ``risk_score`` (larger = shorter survival) against the outcome."""
+    """Concordance counts of ``risk_score`` (larger = shorter survival) against the outcome.
+
+    Raises ValueError if a row has ``entry >= time``: ``Surv(start, stop, event)``
+    needs ``start < stop`` (``cox.r_timefix`` reports such rows to the user first).
+    """
     time = np.asarray(time, dtype=np.float64)
     event = np.asarray(event, dtype=bool)
     n = time.size
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    strata_arr = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata)
-    ranks_unique, rank = np.unique(np.asarray(risk_score, dtype=np.float64), return_inverse=True)
-    n_ranks = ranks_unique.size
-    conc = disc = tied_x = tied_y = 0.0
-    for s in np.unique(strata_arr):
-        rows = np.flatnonzero(strata_arr == s)
-        tree = _Fenwick(n_ranks)
-        by_exit = rows[np.argsort(-time[rows], kind="stable")]
-        by_entry = rows[np.argsort(-entry[rows], kind="stable")] if entry is not None else rows[:0]
-        ev_times = np.unique(time[rows][event[rows]])[::-1]
-        i_exit = i_entry = 0
-        total_in = 0.0
-        for t in ev_times:
-            # Add rows whose exit is >= t; remove rows whose entry is >= t.
-            while i_exit < by_exit.size and time[by_exit[i_exit]] >= t:
-                j = by_exit[i_exit]
-                tree.add(int(rank[j]), w[j])
-                total_in += w[j]
-                i_exit += 1
-            while entry is not None and i_entry < by_entry.size and entry[by_entry[i_entry]] >= t:
-                j = by_entry[i_entry]
-                if time[j] >= t:  # only rows already added
-                    tree.add(int(rank[j]), -w[j])
-                    total_in -= w[j]
-                i_entry += 1
-            deaths = rows[(time[rows] == t) & event[rows]]
-            # Compare each death with all at risk, then take out the death-death pairs.
-            for i in deaths:
-                ri = int(rank[i])
-                below = tree.prefix(ri)
-                same = tree.prefix(ri + 1) - below
-                above = total_in - below - same
-                conc += w[i] * below
-                disc += w[i] * above
-                tied_x += w[i] * (same - w[i])
-            if deaths.size > 1:
-                dw = w[deaths]
-                dr = rank[deaths]
-                pair_w = np.outer(dw, dw)
-                np.fill_diagonal(pair_w, 0.0)
-                gt = dr[:, None] > dr[None, :]
-                eq = dr[:, None] == dr[None, :]
-                conc -= float(pair_w[gt].sum())
-                disc -= float(pair_w[gt.T].sum())
-                tied_x -= float(pair_w[eq].sum())
-                tied_y += float(pair_w.sum()) / 2.0
-    return Concordance(conc, disc, tied_x, tied_y)
+    _, stratum = np.unique(
+        np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata), return_inverse=True
+    )
+    stratum = stratum.reshape(-1).astype(np.int64)
+    _, rank = np.unique(np.asarray(risk_score, dtype=np.float64), return_inverse=True)
+    rank = rank.reshape(-1).astype(np.int64)
+    deaths = np.flatnonzero(event)
+    if deaths.size == 0:
+        return Concordance(0.0, 0.0, 0.0, 0.0)
+    # Integer codes of all times (exits and entries together) so that keys compare as the times.
+    ent = None if entry is None else np.asarray(entry, dtype=np.float64)
+    if ent is not None and np.any(ent >= time):
+        raise ValueError("concordance needs entry < time in every row")
+    all_times = time if ent is None else np.concatenate((time, ent))
+    _, codes = np.unique(all_times, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    keys_per_stratum = 2 * (int(codes.max()) + 1)
+    # One item per row keyed 2 * exit + censored, weight w; with entries, one more item per
+    # row keyed 2 * entry + 1, weight -w.  The rows compared with an event at t in stratum s
+    # are then the items of s with key >= 2 * t + 1: exit after t, censored at t, minus
+    # entry at or after t (with entry < exit such a row exits after t, so it is counted
+    # once and taken out once).  Sorted by (stratum, key), that is one contiguous range.
+    item_key = stratum * keys_per_stratum + 2 * codes[:n] + (~event)
+    item_rank, item_w = rank, w
+    if ent is not None:
+        item_key = np.concatenate((item_key, stratum * keys_per_stratum + 2 * codes[n:] + 1))
+        item_rank, item_w = np.concatenate((rank, rank)), np.concatenate((w, -w))
+    by_key = np.argsort(item_key)
+    sorted_key = item_key[by_key]
+    stratum_end = np.cumsum(np.bincount(stratum)) * (1 if ent is None else 2)
+    query_key = stratum[deaths] * keys_per_stratum + 2 * codes[deaths] + 1
+    by_query = np.argsort(query_key)  # sorted queries make searchsorted and the gathers faster
+    deaths, query_key = deaths[by_query], query_key[by_query]
+    lo = np.searchsorted(sorted_key, query_key, side="left")
+    hi = stratum_end[stratum[deaths]]
+    counts = _range_rank_weights(item_rank[by_key], item_w[by_key], lo, hi, rank[deaths])
+    below, equal, total = counts.below, counts.equal, counts.total
+    above = total - below - equal
+    wd = w[deaths]
+    # Pairs of events at the same time in the same stratum: sum over pairs of w_a * w_b.
+    _, group = np.unique(query_key, return_inverse=True)
+    group = group.reshape(-1)
+    group_w = np.bincount(group, weights=wd)
+    group_w2 = np.bincount(group, weights=wd * wd)
+    tied_y = float(np.sum(group_w * group_w - group_w2)) / 2.0
+    return Concordance(
+        float(np.dot(wd, below)),
+        float(np.dot(wd, above)),
+        float(np.dot(wd, equal)),
+        tied_y,
+    )
