@@ -6,12 +6,10 @@ the report can link it and a test can check it against the table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from netoutcomes.study.cohorts import primary_method
+from netoutcomes.study.results import Segment, StudyResult
+from netoutcomes.study.rounding import landmark_key
 from netoutcomes.study.tables import Cell
-
-if TYPE_CHECKING:
-    from netoutcomes.study.analysis import Segment, StudyResult
 
 
 def format_number(value: float) -> str:
@@ -27,8 +25,6 @@ class _Writer:
         self.segments: list[Segment] = []
 
     def text(self, text: str) -> None:
-        from netoutcomes.study.analysis import Segment
-
         self.segments.append(Segment(text))
 
     def has(self, table: str, row: str, column: str) -> bool:
@@ -41,8 +37,6 @@ class _Writer:
         return self.result.tables[table].cell(row, column)
 
     def number(self, table: str, row: str, column: str, suffix: str = "") -> None:
-        from netoutcomes.study.analysis import Segment
-
         value = self.value(table, row, column)
         if value is None or isinstance(value, str):
             self.segments.append(Segment("not estimable"))
@@ -93,8 +87,6 @@ def _response(w: _Writer) -> None:
 
 
 def _survival(w: _Writer) -> None:
-    from netoutcomes.study.analysis import landmark_key, primary_method
-
     protocol = w.result.protocol
     spec = protocol.survival
     first = protocol.cohorts[0]
@@ -177,7 +169,5 @@ def write_narrative(result: StudyResult) -> list[Segment]:
     _comparisons(w)
     # the last segment ends with a space; trim it
     if w.segments and w.segments[-1].table is None:
-        from netoutcomes.study.analysis import Segment
-
         w.segments[-1] = Segment(w.segments[-1].text.rstrip())
     return w.segments

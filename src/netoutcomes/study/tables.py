@@ -40,6 +40,8 @@ class Table:
     labels: dict[str, str] = field(default_factory=dict)  # column -> header text
     rows: list[dict[str, Cell]] = field(default_factory=list)
     note: str = ""
+    # row key -> how a reader names the row (the protocol's label): no internal id shown
+    row_labels: dict[str, str] = field(default_factory=dict)
 
     def add(self, **values: Any) -> None:
         unknown = set(values) - set(self.columns)
@@ -57,6 +59,9 @@ class Table:
                 return r[column]
         raise KeyError(f"table {self.id}: no row {row!r}")
 
+    def row_label(self, row: str) -> str:
+        return self.row_labels.get(row, row)
+
     def header(self, column: str) -> str:
         return self.labels.get(column, column)
 
@@ -68,6 +73,7 @@ class Table:
             "labels": {c: self.header(c) for c in self.columns},
             "rows": self.rows,
             "note": self.note,
+            "row_labels": {str(r[self.key]): self.row_label(str(r[self.key])) for r in self.rows},
         }
 
     def to_csv(self) -> str:

@@ -1,0 +1,212 @@
+"""Comparisons of cohorts: nested (descriptive differences) and disjoint (tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from netoutcomes.study import statistics as st
+from netoutcomes.study.cohorts import SurvivalData, members, primary_method, survival_data
+from netoutcomes.study.protocol import DisjointComparison, Protocol
+from netoutcomes.study.records import PatientRecord
+from netoutcomes.study.results import METHOD_LABELS, ORIGIN_LABELS, ForestRow, StudyResult
+from netoutcomes.study.rounding import landmark_key, p_cell, pct, yrs
+from netoutcomes.study.tables import Table
+
+
+def nested_tables(
+    result: StudyResult, patients: list[PatientRecord], entry_dates: dict[str, dt.date]
+) -> None:
+    protocol = result.protocol
+    spec = protocol.survival
+    if not protocol.comparisons.nested:
+        return
+    for origin in spec.origins:
+        method = primary_method(origin, spec.delayed_entry)
+        columns = ["comparison", "cohort", "reference"]
+        labels = {"comparison": "Row", "cohort": "Cohort", "reference": "Reference"}
+        for t in spec.landmarks_years:
+            k = landmark_key(t)
+            columns += [f"diff_{k}", f"diff_{k}_lower", f"diff_{k}_upper"]
+            labels |= {
+                f"diff_{k}": f"Difference at {t:g} y (points)",
+                f"diff_{k}_lower": "95% CI lower",
+                f"diff_{k}_upper": "95% CI upper",
+            }
+        table = result.add_table(
+            "comparisons",
+            Table(
+                id=f"nested_{origin}",
+                title=f"Cohort minus containing cohort, survival from {ORIGIN_LABELS[origin]} "
+                f"({METHOD_LABELS[method]}); descriptive",
+                columns=columns,
+                labels=labels,
+                note="Descriptive: a cohort is not tested against a cohort that contains it. "
+                "Intervals treat the two estimates as independent (conservative here).",
+            ),
+        )
+        for nested in protocol.comparisons.nested:
+            curves = []
+            for cid in (nested.cohort, nested.reference):
+                cohort_patients = members(protocol.cohort(cid), patients)
+                data = survival_data(cohort_patients, entry_dates, origin, method, spec.data_cutoff)
+                curves.append(st.km(data.time, data.event, data.entry) if data.time.size else None)
+            values: dict[str, Any] = {}
+            if curves[0] is not None and curves[1] is not None:
+                for t in spec.landmarks_years:
+                    k = landmark_key(t)
+                    # independent-samples interval: conservative for nested cohorts
+                    d = st.survival_diff(curves[0], curves[1], t)
+                    values |= {
+                        f"diff_{k}": pct(d.estimate),
+                        f"diff_{k}_lower": pct(d.lower),
+                        f"diff_{k}_upper": pct(d.upper),
+                    }
+            table.add(
+                comparison=f"{nested.cohort}_vs_{nested.reference}",
+                cohort=protocol.cohort(nested.cohort).label,
+                reference=protocol.cohort(nested.reference).label,
+                **values,
+            )
+
+
+@dataclass(frozen=True)
+class TwoGroups:
+    data: SurvivalData
+    in_group: np.ndarray  # True for ``group``, False for ``versus``
+
+
+def two_groups(
+    comparison: DisjointComparison,
+    protocol: Protocol,
+    patients: list[PatientRecord],
+    entry_dates: dict[str, dt.date],
+) -> TwoGroups | str:
+    """The pooled survival data of two disjoint cohorts, or why it cannot be tested."""
+    a = members(protocol.cohort(comparison.group), patients)
+    b = members(protocol.cohort(comparison.versus), patients)
+    overlap = {p.patient_id for p in a} & {p.patient_id for p in b}
+    if overlap:
+        return f"not disjoint: {len(overlap)} patients are in both cohorts"
+    method = primary_method(comparison.origin, protocol.survival.delayed_entry)
+    data = survival_data(a + b, entry_dates, comparison.origin, method, None)
+    ids_a = {p.patient_id for p in a}
+    in_group = np.array([pid in ids_a for pid in data.ids], dtype=bool)
+    if in_group.all() or not in_group.any():
+        return "one of the two groups is empty"
+    if not data.event.any():
+        return "no deaths"
+    return TwoGroups(data, in_group)
+
+
+def disjoint_table(
+    result: StudyResult, patients: list[PatientRecord], entry_dates: dict[str, dt.date]
+) -> None:
+    protocol = result.protocol
+    comparisons = protocol.comparisons
+    if not comparisons.disjoint:
+        return
+    tau = comparisons.rmst_tau_years or max(protocol.survival.landmarks_years)
+    table = result.add_table(
+        "comparisons",
+        Table(
+            id="disjoint",
+            title="Disjoint groups: log-rank test, Cox hazard ratio, RMST difference",
+            columns=[
+                "comparison",
+                "group",
+                "versus",
+                "origin",
+                "n_group",
+                "n_versus",
+                "events_group",
+                "events_versus",
+                "logrank_chisq",
+                "logrank_p",
+                "logrank_p_adjusted",
+                "hr",
+                "hr_lower",
+                "hr_upper",
+                "cox_p",
+                "rmst_diff",
+                "rmst_diff_lower",
+                "rmst_diff_upper",
+                "rmst_p",
+                "note",
+            ],
+            labels={
+                "comparison": "Row",
+                "group": "Group",
+                "versus": "Versus",
+                "origin": "From",
+                "logrank_p_adjusted": f"Adjusted p ({comparisons.adjustment})",
+                "hr": "HR (group vs versus)",
+                "hr_lower": "95% CI lower",
+                "hr_upper": "95% CI upper",
+                "rmst_diff": f"RMST difference to {tau:g} y (years)",
+                "rmst_diff_lower": "95% CI lower",
+                "rmst_diff_upper": "95% CI upper",
+                "rmst_p": "RMST p",
+            },
+            note="Log-rank (R survdiff) and Cox PH (Efron ties) with delayed entry where the "
+            "origin is diagnosis; RMST difference with a Wald interval from the two "
+            "independent groups' variances.",
+        ),
+    )
+    rows: list[dict[str, Any]] = []
+    for c in comparisons.disjoint:
+        key = f"{c.group}_vs_{c.versus}_{c.origin}"
+        row: dict[str, Any] = {
+            "comparison": key,
+            "group": protocol.cohort(c.group).label,
+            "versus": protocol.cohort(c.versus).label,
+            "origin": ORIGIN_LABELS[c.origin],
+        }
+        groups = two_groups(c, protocol, patients, entry_dates)
+        if isinstance(groups, str):
+            rows.append(row | {"note": groups})
+            continue
+        d, g = groups.data, groups.in_group
+        test = st.two_group_test(d.time, d.event, d.entry, g)
+        km = {
+            side: st.km(d.time[m], d.event[m], None if d.entry is None else d.entry[m])
+            for side, m in (("group", g), ("versus", ~g))
+        }
+        rmst = st.rmst_diff(km["group"], km["versus"], tau)
+        row |= {
+            "n_group": int(g.sum()),
+            "n_versus": int((~g).sum()),
+            "events_group": int(d.event[g].sum()),
+            "events_versus": int(d.event[~g].sum()),
+            "logrank_chisq": round(test.logrank_chisq, 3),
+            "logrank_p": p_cell(test.logrank_p),
+            "hr": round(test.hr, 2),
+            "hr_lower": round(test.hr_lower, 2),
+            "hr_upper": round(test.hr_upper, 2),
+            "cox_p": p_cell(test.cox_p),
+            "rmst_diff": yrs(rmst.estimate),
+            "rmst_diff_lower": yrs(rmst.lower),
+            "rmst_diff_upper": yrs(rmst.upper),
+            "rmst_p": p_cell(rmst.p),
+        }
+        result.forest.append(
+            ForestRow(
+                key,
+                f"{row['group']} vs {row['versus']} (from {row['origin']})",
+                test.hr,
+                test.hr_lower,
+                test.hr_upper,
+                test.cox_p,
+            )
+        )
+        rows.append(row)
+    tested = [i for i, r in enumerate(rows) if r.get("logrank_p") is not None]
+    p = np.array([rows[i]["logrank_p"] for i in tested], dtype=np.float64)
+    adjusted = st.adjust_p(p, comparisons.adjustment)
+    for i, q in zip(tested, adjusted, strict=True):
+        rows[i]["logrank_p_adjusted"] = p_cell(q)
+    for r in rows:
+        table.add(**r)

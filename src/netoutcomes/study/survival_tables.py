@@ -1,0 +1,199 @@
+"""Survival tables and curves: Kaplan-Meier per cohort, origin and analysis method."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from netoutcomes.study import statistics as st
+from netoutcomes.study.cohorts import SurvivalData, members, survival_data
+from netoutcomes.study.records import PatientRecord
+from netoutcomes.study.results import (
+    METHOD_LABELS,
+    ORIGIN_LABELS,
+    Curve,
+    Method,
+    RiskRow,
+    StudyResult,
+)
+from netoutcomes.study.rounding import landmark_key, pct, yrs
+from netoutcomes.study.tables import Table
+
+
+def step_curve(km: st.KaplanMeier) -> tuple[list[float], ...]:
+    time = [0.0, *km.time.tolist()]
+    surv = [1.0, *km.surv.tolist()]
+    lower = [1.0, *np.nan_to_num(km.lower, nan=0.0).tolist()]
+    upper = [1.0, *np.nan_to_num(km.upper, nan=0.0).tolist()]
+    censored = km.n_censor > 0
+    return time, surv, lower, upper, km.time[censored].tolist(), km.surv[censored].tolist()
+
+
+def risk_table(table: st.CountTable, grid: list[float]) -> list[RiskRow]:
+    """At risk at t (entry < t <= exit, R's convention), events and censored up to t."""
+    exits = table.n_event + table.n_censor
+    rows = []
+    for t in grid:
+        from_t = table.time >= t
+        upto = table.time <= t
+        at_risk = exits[from_t].sum() - table.n_enter[from_t].sum()
+        rows.append(
+            RiskRow(
+                t,
+                int(round(at_risk)),
+                int(round(table.n_event[upto].sum())),
+                int(round(table.n_censor[upto].sum())),
+            )
+        )
+    return rows
+
+
+def follow_up_median(data: SurvivalData) -> float:
+    """Median follow-up by the reverse Kaplan-Meier method (death censors follow-up)."""
+    return st.follow_up_median(data.time, data.event, data.entry)
+
+
+def survival_tables(
+    result: StudyResult,
+    patients: list[PatientRecord],
+    entry_dates: dict[str, dt.date],
+) -> None:
+    spec = result.protocol.survival
+    landmarks = spec.landmarks_years
+    grid_step = 2.0 if max(landmarks) > 4 else 1.0
+    grid = list(np.arange(0.0, max(landmarks) + 1e-9, grid_step))
+    for origin in spec.origins:
+        methods: list[Method] = (
+            (["delayed_entry", "naive"] if spec.delayed_entry else ["naive"])
+            if origin == "diagnosis"
+            else ["from_origin"]
+        )
+        columns = ["row", "cohort", "method", "n", "events", "median", "median_lower"]
+        columns += ["median_upper", "followup_median"]
+        labels = {
+            "row": "Row",
+            "cohort": "Cohort",
+            "method": "Analysis",
+            "median": "Median (years)",
+            "median_lower": "95% CI lower",
+            "median_upper": "95% CI upper",
+            "followup_median": "Median follow-up (years, reverse KM)",
+        }
+        for t in landmarks:
+            k = landmark_key(t)
+            columns += [f"s_{k}", f"s_{k}_lower", f"s_{k}_upper", f"at_risk_{k}"]
+            labels |= {
+                f"s_{k}": f"Survival at {t:g} y (%)",
+                f"s_{k}_lower": "95% CI lower",
+                f"s_{k}_upper": "95% CI upper",
+                f"at_risk_{k}": f"At risk at {t:g} y",
+            }
+        table = result.add_table(
+            "survival",
+            Table(
+                id=f"survival_{origin}",
+                title=f"Survival from {ORIGIN_LABELS[origin]}",
+                columns=columns,
+                labels=labels,
+                note=(
+                    "Kaplan-Meier; Greenwood variance, log-transformed 95% intervals; "
+                    "median interval where the confidence limits cross 0.5 (R survfit)."
+                ),
+            ),
+        )
+        for cohort in result.protocol.cohorts:
+            cohort_patients = members(cohort, patients)
+            for method in methods:
+                data = survival_data(cohort_patients, entry_dates, origin, method, spec.data_cutoff)
+                if data.time.size == 0:
+                    continue
+                counts = st.counts(data.time, data.event, data.entry)
+                km = st.km_of_counts(counts)
+                med = st.median(km)
+                at = st.survival_at_times(km, landmarks)
+                values: dict[str, Any] = {}
+                for t, s, lo, hi, nr in zip(
+                    landmarks, at.surv, at.lower, at.upper, at.n_risk, strict=True
+                ):
+                    k = landmark_key(t)
+                    values |= {
+                        f"s_{k}": pct(s),
+                        f"s_{k}_lower": pct(lo),
+                        f"s_{k}_upper": pct(hi),
+                        f"at_risk_{k}": int(nr),
+                    }
+                table.add(
+                    row=f"{cohort.id}_{method}",
+                    cohort=cohort.label,
+                    method=METHOD_LABELS[method],
+                    n=int(data.time.size),
+                    events=int(data.event.sum()),
+                    median=yrs(med.median),
+                    median_lower=yrs(med.lower),
+                    median_upper=yrs(med.upper),
+                    followup_median=yrs(follow_up_median(data)),
+                    **values,
+                )
+                time, surv, lower, upper, c_time, c_surv = step_curve(km)
+                result.curves.append(
+                    Curve(
+                        cohort=cohort.id,
+                        cohort_label=cohort.label,
+                        origin=origin,
+                        method=method,
+                        n=int(data.time.size),
+                        events=int(data.event.sum()),
+                        time=time,
+                        surv=surv,
+                        lower=lower,
+                        upper=upper,
+                        censor_time=c_time,
+                        censor_surv=c_surv,
+                        median=float(med.median),
+                        landmarks={
+                            landmark_key(t): float(s)
+                            for t, s in zip(landmarks, at.surv, strict=True)
+                        },
+                        risk_table=risk_table(counts, grid),
+                    )
+                )
+        if origin == "diagnosis" and spec.delayed_entry:
+            result.add_table("survival", immortal_time_gap(table, result, landmarks))
+
+
+def immortal_time_gap(survival: Table, result: StudyResult, landmarks: list[float]) -> Table:
+    """Naive minus delayed-entry survival at each landmark: the immortal-time bias."""
+    columns = ["cohort_id", "cohort"]
+    labels = {"cohort_id": "Row", "cohort": "Cohort"}
+    for t in landmarks:
+        k = landmark_key(t)
+        columns += [f"delayed_{k}", f"naive_{k}", f"gap_{k}"]
+        labels |= {
+            f"delayed_{k}": f"Delayed entry {t:g} y (%)",
+            f"naive_{k}": f"Naive {t:g} y (%)",
+            f"gap_{k}": f"Gap {t:g} y (points)",
+        }
+    table = Table(
+        id="immortal_time_gap",
+        title="Survival from diagnosis: naive curve minus delayed-entry curve",
+        columns=columns,
+        labels=labels,
+        note="The naive curve counts the years between diagnosis and therapy, which every "
+        "treated patient had to survive, as time at risk (immortal-time bias).",
+    )
+    for cohort in result.protocol.cohorts:
+        try:
+            delayed = {c: survival.cell(f"{cohort.id}_delayed_entry", c) for c in survival.columns}
+            naive = {c: survival.cell(f"{cohort.id}_naive", c) for c in survival.columns}
+        except KeyError:
+            continue
+        values: dict[str, Any] = {}
+        for t in landmarks:
+            k = landmark_key(t)
+            d, n = delayed[f"s_{k}"], naive[f"s_{k}"]
+            gap = round(float(n) - float(d), 1) if d is not None and n is not None else None
+            values |= {f"delayed_{k}": d, f"naive_{k}": n, f"gap_{k}": gap}
+        table.add(cohort_id=cohort.id, cohort=cohort.label, **values)
+    return table
