@@ -231,10 +231,14 @@ def median_survival(km: KaplanMeier) -> Median:
     )
 
 
-def _find_quantile(x: FloatArray, failure: FloatArray, p: float) -> float:
-    """R's ``findq``: the time the cumulative failure curve reaches ``p`` (mid-flat rule)."""
+def _find_quantile(x: FloatArray, failure: FloatArray, p: float, smallest: float) -> float:
+    """R's ``findq``: the time the cumulative failure curve reaches ``p`` (mid-flat rule).
+
+    ``smallest`` is the smallest probability asked in the same call: R gives NA for
+    all of them when the curve never reaches that one (otherwise a p a rounding error
+    above the curve's end still takes the end-of-curve rule)."""
     finite = failure[~np.isnan(failure)]
-    if finite.size == 0 or finite.max() < p:
+    if finite.size == 0 or finite.max() < smallest:
         return float("nan")
     xmax = x[-1]
     # Keep the first occurrence of each value (R's duplicated(), NA counting as a value).
@@ -259,10 +263,13 @@ def _find_quantile(x: FloatArray, failure: FloatArray, p: float) -> float:
 
     i1 = first_reaching(y + _TOLERANCE)
     i2 = first_reaching(y - _TOLERANCE)
+    # R sets p = 0 to the first time, then overrides it with the end-of-curve rule:
+    # a curve whose last distinct value is p gives the midpoint with the last time
+    # (NA where p is not reached within the tolerance, e.g. p = 0 on a flat upper curve).
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOLERANCE:
+        return float((x[i1] + xmax) / 2.0) if i1 is not None else float("nan")
     if p == 0:
         return float(x[0])
-    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOLERANCE and i1 is not None:
-        return float((x[i1] + xmax) / 2.0)
     if i1 is None or i2 is None:
         return float("nan")
     return float((x[i1] + x[i2]) / 2.0)
@@ -279,26 +286,29 @@ class Quantile:
 def quantiles(km: KaplanMeier, probabilities: FloatArray) -> list[Quantile]:
     """Survival-time quantiles and their intervals as R's ``quantile.survfit``.
 
-    ``probability`` p is the fraction that has failed (p = 0.5 is the median).
+    ``probability`` p is the fraction that has failed (p = 0.5 is the median).  As R,
+    the curve is read from time 0 (not ``min(0, time)``: R's ``quantile.survfit`` uses
+    0 unless the fit has a ``start.time``), where the cumulative failure is 0.
     """
-    x = np.concatenate([[start_time(km)], km.time])
+    x = np.concatenate([[0.0], km.time])
 
     def failure(curve: FloatArray) -> FloatArray:
         return np.concatenate([[0.0], 1.0 - curve])
 
-    out = []
-    for p in np.asarray(probabilities, dtype=np.float64):
+    probs = np.asarray(probabilities, dtype=np.float64)
+    for p in probs:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"probability must be in [0, 1], got {p}")
-        out.append(
-            Quantile(
-                probability=float(p),
-                time=_find_quantile(x, failure(km.surv), float(p)),
-                lower=_find_quantile(x, failure(km.lower), float(p)),
-                upper=_find_quantile(x, failure(km.upper), float(p)),
-            )
+    smallest = float(probs.min()) if probs.size else 0.0
+    return [
+        Quantile(
+            probability=float(p),
+            time=_find_quantile(x, failure(km.surv), float(p), smallest),
+            lower=_find_quantile(x, failure(km.lower), float(p), smallest),
+            upper=_find_quantile(x, failure(km.upper), float(p), smallest),
         )
-    return out
+        for p in probs
+    ]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ summed over strata for the stratified test.  The weight is Fleming-Harrington
 G(p, q): w = S(t-)^p (1 - S(t-))^q with S(t-) the pooled Kaplan-Meier of the
 stratum just before t; R's ``rho`` is G(rho, 0) (rho = 0 log-rank, rho = 1
 Peto-Peto).  As R, chisq = (O - E)' V^- (O - E) over the groups with E > 0,
-dropping the first of them; df = (groups with E > 0) - 1.
+dropping the first of them; df = (groups with E > 0) - 1, and p = 1 when only one
+group has E > 0 (chisq 0 on 0 df, as R's ``survdiff``), NaN without any event.
 
 Delayed entry: n_g counts subjects with entry < t <= exit (R refuses delayed
 entry in ``survdiff``; this matches statsmodels ``survdiff(entry=...)``).
@@ -123,8 +124,23 @@ def logrank(tables: GroupedTables, rho: float = 0.0, q: float = 0.0) -> LogRank:
     """k-sample (stratified when ``tables`` has strata) G(rho, q) test, as R's ``survdiff``."""
     n, observed, expected, var = _sums(tables, rho, q)
     chisq, df = _quadratic_form(observed - expected, var, expected)
-    p = float(chdtrc(df, chisq)) if df > 0 else float("nan")
+    p = survdiff_p(expected, chisq)
     return LogRank(list(tables.groups), n, observed, expected, var, chisq, df, p, rho, q)
+
+
+def survdiff_p(expected: FloatArray, chisq: float) -> float:
+    """R's ``pchisq(chisq, sum(expected > 0) - 1, lower.tail = FALSE)``.
+
+    One group with E > 0 (every other group has nobody at risk at any event time):
+    chisq 0 on 0 df, p = 1.  No group with E > 0 (no events at all): df -1, p NaN
+    (reported df is 0, as ``_quadratic_form`` gives).
+    """
+    used = int(np.count_nonzero(expected > 0))
+    if used == 0:
+        return float("nan")
+    if used == 1:
+        return 1.0
+    return float(chdtrc(used - 1, chisq))
 
 
 @dataclass(frozen=True)

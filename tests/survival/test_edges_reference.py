@@ -1,0 +1,193 @@
+"""Edge cases of the survival kernels against R (tests/fixtures/edges/survival_edges.R):
+pairwise log-rank with an untestable pair (issue 9), Holm/BH with missing p-values,
+Kaplan-Meier quantiles at the end of the curve and at p = 0 and 1, RMST at the start of
+the curve, log-rank with a group with E = 0, no events, a stratum with one event time,
+delayed entry and Fleming-Harrington with q != 0."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from edge_reference import REF, assert_r, r_values
+
+from netoutcomes.survival.counts import count_table
+from netoutcomes.survival.groups import grouped_count_tables
+from netoutcomes.survival.km import (
+    kaplan_meier,
+    median_survival,
+    quantiles,
+    restricted_mean,
+    z_value,
+)
+from netoutcomes.survival.logrank import logrank, pairwise_logrank
+from netoutcomes.survival.multiplicity import adjust_bh, adjust_holm
+
+# ---- pairwise (issue 9) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block", ["pairwise_issue9", "pairwise_with_untestable_pair"])
+def test_pairwise_matches_r_with_untestable_pairs(block: str) -> None:
+    ref = REF[block]
+    group = np.array(ref["g"], dtype=object)
+    tables = grouped_count_tables(
+        np.array(ref["time"], float), np.array(ref["status"], bool), group=("g", group)
+    )
+    pairs = pairwise_logrank(tables)
+    assert [(p.group_a, p.group_b) for p in pairs] == [
+        (f"g={a}", f"g={b}") for a, b in zip(ref["group_a"], ref["group_b"], strict=True)
+    ]
+    for key in ("chisq", "p", "p_holm", "p_bh"):
+        assert_r([getattr(p, key) for p in pairs], ref[key], key)
+
+
+def test_p_adjust_leaves_missing_out_as_r() -> None:
+    ref = REF["p_adjust_with_na"]
+    p = r_values(ref["p"])
+    assert_r(adjust_holm(p), ref["holm"], "holm")
+    assert_r(adjust_bh(p), ref["bh"], "bh")
+
+
+# ---- Kaplan-Meier quantiles, median, RMST --------------------------------------------------
+
+KM_BLOCKS = [k for k in REF if k.startswith("km_")]
+
+
+@pytest.mark.parametrize("block", KM_BLOCKS)
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+def test_km_curve_and_quantiles_match_r(block: str, conf_type: str) -> None:
+    ref = REF[block]
+    km = kaplan_meier(
+        count_table(np.array(ref["time"], float), np.array(ref["status"], bool)), conf_type
+    )
+    curve = ref[conf_type]["curve"]
+    for ours, key in [
+        (km.time, "time"),
+        (km.n_risk, "n_risk"),
+        (km.surv, "surv"),
+        (km.std_err_cumhaz, "std_err"),
+        (km.lower, "lower"),
+        (km.upper, "upper"),
+        (km.cumhaz, "cumhaz"),
+    ]:
+        assert_r(ours, curve[key], f"{block} {conf_type} {key}")
+    q = ref[conf_type]["quantiles"]
+    got = quantiles(km, np.array(q["probs"], float))
+    for key in ("time", "lower", "upper"):
+        assert_r([getattr(x, key) for x in got], q[key], f"{block} {conf_type} quantile {key}")
+
+
+@pytest.mark.parametrize("block", KM_BLOCKS)
+def test_km_quantiles_at_conf_level_90_match_r(block: str) -> None:
+    ref = REF[block]
+    km = kaplan_meier(
+        count_table(np.array(ref["time"], float), np.array(ref["status"], bool)), "log", 0.9
+    )
+    q = ref["conf_level_90"]
+    got = quantiles(km, np.array(q["probs"], float))
+    for key in ("time", "lower", "upper"):
+        assert_r([getattr(x, key) for x in got], q[key], f"{block} quantile {key}")
+
+
+@pytest.mark.parametrize("block", KM_BLOCKS)
+@pytest.mark.parametrize("which", ["rmean_at_start", "rmean_at_first_time"])
+def test_rmst_and_median_at_the_start_match_r(block: str, which: str) -> None:
+    ref = REF[block]
+    if which not in ref:
+        pytest.skip("R refuses a tau before the first time without start.time")
+    r = ref[which]
+    km = kaplan_meier(count_table(np.array(ref["time"], float), np.array(ref["status"], bool)))
+    rm = restricted_mean(km, r["tau"][0])
+    assert_r(rm.rmst, r["rmean"], "rmean")
+    assert_r(rm.se, r["se"], "se(rmean)")
+    med = median_survival(km)
+    expected = r["median"] + r["median_lower"] + r["median_upper"]
+    assert_r([med.median, med.lower, med.upper], expected, "median")
+
+
+def test_quantile_of_the_issue_curve_by_hand() -> None:
+    # times 1,2,3,4, events 1,1,0,0: S = 3/4, 1/2, 1/2, 1/2 ends flat at 1/2, so the
+    # median is R's findq midpoint of (2, last time 4) = 3 (see km_flat_at_half in R's JSON).
+    km = kaplan_meier(count_table(np.array([1.0, 2, 3, 4]), np.array([1, 1, 0, 0], bool)))
+    got = quantiles(km, np.array([0.0, 0.25, 0.5, 1.0]))
+    assert [x.time for x in got[:3]] == [0.0, 1.5, 3.0]
+    assert np.isnan(got[3].time)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 1.5, float("nan")])
+def test_conf_level_outside_zero_one_is_refused(level: float) -> None:
+    table = count_table(np.array([1.0, 2.0]), np.array([1, 0], bool))
+    with pytest.raises(ValueError, match="conf_level must be in"):
+        kaplan_meier(table, "log", level)
+    with pytest.raises(ValueError, match="conf_level must be in"):
+        z_value(level)
+
+
+def test_tau_before_the_start_is_refused() -> None:
+    km = kaplan_meier(count_table(np.array([1.0, 2.0]), np.array([1, 0], bool)))
+    assert restricted_mean(km, 0.0).rmst == 0.0  # the start of the curve: no area
+    with pytest.raises(ValueError, match="before the start"):
+        restricted_mean(km, -1e-9)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.1, float("nan")])
+def test_probability_outside_zero_one_is_refused(p: float) -> None:
+    km = kaplan_meier(count_table(np.array([1.0, 2.0]), np.array([1, 0], bool)))
+    with pytest.raises(ValueError, match="probability"):
+        quantiles(km, np.array([p]))
+
+
+# ---- log-rank --------------------------------------------------------------------------------
+
+
+def _check_logrank(ref: dict, result) -> None:
+    assert result.groups == ref["groups"]
+    for key in ("chisq", "p", "observed", "expected", "var"):
+        assert_r(np.ravel(getattr(result, key), order="F"), ref[key], key)
+    # R's print.survdiff shows sum(E > 0) - 1 degrees of freedom (-1 without any event:
+    # we report 0 there, with p NaN as R)
+    assert result.df == max(int(ref["df"][0]), 0)
+
+
+@pytest.mark.parametrize("block", sorted(REF["logrank"]))
+def test_logrank_edge_cases_match_r(block: str) -> None:
+    ref = REF["logrank"][block]
+    stratum = ("s", np.array(ref["s"], float)) if "s" in ref else None
+    tables = grouped_count_tables(
+        np.array(ref["time"], float),
+        np.array(ref["status"], bool),
+        group=("g", np.array(ref["g"], float)),
+        stratum=stratum,
+    )
+    _check_logrank(ref, logrank(tables, rho=ref["rho"][0]))
+
+
+@pytest.mark.parametrize(("key", "stratified"), [("chisq", False), ("chisq_strata", True)])
+def test_logrank_with_delayed_entry_matches_r_exact_cox_score(key: str, stratified: bool) -> None:
+    ref = REF["logrank_delayed_entry"]
+    tables = grouped_count_tables(
+        np.array(ref["stop"], float),
+        np.array(ref["status"], bool),
+        np.array(ref["start"], float),
+        group=("g", np.array(ref["g"], float)),
+        stratum=("s", np.array(ref["s"], float)) if stratified else None,
+    )
+    result = logrank(tables)
+    assert_r(result.chisq, ref[key], key)
+    assert result.df == 1
+
+
+FH = REF["fleming_harrington_veteran"]
+
+
+@pytest.mark.parametrize("block", [k for k in FH if k.startswith("p")])
+def test_fleming_harrington_q_matches_r(block: str) -> None:
+    from km_reference_cases import DATA
+
+    from netoutcomes.engine.source import grouped_tables, survival_data
+
+    ref = FH[block]
+    data = survival_data(DATA / "veteran.csv", "time", "event", extra=["celltype"])
+    result = logrank(grouped_tables(data, "celltype"), rho=ref["p"][0], q=ref["q"][0])
+    for key in ("chisq", "observed", "expected", "var"):
+        assert_r(np.ravel(getattr(result, key), order="F"), ref[key], key)
+    assert result.df == 3
