@@ -1,36 +1,47 @@
-"""The engine's entry points for the `stats` commands and the study layer: file in, results out.
+"""The engine's entry points: any data in, the tables and fits the statistics need out.
 
-``grouped_tables_on`` gives the ``survival.groups.GroupedTables`` that
-``survival.curves.km_by_group`` and ``survival.logrank`` take;
-``cox_on`` a ``survival.cox.CoxFit``.  ``backend`` chooses where the counting
-happens: ``memory`` is the in-memory path (``engine.source``) unchanged,
-``duckdb`` (the default) and ``spark`` run one Ibis query (per Newton step for
-Cox) where the data lives.
+``grouped_tables_on`` gives the count tables (``survival.groups.GroupedTables``)
+that ``survival.curves.km_by_group`` and ``survival.logrank`` take; ``cox_on`` an
+``EngineCox`` (R's ``summary(coxph)``, concordance, ``cox.zph``, the baseline
+hazard).  ``data`` is a ``DataInput`` (``engine.inputs``): a CSV or Parquet path, a
+pandas or polars DataFrame, a pyarrow Table or an Ibis table (run on its own
+backend).  ``backend`` chooses where the work happens: ``duckdb`` (the default)
+and ``spark`` run Ibis queries where the data lives; ``memory`` is the in-memory
+oracle the engines are tested against.  One set of reader rules everywhere
+(``engine.source``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from netoutcomes.engine.backends import Backend, open_source
-from netoutcomes.engine.cox_sums import engine_cox_fit
+from netoutcomes.engine.backends import Backend
+from netoutcomes.engine.cox_result import CoxConcordance, EngineCox
+from netoutcomes.engine.inputs import DataInput, Described, describe, engine_table
 from netoutcomes.engine.source import (
     SurvivalData,
-    check_file_columns,
     grouped_tables,
-    survival_data,
     validated_survival_data,
 )
 from netoutcomes.errors import InputError
 from netoutcomes.survival.counts import FloatArray
-from netoutcomes.survival.cox import CoxFit, Ties, cox_summary
-from netoutcomes.survival.groups import GroupedTables
+from netoutcomes.survival.groups import GroupedTables, crossed_level_labels
+from netoutcomes.survival.model_spec import CoxSpec
+
+__all__ = [
+    "CoxConcordance",
+    "DataInput",
+    "EngineCox",
+    "EngineTables",
+    "cox_on",
+    "grouped_tables_on",
+    "survival_data_on",
+]
 
 IntArray = NDArray[np.int64]
 
@@ -49,13 +60,13 @@ Grouping = Literal["rows", "grouped", "grouped_with_first_row"]
 
 
 def _engine_columns(
-    path: Path,
+    described: Described,
     columns: Sequence[str],
     backend: Backend,
     spark_master: str | None,
     grouping: Grouping,
-) -> tuple[dict[str, Any], Literal["csv", "parquet"], IntArray | None, FloatArray | None]:
-    """The used columns of a CSV/Parquet file read by the engine, CSV columns as text
+) -> tuple[dict[str, Any], IntArray | None, FloatArray | None]:
+    """The used columns of ``described`` read by the engine, CSV columns as text
     (so the typing is ``engine.source``'s, never the engine's sniffer).
 
     ``rows``: every row, in file order (DuckDB and Spark keep the order of a plain
@@ -64,18 +75,16 @@ def _engine_columns(
     times).  ``grouped_with_first_row``: the same with each group's first data row,
     sorted by it, to name the first bad row in an error (a window over all rows:
     ~4x the cost of the GROUP BY, so only once an error is known).  Returns
-    (columns, file format, file data row of each element or None, counts or None).
+    (columns, data row of each element or None, counts or None).
     """
     import ibis
     import pyarrow as pa
 
-    # The reader's checks (file type, file exists, not empty, columns present) on the
-    # header alone, so the engine path gives the same errors as the memory path.
-    file_format = check_file_columns(path, columns)
+    # The reader's checks (file type, file exists, not empty, columns present) first,
+    # so the engine path gives the same errors as the memory path.
+    described.check_columns(list(columns))
     try:
-        source = open_source(path, backend, spark_master=spark_master, all_text=True)
-        assert source.table is not None
-        table = source.table.select(*columns)
+        table = engine_table(described, backend, spark_master).select(*columns)
         expr: Any = table
         if grouping == "grouped":
             expr = table.group_by(list(columns)).aggregate(**{_COUNT: table.count()})
@@ -92,9 +101,9 @@ def _engine_columns(
     except Exception as exc:  # the engines raise their own error types for a bad file
         text = str(exc).strip()
         first_line = text.splitlines()[0] if text else type(exc).__name__
-        raise InputError(f"{path}: cannot read the file: {first_line}") from exc
+        raise InputError(f"{described.name}: cannot read the data: {first_line}") from exc
     if result.num_rows == 0:
-        raise InputError(f"{path}: the file has no data rows")
+        raise InputError(f"{described.name}: the data has no rows")
     raw = {c: result.column(c) for c in columns}
     rows = None
     if _ROW in result.column_names:
@@ -102,11 +111,11 @@ def _engine_columns(
     counts = None
     if _COUNT in result.column_names:
         counts = np.asarray(result.column(_COUNT).to_numpy(), dtype=np.float64)
-    return raw, file_format, rows, counts
+    return raw, rows, counts
 
 
 def survival_data_on(
-    path: str | Path,
+    data: DataInput,
     time: str,
     event: str,
     entry: str | None = None,
@@ -114,26 +123,36 @@ def survival_data_on(
     backend: Backend = "duckdb",
     spark_master: str | None = None,
     grouped: bool = False,
+    weights: str | None = None,
 ) -> SurvivalData:
-    """``engine.source.survival_data`` with the file read by ``backend``.
+    """``engine.source``'s validated survival data, the columns read by ``backend``.
 
-    The same typing, validation and one-line errors (file, data row, column,
-    value) as the memory path.  ``grouped``: the engine groups the rows by every
-    used column first, and the result's elements carry ``counts`` (enough for count
-    tables; Cox needs the rows).
+    The same typing, validation and one-line errors (file or frame, row, column,
+    value) on every backend.  ``grouped``: the engine groups the rows by every used
+    column first, and the result's elements carry ``counts`` (enough for count
+    tables).  ``weights``: a case-weight column, checked finite and not negative.
     """
-    path = Path(path)
-    if backend == "memory":
-        return survival_data(path, time, event, entry, extra)
+    from netoutcomes.engine.inputs import arrow_columns
+
+    described = describe(data)
+    extra = list(dict.fromkeys([*extra, *([weights] if weights else [])]))
     used = list(dict.fromkeys([time, event, *([entry] if entry else []), *extra]))
+    path = described.path or _frame_path(described)
+
+    def validate(
+        raw: dict[str, Any], rows: IntArray | None, counts: FloatArray | None
+    ) -> SurvivalData:
+        return validated_survival_data(
+            path, described.file_format, raw, time, event, entry, extra, rows=rows,
+            counts=counts, noun=described.row_noun, weights=weights,
+        )  # fmt: skip
+
+    if backend == "memory":
+        return validate(arrow_columns(described, used), None, None)
 
     def read(grouping: Grouping) -> SurvivalData:
-        raw, file_format, rows, counts = _engine_columns(
-            path, used, backend, spark_master, grouping
-        )
-        return validated_survival_data(
-            path, file_format, raw, time, event, entry, extra, rows=rows, counts=counts
-        )
+        raw, rows, counts = _engine_columns(described, used, backend, spark_master, grouping)
+        return validate(raw, rows, counts)
 
     if not grouped:
         return read("rows")
@@ -141,64 +160,110 @@ def survival_data_on(
         return read("grouped")
     except InputError:
         # Bad data: group again with each group's first row, sorted by it, so the
-        # error names the first bad data row of the file, as the memory path does.
+        # error names the first bad data row, as the memory path does.
         return read("grouped_with_first_row")
 
 
+def _frame_path(described: Described) -> Any:
+    from pathlib import Path
+
+    return Path(described.name)  # what errors call an in-memory frame: "<DataFrame>"
+
+
+def _as_list(columns: str | Sequence[str] | None) -> list[str]:
+    return [columns] if isinstance(columns, str) else list(columns or [])
+
+
 def grouped_tables_on(
-    path: str | Path,
+    data: DataInput,
     time: str,
     event: str,
     entry: str | None = None,
     by: str | Sequence[str] | None = None,
     strata: str | Sequence[str] | None = None,
+    weights: str | None = None,
     backend: Backend = "duckdb",
     spark_master: str | None = None,
 ) -> EngineTables:
-    """Count tables per (strata, by) level of a CSV/Parquet file; ``by`` and ``strata``
-    one column or several (crossed, as R's ``~ a + b`` and ``strata(a, b)``).
+    """Count tables per (strata, by) level; ``by`` and ``strata`` one column or several
+    (crossed, as R's ``~ a + b`` and ``strata(a, b)``); ``weights`` a case-weight column
+    (R's ``weights=``: counts at risk, events and censorings are weighted sums; each
+    table's ``n`` stays the number of rows).
 
-    On an engine the file is reduced to one row per distinct combination of the used
-    columns with its count (one GROUP BY); typing, validation, labels and level order
-    are then exactly the memory path's (``engine.source``, ``survival.groups``).
+    The one production path for KM and log-rank tables.  On an engine the data is
+    reduced to one row per distinct combination of the used columns with its count
+    (one GROUP BY); typing, validation, labels and level order are then exactly the
+    memory path's (``engine.source``, ``survival.groups``).
     """
-    by_cols = [by] if isinstance(by, str) else list(by or [])
-    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    by_cols, strata_cols = _as_list(by), _as_list(strata)
     extra = list(dict.fromkeys(by_cols + strata_cols))
-    data = survival_data_on(
-        path, time, event, entry, extra, backend, spark_master, grouped=backend != "memory"
+    survival = survival_data_on(
+        data, time, event, entry, extra, backend, spark_master, grouped=backend != "memory",
+        weights=weights,
+    )  # fmt: skip
+    if weights is None:
+        return EngineTables(grouped_tables(survival, by_cols, strata_cols), survival.n_dropped)
+    rows = survival.counts if survival.counts is not None else np.ones(survival.time.size)
+    w = np.asarray(survival.columns[weights], dtype=np.float64)
+    tables = _weighted_tables(survival, by_cols, strata_cols, rows, rows * w)
+    return EngineTables(tables, survival.n_dropped)
+
+
+def _weighted_tables(
+    survival: SurvivalData,
+    by_cols: list[str],
+    strata_cols: list[str],
+    rows: FloatArray,
+    weights: FloatArray,
+) -> GroupedTables:
+    """Count tables with case weights; ``n`` of each table is its number of rows."""
+    from netoutcomes.survival.groups import grouped_count_tables
+
+    def columns(names: list[str]) -> Any:
+        return [(c, survival.columns[c]) for c in names] if names else None
+
+    grouped = grouped_count_tables(
+        survival.time, survival.event, survival.entry, group=columns(by_cols),
+        stratum=columns(strata_cols), weights=weights, r_doubles=survival.written_as_double,
+    )  # fmt: skip
+    group_names, group_codes = crossed_level_labels(columns(by_cols), survival.written_as_double)
+    strata_names, strata_codes = crossed_level_labels(
+        columns(strata_cols), survival.written_as_double
     )
-    return EngineTables(grouped_tables(data, by_cols, strata_cols), data.n_dropped)
+    if not by_cols:
+        group_codes = np.zeros(survival.time.size, dtype=np.intp)
+    if not strata_cols:
+        strata_codes = np.zeros(survival.time.size, dtype=np.intp)
+    tables = {}
+    for (s, g), t in grouped.tables.items():
+        sel = (strata_codes == strata_names.index(s)) & (group_codes == group_names.index(g))
+        tables[(s, g)] = replace(t, n=int(round(float(rows[sel].sum()))))
+    return replace(grouped, tables=tables)
 
 
 def cox_on(
-    path: str | Path,
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    entry: str | None = None,
-    strata: str | None = None,
-    ties: Ties = "efron",
+    data: DataInput,
+    spec: CoxSpec,
     backend: Backend = "duckdb",
     spark_master: str | None = None,
     conf_level: float = 0.95,
-) -> tuple[CoxFit, int]:
-    """A Cox fit computed on the engine, and the number of rows dropped.
+) -> EngineCox:
+    """A Cox model fitted where the data lives, with everything ``stats cox`` reports.
 
-    The engine sees only per-time sums, so what needs the rows themselves is
-    not computed: ``robust_se`` is None and ``concordance`` NaN (use the memory
-    backend, ``survival.cox.cox_ph``, for those and for ``cox.zph``).
+    ``spec`` (``survival.model_spec.CoxSpec``) says the design columns (products of
+    numeric values and level indicators), strata, cluster/robust, weights, entry
+    and ties.  The result's ``fit`` is R's ``summary(coxph)`` (``robust_se`` with a
+    cluster or ``robust``), ``concordance`` R's ``concordance(fit)``, ``zph()``
+    R's ``cox.zph`` and ``baseline_hazard()`` R's ``basehaz``; aliased columns are
+    NA as in R.  ``backend``: ``duckdb`` and ``spark`` run aggregate queries (one per
+    Newton step; only tables the size of the distinct times or of the events come
+    back; see docs/engine.md), ``memory`` is the in-memory oracle.
     """
-    source = open_source(path, backend, spark_master=spark_master)
-    sums, newton = engine_cox_fit(source, time, event, covariates, entry, strata, ties=ties)
-    fit = cox_summary(
-        sums.terms,
-        newton,
-        ties,
-        n=sums.n,
-        nevent=sums.nevent,
-        means=sums.means,
-        sums=sums.sums_at(newton.coef),
-        conf_level=conf_level,
-    )
-    return fit, sums.n_dropped
+    described = describe(data)
+    if backend == "memory":
+        from netoutcomes.engine.cox_memory import memory_cox
+
+        return memory_cox(described, spec, conf_level)
+    from netoutcomes.engine.cox_engine import engine_cox
+
+    return engine_cox(described, spec, backend, spark_master, conf_level)

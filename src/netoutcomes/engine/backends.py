@@ -54,7 +54,7 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
 
 
 @cache
-def _embedded_duckdb() -> Any:
+def embedded_duckdb() -> Any:
     """One in-memory DuckDB per process for reading files (connecting costs ~30 ms)."""
     import ibis
 
@@ -122,7 +122,7 @@ def open_source(
             if table not in tables:
                 raise InputError(f"{path}: no table {table!r}; tables: {', '.join(tables)}")
             return Source("duckdb", f"{path}:{table}", con.table(table), path)
-        con = _embedded_duckdb()
+        con = embedded_duckdb()
         if kind == "csv":
             # Empty cells and NA are missing, as in R's read.csv and engine.source.
             if all_text:  # as engine.source reads: commas, a header line, strict rows

@@ -44,8 +44,9 @@ _TRUE_TEXT = frozenset({"TRUE", "true", "True", "T"})
 _FALSE_TEXT = frozenset({"FALSE", "false", "False", "F"})
 
 
-def _row(i: int) -> str:
-    return f"data row {i + 1}"
+def _row(i: int, noun: str = "data row") -> str:
+    """A file's "data row N" (after the header line) or a frame's "row N", 1-based."""
+    return f"{noun} {i + 1}"
 
 
 def _at(rows: IntArray | None, i: int) -> int:
@@ -127,7 +128,8 @@ def _column_values(column: Any) -> np.ndarray:
     return _to_numeric_or_text(column.to_pylist())
 
 
-def _read_table(path: Path, columns: Sequence[str]) -> dict[str, Any]:
+def read_raw_columns(path: Path, columns: Sequence[str]) -> dict[str, Any]:
+    """The used columns of a file as pyarrow arrays, CSV cells as text (untyped)."""
     return _read_table_and_format(path, columns)[0]
 
 
@@ -390,7 +392,12 @@ def _missing_mask(values: np.ndarray) -> BoolArray:
 
 
 def _numeric(
-    path: Path, name: str, values: np.ndarray, keep: BoolArray, rows: IntArray | None = None
+    path: Path,
+    name: str,
+    values: np.ndarray,
+    keep: BoolArray,
+    rows: IntArray | None = None,
+    noun: str = "data row",
 ) -> FloatArray:
     """The column as float64; an error naming the first non-numeric kept value.
 
@@ -407,20 +414,26 @@ def _numeric(
                 out[i] = float(v)
             except (TypeError, ValueError):
                 raise InputError(
-                    f"{path}: {_row(_at(rows, i))}, column {name!r}: {_show(v)} is not a number"
+                    f"{path}: {_row(_at(rows, i), noun)}, column {name!r}: "
+                    f"{_show(v)} is not a number"
                 ) from None
     bad = np.flatnonzero(keep & ~np.isfinite(out))
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{path}: {_row(_at(rows, i))}, column {name!r}: {_show(values[i])} "
+            f"{path}: {_row(_at(rows, i), noun)}, column {name!r}: {_show(values[i])} "
             "is not a finite number"
         )
     return out
 
 
 def _event_codes(
-    path: Path, name: str, values: np.ndarray, keep: BoolArray, rows: IntArray | None = None
+    path: Path,
+    name: str,
+    values: np.ndarray,
+    keep: BoolArray,
+    rows: IntArray | None = None,
+    noun: str = "data row",
 ) -> BoolArray:
     """0/1, TRUE/FALSE, or 1/2 when every value is 1 or 2 (as R's ``Surv``: 1 censored, 2 event)."""
     n = values.size
@@ -447,7 +460,7 @@ def _event_codes(
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{path}: {_row(_at(rows, i))}, column {name!r}: event value {_show(values[i])} "
+            f"{path}: {_row(_at(rows, i), noun)}, column {name!r}: event value {_show(values[i])} "
             "is not 0/1 "
             "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
         )
@@ -484,6 +497,9 @@ def validated_survival_data(
     extra: Sequence[str] = (),
     rows: IntArray | None = None,
     counts: FloatArray | None = None,
+    noun: str = "data row",
+    weights: str | None = None,
+    numeric: Sequence[str] = (),
 ) -> SurvivalData:
     """``survival_data`` on pyarrow columns already read from ``path`` (CSV columns as
     text), e.g. by an engine.  ``raw`` may be the engine's rows grouped by every used
@@ -492,8 +508,10 @@ def validated_survival_data(
     for ``counts[i]`` rows."""
     used = [time, event] + ([entry] if entry else []) + list(extra)
     typed = typed_columns(
-        path, file_format, raw, [c for c in extra if c not in (time, event, entry)], counts
-    )
+        path, file_format, raw,
+        [c for c in extra if c not in (time, event, entry, weights, *numeric)],
+        counts,
+    )  # fmt: skip
     cols = typed.values
     n_rows = next(iter(cols.values())).size
     missing = np.zeros(n_rows, dtype=bool)
@@ -501,26 +519,38 @@ def validated_survival_data(
         missing |= _missing_mask(cols[c])
     keep = ~missing
 
-    t = _numeric(path, time, cols[time], keep, rows)
+    t = _numeric(path, time, cols[time], keep, rows, noun)
     negative = np.flatnonzero(keep & (t < 0))
     if negative.size:
         i = int(negative[0])
         raise InputError(
-            f"{path}: {_row(_at(rows, i))}, column {time!r}: "
+            f"{path}: {_row(_at(rows, i), noun)}, column {time!r}: "
             f"time {_show(cols[time][i])} is negative"
         )
-    ev = _event_codes(path, event, cols[event], keep, rows)
+    ev = _event_codes(path, event, cols[event], keep, rows, noun)
     start: FloatArray | None = None
     if entry:
-        start = _numeric(path, entry, cols[entry], keep, rows)
+        start = _numeric(path, entry, cols[entry], keep, rows, noun)
         not_before = np.flatnonzero(keep & (start >= t))
         if not_before.size:
             i = int(not_before[0])
             raise InputError(
-                f"{path}: {_row(_at(rows, i))}, column {entry!r}: entry "
+                f"{path}: {_row(_at(rows, i), noun)}, column {entry!r}: entry "
                 f"{_show(cols[entry][i])} is not before "
                 f"the exit time {_show(cols[time][i])} in column {time!r}"
             )
+    for c in numeric:  # covariates used by value (a Cox model's numeric columns)
+        cols[c] = _numeric(path, c, cols[c], keep, rows, noun)
+    if weights:  # case weights (R's weights=): finite and not negative
+        w = _numeric(path, weights, cols[weights], keep, rows, noun)
+        negative_w = np.flatnonzero(keep & (w < 0))
+        if negative_w.size:
+            i = int(negative_w[0])
+            raise InputError(
+                f"{path}: {_row(_at(rows, i), noun)}, column {weights!r}: "
+                f"weight {_show(cols[weights][i])} is negative"
+            )
+        cols[weights] = w
     n_missing = float(missing.sum() if counts is None else counts[missing].sum())
     if not keep.any():
         raise InputError(

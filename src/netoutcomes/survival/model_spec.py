@@ -74,8 +74,10 @@ def design_columns_values(
 ) -> FloatArray:
     """The design matrix (n, p) of ``spec_columns`` on in-memory columns.
 
-    A factor column is compared as text (``str(value)``), so a numeric column
-    used as ``factor(x)`` must have levels written as ``str`` gives them.
+    A text column is compared as text (``str(value) == level``); a numeric
+    column (float64) used as ``factor(x)`` is compared as a number when the level
+    reads as one (``1``, ``1.0`` and ``1e0`` are the same level), as the engines
+    compare it in SQL.
     """
     n = len(next(iter(data.values()))) if data else 0
     x = np.ones((n, len(spec_columns)), dtype=np.float64)
@@ -84,6 +86,16 @@ def design_columns_values(
             values = np.asarray(data[name])
             if level is None:
                 x[:, j] *= values.astype(np.float64)
+            elif values.dtype == np.float64 and level_number(level) is not None:
+                x[:, j] *= (values == level_number(level)).astype(np.float64)
             else:
                 x[:, j] *= np.array([str(v) == level for v in values], dtype=np.float64)
     return x
+
+
+def level_number(level: str) -> float | None:
+    """The level as a number, if it reads as one (how a numeric column's level compares)."""
+    try:
+        return float(level)
+    except ValueError:
+        return None
