@@ -86,7 +86,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     cases = [
         (["init", str(not_a_db)], "already exists"),
         (["audit", str(tmp_path / "missing.duckdb")], "no such registry file"),
-        (["audit", str(not_a_db)], "cannot open registry"),
+        (["audit", str(not_a_db)], "not a netoutcomes registry"),
         (["export", str(not_a_db), str(tmp_path / "o"), "--min-cell", "0"], "--min-cell"),
     ]
     registry = tmp_path / "r.duckdb"

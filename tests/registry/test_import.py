@@ -272,7 +272,7 @@ BAD_INPUTS: list[tuple[str, str, Callable[[bytes], bytes], int | None, str | Non
         "followup.csv",
         _replace("dead,2011-03-02,", "dead,,"),
         3,
-        None,
+        "vital_status",
         "vital_status dead requires death_date",
     ),
     (

@@ -52,7 +52,7 @@ def test_a_failing_migration_leaves_the_registry_at_v1(v1_registry: Path) -> Non
     conn = duckdb.connect(str(v1_registry))
     conn.execute("ALTER TABLE therapies RENAME COLUMN activity_mci TO dose")  # breaks v1 -> v2
     conn.close()
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(InputError, match="cannot upgrade the registry from schema version 1"):
         upgrade_registry(v1_registry)
     conn = duckdb.connect(str(v1_registry), read_only=True)
     assert conn.execute("SELECT max(version) FROM schema_version").fetchall() == [(1,)]

@@ -20,6 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from netoutcomes.registry.model import TABLES, WHO_2019, Diagnosis, GradeThresholds
 from netoutcomes.registry.schema import RowKey, StoredRow, column_types
 
@@ -153,7 +155,11 @@ def _event_order(state: State) -> list[Violation]:
 def _grades(state: State, thresholds: GradeThresholds) -> list[Violation]:
     found = []
     for key, row in state.get("diagnoses", {}).items():
-        message = Diagnosis.model_validate(row).grade_conflict(thresholds)
+        try:
+            diagnosis = Diagnosis.model_validate(row)
+        except ValidationError:  # a stored row edited outside netoutcomes: not graded here
+            continue
+        message = diagnosis.grade_conflict(thresholds)
         if message:
             found.append(
                 Violation(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from netoutcomes.errors import InputError
 from netoutcomes.registry.model import TABLES, TableSpec
 from netoutcomes.registry.schema import (
     SCHEMA_VERSION,
@@ -93,18 +94,33 @@ def data_dictionary_markdown() -> str:
 
 
 def write_templates(directory: str | Path) -> list[Path]:
-    """Empty ``<table>.csv`` files (header only) and ``data-dictionary.md`` in ``directory``."""
+    """Empty ``<table>.csv`` files (header only) and ``data-dictionary.md`` in ``directory``.
+
+    Refuses a folder that is not empty: it may hold filled forms. Each file is
+    created exclusively (never written through a symbolic link planted meanwhile).
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for spec in TABLES.values():
-        path = directory / f"{spec.name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerow(column_types(spec))
-        written.append(path)
-    dictionary = directory / "data-dictionary.md"
-    dictionary.write_text(data_dictionary_markdown(), encoding="utf-8")
-    written.append(dictionary)
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise InputError(f"{directory}: not a folder; give a new or empty folder")
+    if directory.exists() and any(directory.iterdir()):
+        raise InputError(
+            f"{directory}: folder is not empty (it may hold filled forms); give a new or "
+            "empty folder"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for spec in TABLES.values():
+            path = directory / f"{spec.name}.csv"
+            with path.open("x", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerow(column_types(spec))
+            written.append(path)
+        dictionary = directory / "data-dictionary.md"
+        with dictionary.open("x", encoding="utf-8") as handle:
+            handle.write(data_dictionary_markdown())
+        written.append(dictionary)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot write templates ({exc.strerror or exc})") from None
     return written
 
 

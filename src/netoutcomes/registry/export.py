@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import random
 import secrets
 from collections import Counter
@@ -71,8 +72,23 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+# Exported files hold patient data: readable by their owner only, whatever the umask,
+# and never written through a symbolic link (which could point anywhere).
+EXPORT_FILE_MODE = 0o600
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    try:
+        fd = os.open(path, _OPEN_FLAGS, EXPORT_FILE_MODE)
+    except OSError:
+        if path.is_symlink():
+            raise InputError(
+                f"{path}: is a symbolic link; refusing to write an export through it"
+            ) from None
+        raise
+    os.fchmod(fd, EXPORT_FILE_MODE)  # the umask may have narrowed, never widened, it: set it
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows([format_cell(v) for v in row] for row in rows)
@@ -200,8 +216,10 @@ def export_registry(
     outdir = Path(outdir)
     with open_registry(registry_path) as registry:
         state = {table: registry.stored_rows(table) for table in TABLES}
+    if outdir.is_symlink():
+        raise InputError(f"{outdir}: is a symbolic link; refusing to write an export through it")
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
+        outdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return _write_export(state, outdir, deidentified, min_cell, as_of, seed)
     except OSError as exc:
         raise InputError(f"{outdir}: cannot write the export ({exc.strerror or exc})") from None

@@ -82,12 +82,18 @@ class ImportReport:
 def _validation_problems(row: SourceRow, error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors():
-        column = str(item["loc"][0]) if item["loc"] else None
-        value = row.values.get(column) if column else None
         message = item["msg"].removeprefix("Value error, ")
+        column = str(item["loc"][0]) if item["loc"] else _column_named(row, message)
+        value = row.values.get(column) if column else None
         shown = None if value is None else str(value)
         problems.append(Problem(row.file, row.row, column, shown, message))
     return problems
+
+
+def _column_named(row: SourceRow, message: str) -> str | None:
+    """A rule over several columns names the one it is about first ("end_date ... is before")."""
+    first = message.split(" ", 1)[0]
+    return first if first in row.values else None
 
 
 @dataclass

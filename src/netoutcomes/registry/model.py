@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,6 +45,12 @@ RECORD_ID_MAX_LENGTH = 64
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MBQ_PER_MCI = 37.0  # 1 mCi = 37 MBq exactly.
+# activity_mbq and activity_mci given together must agree to within rounding.
+MBQ_MCI_TOLERANCE = 0.01
+# Impossible magnitudes (errors, not warnings): no single administration of any
+# radiopharmaceutical reaches 100 GBq, and no patient has 100 cycles.
+MAX_ACTIVITY_MBQ = 100_000.0
+MAX_CYCLE = 99
 
 
 class Sex(StrEnum):
@@ -565,24 +572,46 @@ class Therapy(RegistryRecord):
     activity_mbq: float = Field(
         description=(
             "Administered activity in MBq (> 0). An activity_mci column is accepted on "
-            "import instead and converted (1 mCi = 37 MBq)."
+            "import instead and converted (1 mCi = 37 MBq); given both, they must agree."
         ),
         gt=0,
+        le=MAX_ACTIVITY_MBQ,
     )
-    cycle: int = Field(description="Cycle number, 1 for the first administration.", ge=1)
+    cycle: int = Field(
+        description="Cycle number, 1 for the first administration.", ge=1, le=MAX_CYCLE
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _mci_to_mbq(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "activity_mci" in data:
-            data = dict(data)
-            mci = _text_or_none(data.pop("activity_mci"))
-            if mci is not None and _text_or_none(data.get("activity_mbq")) is None:
-                try:
-                    data["activity_mbq"] = float(mci) * MBQ_PER_MCI
-                except (TypeError, ValueError):
-                    raise ValueError(f"activity_mci {mci!r} is not a number") from None
+        if not (isinstance(data, dict) and "activity_mci" in data):
+            return data
+        data = dict(data)
+        mci_text = _text_or_none(data.pop("activity_mci"))
+        if mci_text is None:
+            return data
+        mci = _positive_number(mci_text)
+        if mci is None:
+            raise ValueError(f"activity_mci {mci_text!r} is not a positive number of mCi")
+        mbq_text = _text_or_none(data.get("activity_mbq"))
+        if mbq_text is None:
+            data["activity_mbq"] = mci * MBQ_PER_MCI
+            return data
+        mbq = _positive_number(mbq_text)
+        if mbq is not None and abs(mbq - mci * MBQ_PER_MCI) > MBQ_MCI_TOLERANCE * mbq:
+            raise ValueError(
+                f"activity_mci {mci:g} mCi ({mci * MBQ_PER_MCI:g} MBq) and activity_mbq "
+                f"{mbq:g} MBq disagree (1 mCi = 37 MBq; give one of the two)"
+            )
         return data
+
+
+def _positive_number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
 
 
 class Assessment(RegistryRecord):

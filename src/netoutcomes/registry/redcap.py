@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import string
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ from netoutcomes.registry.sources import (
     SourceFile,
     SourceRow,
     check_header,
+    csv_error_rule,
+    did_you_mean,
     sha256_of,
 )
 
@@ -79,11 +82,12 @@ class RedcapMapping(BaseModel):
     tables: dict[str, TableMapping]
 
 
-def _choices(dictionary_text: str) -> tuple[set[str], dict[str, dict[str, str]]]:
-    """Field names and, per coded field, code -> label from a REDCap data dictionary."""
+def _choices(dictionary_text: str) -> tuple[set[str], set[str], dict[str, dict[str, str]]]:
+    """Field names, form (instrument) names and, per coded field, code -> label."""
     reader = csv.reader(io.StringIO(dictionary_text, newline=""))
     header = next(reader, [])
     fields: set[str] = set()
+    forms: set[str] = set()
     choices: dict[str, dict[str, str]] = {}
     for cells in reader:
         row = dict(zip(header, cells, strict=False))
@@ -91,6 +95,7 @@ def _choices(dictionary_text: str) -> tuple[set[str], dict[str, dict[str, str]]]
         if not name:
             continue
         fields.add(name)
+        forms.add(row.get("Form Name", "").strip())
         kind = row.get("Field Type", "").strip()
         text = row.get("Choices, Calculations, OR Slider Labels", "")
         if kind in ("radio", "dropdown") and text:
@@ -98,7 +103,7 @@ def _choices(dictionary_text: str) -> tuple[set[str], dict[str, dict[str, str]]]
             choices[name] = {code.strip(): label.strip() for code, label in pairs}
         elif kind == "yesno":
             choices[name] = {"1": "Yes", "0": "No"}
-    return fields, choices
+    return fields, forms - {""}, choices
 
 
 def _cell(
@@ -109,7 +114,7 @@ def _cell(
     if source.value is not None:
         return source.value
     if source.template is not None:
-        return source.template.format(**record)
+        return source.template.format_map(defaultdict(str, record))
     raw = record.get(source.field or "", "").strip()
     if raw == "":
         return None
@@ -128,8 +133,41 @@ def _referenced_fields(mapping: TableMapping) -> list[str]:
         elif source.field is not None:
             names.append(source.field)
         elif source.template is not None:
-            names += [name for _, name, _, _ in string.Formatter().parse(source.template) if name]
+            names += _template_fields(source.template) or []
     return names
+
+
+def _template_fields(template: str) -> list[str] | None:
+    """The field names of a template, or None when it is not plain ``{field}`` placeholders."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:  # a lone "{" or "}"
+        return None
+    names = []
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            return None  # "{}", "{0}", "{a.b}", "{a[0]}", "{a:d}", "{a!r}"
+        names.append(name)
+    return names
+
+
+TEMPLATE_RULE = (
+    "a template holds REDCap field names in braces, e.g. {record_id}-T{redcap_repeat_instance}, "
+    "with nothing else inside the braces; write a literal brace twice ({{ or }})"
+)
+
+
+def _template_problems(path: Path, mapping: RedcapMapping) -> list[Problem]:
+    problems = []
+    for table, table_map in mapping.tables.items():
+        for column, source in table_map.columns.items():
+            template = source.template if isinstance(source, ColumnSource) else None
+            if template is not None and _template_fields(template) is None:
+                where = f"tables.{table}.{column}"
+                problems.append(Problem(str(path), None, where, template, TEMPLATE_RULE))
+    return problems
 
 
 def _id_field(mapping: TableMapping) -> str | None:
@@ -156,7 +194,33 @@ def _load_mapping(path: Path, data: bytes) -> tuple[RedcapMapping | None, list[P
         for t in mapping.tables
         if t not in TABLES
     ]
-    return mapping, problems
+    return mapping, problems + _template_problems(path, mapping)
+
+
+def _read_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+    """Every records row (spreadsheet line number, field -> cell); a short or long row,
+    as left by an export cut in the middle, is a problem, never a row with blanks."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                rule = (
+                    f"row has {len(cells)} cells but the header has {len(header)} "
+                    "(export cut short or edited by hand?)"
+                )
+                problems.append(Problem(str(path), reader.line_num, None, None, rule))
+                continue
+            rows.append((reader.line_num, dict(zip(header, cells, strict=True))))
+    except csv.Error as exc:
+        problems.append(Problem(str(path), reader.line_num, None, None, csv_error_rule(exc)))
+    if not header:
+        problems.append(Problem(str(path), 1, None, None, "empty file: no header row"))
+    return rows, problems
 
 
 def read_redcap(mapping_path: Path) -> SourceData:
@@ -182,11 +246,31 @@ def read_redcap(mapping_path: Path) -> SourceData:
             result.problems.append(Problem(str(path), None, None, None, "not UTF-8 text"))
     if result.problems:
         return result
-    fields, choices = _choices(texts[dictionary_path])
+    fields, forms, choices = _choices(texts[dictionary_path])
     records_sha = result.files[1].sha256
-    reader = csv.DictReader(io.StringIO(texts[records_path], newline=""))
-    known = fields | set(reader.fieldnames or ()) | {REPEAT_INSTANCE, REPEAT_INSTRUMENT}
+    records, problems = _read_records(records_path, texts[records_path])
+    result.problems += problems
+    if problems:
+        result.unreadable |= set(mapping.tables)
+        return result
+    columns = set(records[0][1]) if records else set()
+    known = fields | columns | {REPEAT_INSTANCE, REPEAT_INSTRUMENT}
+    events = {r.get(EVENT, "").strip() for _, r in records} - {""}
     for table, table_map in mapping.tables.items():
+        if table_map.instrument is not None and table_map.instrument not in forms:
+            rule = "not an instrument (Form Name) of the data dictionary" + did_you_mean(
+                table_map.instrument, forms
+            )
+            where = f"tables.{table}.instrument"
+            result.problems.append(
+                Problem(str(mapping_path), None, where, table_map.instrument, rule)
+            )
+        if table_map.event is not None and table_map.event not in events:
+            rule = "no record of the export has this redcap_event_name" + did_you_mean(
+                table_map.event, events
+            )
+            where = f"tables.{table}.event"
+            result.problems.append(Problem(str(mapping_path), None, where, table_map.event, rule))
         check = check_header(table, str(mapping_path), list(table_map.columns))
         result.problems += [
             Problem(p.file, None, f"tables.{table}.{p.column}", None, p.rule) for p in check
@@ -194,13 +278,13 @@ def read_redcap(mapping_path: Path) -> SourceData:
         for name in _referenced_fields(table_map):
             if name not in known:
                 rule = "REDCap field not in the data dictionary nor the records export"
+                rule += did_you_mean(name, known)
                 result.problems.append(
                     Problem(str(mapping_path), None, f"tables.{table}", name, rule)
                 )
     if result.problems:
         return result
-    for record in reader:
-        line = reader.line_num
+    for line, record in records:
         instrument = (record.get(REPEAT_INSTRUMENT) or "").strip() or None
         for table, table_map in mapping.tables.items():
             if table_map.instrument != instrument:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -82,6 +83,36 @@ class SourceData:
         self.unreadable |= other.unreadable
 
 
+def did_you_mean(
+    value: str, candidates: set[str] | list[str] | tuple[str, ...], cutoff: float = 0.6
+) -> str:
+    """`` (did you mean 'x'?)`` when a candidate is close to ``value``, else ''."""
+    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=cutoff)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def csv_error_rule(exc: csv.Error) -> str:
+    """A csv module error in words (its own text names a C-level limit)."""
+    if "field larger than field limit" in str(exc):
+        limit = csv.field_size_limit()
+        return (
+            f"a cell is longer than {limit:,} characters: an unbalanced quote, "
+            "or not a CSV text file"
+        )
+    return f"malformed CSV ({exc}); truncated file or unbalanced quotes?"
+
+
+def _delimiter_hint(first_line: str) -> str | None:
+    """A hint when a header is separated by ';' or tabs (a European Excel 'CSV')."""
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
+        if first_line.count(delimiter) > first_line.count(","):
+            return (
+                f"the header is separated by {name}, not commas: save the file as "
+                "'CSV UTF-8 (comma delimited)'"
+            )
+    return None
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -146,10 +177,13 @@ def read_csv_table(table: str, data: bytes, file: str) -> SourceData:
         result.unreadable.add(table)
         return result
     except csv.Error as exc:
-        result.problems.append(Problem(file, 1, None, None, f"malformed CSV: {exc}"))
+        result.problems.append(Problem(file, 1, None, None, csv_error_rule(exc)))
         result.unreadable.add(table)
         return result
     header_problems = check_header(table, file, header)
+    hint = _delimiter_hint(text.partition("\n")[0]) if header_problems else None
+    if hint is not None:  # one line that says why, not one per unknown column
+        header_problems = [Problem(file, 1, None, None, hint)]
     if header_problems:  # every row would repeat them: report the header only
         result.problems += header_problems
         result.unreadable.add(table)
@@ -169,8 +203,7 @@ def read_csv_table(table: str, data: bytes, file: str) -> SourceData:
             values = {h: unneutralise(c) for h, c in zip(header, cells, strict=True)}
             result.rows.append(SourceRow(table, file, line, values, digest))
     except csv.Error as exc:
-        rule = f"malformed CSV ({exc}); truncated file or unbalanced quotes?"
-        result.problems.append(Problem(file, reader.line_num, None, None, rule))
+        result.problems.append(Problem(file, reader.line_num, None, None, csv_error_rule(exc)))
     if result.problems:
         result.unreadable.add(table)
     return result
@@ -184,16 +217,46 @@ def read_csv_folder(folder: Path) -> SourceData:
         result.problems.append(
             Problem(str(folder), None, None, None, "no CSV files (expected <table>.csv)")
         )
-    by_table = {p.stem: p for p in files}
-    for path in files:
-        if path.stem not in TABLES:
+    by_table: dict[str, list[Path]] = {}
+    for path in files:  # names are matched case-insensitively: Patients.CSV is patients
+        by_table.setdefault(path.stem.lower(), []).append(path)
+    for stem, paths in by_table.items():
+        if stem not in TABLES:
             rule = f"not a registry table; expected one of {', '.join(TABLES)}"
-            result.problems.append(Problem(str(path), None, None, None, rule))
+            rule += did_you_mean(stem, tuple(TABLES))
+            result.problems += [Problem(str(p), None, None, None, rule) for p in paths]
+        elif len(paths) > 1:
+            rule = f"two files for table {stem}: {' and '.join(p.name for p in paths)}; keep one"
+            result.problems.append(Problem(str(folder), None, None, None, rule))
     for table in TABLES:  # parents before children
-        if table in by_table:
-            path = by_table[table]
+        if len(by_table.get(table, ())) == 1:
+            [path] = by_table[table]
             result.extend(read_csv_table(table, path.read_bytes(), str(path)))
     return result
+
+
+def _sheet_tables(path: Path, sheetnames: list[str]) -> tuple[dict[str, str], list[Problem]]:
+    """table -> sheet name (matched case-insensitively), and the sheets that are a problem.
+
+    A sheet whose name is close to a table's ('Patient') is an error, not skipped: its
+    rows would be lost silently. Other sheets (a README) are ignored with a warning.
+    """
+    sheets: dict[str, str] = {}
+    problems = []
+    for name in sheetnames:
+        table = name.strip().lower()
+        if table in sheets:
+            rule = f"sheets {sheets[table]!r} and {name!r} are both table {table}; keep one"
+            problems.append(Problem(str(path), None, None, None, rule))
+        elif table in TABLES:
+            sheets[table] = name
+        elif hint := did_you_mean(table, tuple(TABLES), cutoff=0.8):
+            rule = f"sheet {name!r} is not a registry table{hint}; rename the sheet"
+            problems.append(Problem(str(path), None, None, None, rule))
+        else:
+            rule = f"sheet {name!r} is not a registry table; ignored"
+            problems.append(Problem(str(path), None, None, None, rule, "warning"))
+    return sheets, problems
 
 
 def _xlsx_cell(value: Any) -> Any:
@@ -230,34 +293,41 @@ def read_xlsx(path: Path) -> SourceData:
         )
         return result
     try:
-        for name in workbook.sheetnames:
-            if name not in TABLES:
-                rule = f"sheet {name!r} is not a registry table; ignored"
-                result.problems.append(Problem(str(path), None, None, None, rule, "warning"))
+        sheets, problems = _sheet_tables(path, workbook.sheetnames)
+        result.problems += problems
         for table in TABLES:
-            if table not in workbook.sheetnames:
+            if table not in sheets:
                 continue
-            where = f"{path}[{table}]"
-            rows = workbook[table].iter_rows(values_only=True)
-            first = next(rows, None)
-            if first is None:
-                continue
-            header = [str(h).strip() if h is not None else "" for h in first]
-            while header and header[-1] == "":
-                header.pop()
-            header_problems = check_header(table, where, header)
-            if header_problems:  # every row would repeat them: report the header only
-                result.problems += header_problems
+            where = f"{path}[{sheets[table]}]"
+            try:
+                _read_sheet(result, table, where, workbook[sheets[table]], digest)
+            except Exception as exc:  # damaged sheet XML: openpyxl/ElementTree raise many types
+                rule = f"sheet cannot be read, the workbook is damaged ({type(exc).__name__})"
+                result.problems.append(Problem(where, None, None, None, rule))
                 result.unreadable.add(table)
-                continue
-            for number, cells in enumerate(rows, start=2):
-                values = {h: _xlsx_cell(c) for h, c in zip(header, cells, strict=False)}
-                if all(v is None or str(v).strip() == "" for v in values.values()):
-                    continue
-                result.rows.append(SourceRow(table, where, number, values, digest))
     finally:
         workbook.close()
     return result
+
+
+def _read_sheet(result: SourceData, table: str, where: str, sheet: Any, digest: str) -> None:
+    rows = sheet.iter_rows(values_only=True)
+    first = next(rows, None)
+    if first is None:
+        return
+    header = [str(h).strip() if h is not None else "" for h in first]
+    while header and header[-1] == "":
+        header.pop()
+    header_problems = check_header(table, where, header)
+    if header_problems:  # every row would repeat them: report the header only
+        result.problems += header_problems
+        result.unreadable.add(table)
+        return
+    for number, cells in enumerate(rows, start=2):
+        values = {h: _xlsx_cell(c) for h, c in zip(header, cells, strict=False)}
+        if all(v is None or str(v).strip() == "" for v in values.values()):
+            continue
+        result.rows.append(SourceRow(table, where, number, values, digest))
 
 
 def read_sources(sources: list[Path]) -> SourceData:
@@ -274,8 +344,8 @@ def read_sources(sources: list[Path]) -> SourceData:
             from netoutcomes.registry.redcap import read_redcap
 
             result.extend(read_redcap(source))
-        elif source.suffix.lower() == ".csv" and source.stem in TABLES:
-            result.extend(read_csv_table(source.stem, source.read_bytes(), str(source)))
+        elif source.suffix.lower() == ".csv" and source.stem.lower() in TABLES:
+            result.extend(read_csv_table(source.stem.lower(), source.read_bytes(), str(source)))
         else:
             rule = (
                 "unknown source: give a folder of <table>.csv files, an .xlsx workbook, "

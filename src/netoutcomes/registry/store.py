@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar
 
 import duckdb
 import pyarrow as pa
+from pydantic import ValidationError
 
 from netoutcomes.errors import InputError
 from netoutcomes.registry.audit import AUDIT_CONTENT, GENESIS, chain, first_broken_entry
@@ -94,7 +95,7 @@ def create_registry(path: str | Path) -> Path:
         raise InputError(f"{path}: already exists; refusing to overwrite a registry")
     if not path.parent.exists():
         raise InputError(f"{path.parent}: no such directory")
-    conn = duckdb.connect(str(path))
+    conn = duckdb.connect(str(path), config=_NO_EXTENSIONS)
     try:
         conn.execute("BEGIN TRANSACTION")
         create_schema(conn)
@@ -107,16 +108,65 @@ def create_registry(path: str | Path) -> Path:
     return path
 
 
+# A registry never needs an extension: with autoloading on, opening a SQLite file
+# (or any file DuckDB recognises) would try to download one from the internet.
+_NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def damaged(path: Path, exc: BaseException) -> InputError:
+    """The error for a registry DuckDB cannot read (a checksum or catalog failure)."""
+    return InputError(
+        f"{path}: the registry file is damaged ({_first_line(exc)}); restore it from a backup"
+    )
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if not path.is_file():
         raise InputError(f"{path}: no such registry file")
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        with path.open("rb") as handle:
+            is_duckdb = handle.read(12)[8:12] == _DUCKDB_MAGIC
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open registry ({exc.strerror})") from None
+    if not is_duckdb:
+        raise _not_a_registry(path)
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=_NO_EXTENSIONS)
     except duckdb.IOException as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: cannot open registry ({first_line})") from None
-    except duckdb.Error:
-        raise _not_a_registry(path) from None
+        if "not a valid DuckDB database file" in str(exc):
+            raise _not_a_registry(path) from None
+        raise InputError(f"{path}: cannot open registry ({_first_line(exc)})") from None
+    except duckdb.Error as exc:
+        raise damaged(path, exc) from None
+
+
+def _check_tables(path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+    """Every table and column of the current schema is there (a hand-edited file may not be)."""
+    found: dict[str, set[str]] = {}
+    for table, column in conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        found.setdefault(table, set()).add(column)
+    for spec in TABLES.values():
+        if spec.name not in found:
+            raise InputError(
+                f"{path}: table {spec.name} is missing: the file was edited outside "
+                "netoutcomes or is damaged; restore it from a backup"
+            )
+        missing = [c for c in column_types(spec) if c not in found[spec.name]]
+        if missing:
+            raise InputError(
+                f"{path}: table {spec.name} is missing column {missing[0]}: the file was "
+                "edited outside netoutcomes or is damaged; restore it from a backup"
+            )
 
 
 def upgrade_registry(path: str | Path) -> list[int]:
@@ -132,7 +182,15 @@ def upgrade_registry(path: str | Path) -> list[int]:
                 f"{path}: schema version {version} is newer than this netoutcomes "
                 f"({SCHEMA_VERSION}); upgrade netoutcomes"
             )
-        return migrate(conn, version) if version < SCHEMA_VERSION else []
+        if version == SCHEMA_VERSION:
+            return []
+        try:
+            return migrate(conn, version)
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{path}: cannot upgrade the registry from schema version {version} "
+                f"({_first_line(exc)}); the file was left as it was"
+            ) from None
     finally:
         conn.close()
 
@@ -141,12 +199,21 @@ def _ensure_current(path: Path) -> None:
     conn = _connect(path, read_only=True)
     try:
         version = schema_version(conn)
+    except duckdb.Error as exc:
+        raise damaged(path, exc) from None
     finally:
         conn.close()
     if version is None:
         raise _not_a_registry(path)
     if version != SCHEMA_VERSION:
         upgrade_registry(path)
+    conn = _connect(path, read_only=True)
+    try:
+        _check_tables(path, conn)
+    except duckdb.Error as exc:
+        raise damaged(path, exc) from None
+    finally:
+        conn.close()
 
 
 @dataclass(frozen=True)
@@ -174,24 +241,46 @@ class Registry:
 
     def stored_rows(self, table: str) -> list[StoredRow]:
         """Rows as plain values, ordered by primary key (fast: no validation)."""
-        return _stored_rows(self._conn, table)
+        try:
+            return _stored_rows(self._conn, table)
+        except duckdb.Error as exc:
+            raise damaged(self.path, exc) from None
 
     def rows(self, table: str) -> list[RegistryRecord]:
-        """Rows of a table as validated model instances, ordered by primary key."""
-        model = _spec(table).model
-        return [model.model_validate(row) for row in self.stored_rows(table)]
+        """Rows of a table as validated model instances, ordered by primary key.
+
+        A stored value the model refuses (written outside netoutcomes, or before a
+        rule existed) is an InputError naming the table, the row and the column.
+        """
+        return self._validated(_spec(table).model, table)
 
     def rows_of(self, model: type[Record]) -> list[Record]:
         """Typed variant of ``rows``: ``registry.rows_of(Patient) -> list[Patient]``."""
-        return [model.model_validate(row) for row in self.stored_rows(table_of(model).name)]
+        return self._validated(model, table_of(model).name)
+
+    def _validated(self, model: type[Record], table: str) -> list[Record]:
+        records = []
+        spec = _spec(table)
+        for row in self.stored_rows(table):
+            try:
+                records.append(model.model_validate(row))
+            except ValidationError as exc:
+                raise stored_row_error(self.path, spec, row, exc) from None
+        return records
 
     def count(self, table: str) -> int:
         spec = _spec(table)
-        return int(scalar(self._conn, f"SELECT count(*) FROM {spec.name}"))
+        try:
+            return int(scalar(self._conn, f"SELECT count(*) FROM {spec.name}"))
+        except duckdb.Error as exc:
+            raise damaged(self.path, exc) from None
 
     def audit(self) -> list[AuditEntry]:
         """The audit log, oldest first."""
-        rows = _select(self._conn, "SELECT * FROM audit ORDER BY audit_id")
+        try:
+            rows = _select(self._conn, "SELECT * FROM audit ORDER BY audit_id")
+        except duckdb.Error as exc:
+            raise damaged(self.path, exc) from None
         return [AuditEntry(**row) for row in rows]
 
     def audit_intact(self) -> int | None:
@@ -204,6 +293,22 @@ class Registry:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def stored_row_error(
+    path: Path, spec: TableSpec, row: StoredRow, exc: ValidationError
+) -> InputError:
+    """One line: registry, table, row (its key), column, stored value, rule."""
+    first = exc.errors()[0]
+    column = str(first["loc"][0]) if first["loc"] else None
+    key = "/".join(str(row[c]) for c in spec.primary_key)
+    where = f"{path}, table {spec.name}, row {key}" + (f", column {column}" if column else "")
+    value = f"stored value {row.get(column)!r}: " if column else ""
+    rule = first["msg"].removeprefix("Value error, ")
+    return InputError(
+        f"{where}: {value}{rule} (the registry was edited outside netoutcomes, "
+        "or the value predates this rule; correct it with an import)"
+    )
 
 
 def _stored_rows(conn: duckdb.DuckDBPyConnection, table: str) -> list[StoredRow]:
@@ -315,11 +420,15 @@ def _audit_rows(
 class WriteSession:
     """Reads and writes inside ONE open transaction (see ``write_session``)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, conn: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
         self._conn = conn
 
     def stored_rows(self, table: str) -> list[StoredRow]:
-        return _stored_rows(self._conn, table)
+        try:
+            return _stored_rows(self._conn, table)
+        except duckdb.Error as exc:
+            raise damaged(self.path, exc) from None
 
     def apply(self, batch: Batch, changes: list[RowChange]) -> None:
         """Write rows, their audit entries and the batch record (committed by the session)."""
@@ -366,7 +475,7 @@ def write_session(path: str | Path) -> Iterator[WriteSession]:
     try:
         conn.execute("BEGIN TRANSACTION")
         try:
-            yield WriteSession(conn)
+            yield WriteSession(path, conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -45,8 +45,9 @@ def template_command(
     """Write empty CSV templates, one per table, and the data dictionary."""
     try:
         written = write_templates(directory)
-    except OSError as exc:
-        fail(f"{directory}: cannot write templates ({exc.strerror})")
+    except InputError as exc:
+        fail(str(exc))
+        return
     typer.echo(f"wrote {len(written)} files to {directory}")
 
 
