@@ -191,3 +191,28 @@ def test_fleming_harrington_q_matches_r(block: str) -> None:
     for key in ("chisq", "observed", "expected", "var"):
         assert_r(np.ravel(getattr(result, key), order="F"), ref[key], key)
     assert result.df == 3
+
+
+# ---- two-sample differences -------------------------------------------------------------
+
+
+def test_difference_with_zero_se_has_no_p_value() -> None:
+    from netoutcomes.survival.twosample import rmst_difference, survival_difference
+
+    # before any event both curves are 1 with Greenwood SE 0: difference 0, SE 0, no test
+    a = kaplan_meier(count_table(np.array([2.0, 3.0]), np.array([1, 0], bool)))
+    b = kaplan_meier(count_table(np.array([4.0, 5.0]), np.array([1, 1], bool)))
+    d = survival_difference(a, b, 1.0)
+    assert (d.estimate, d.se, d.lower, d.upper) == (0.0, 0.0, 0.0, 0.0)
+    assert np.isnan(d.p)
+    # RMST to 1: both areas 1 with SE 0
+    r = rmst_difference(a, b, 1.0)
+    assert (r.estimate, r.se) == (0.0, 0.0) and np.isnan(r.p)
+    # and a real difference keeps its two-sided z-test: at 4, S_a = 1/2 (n 2, d 1 at 2),
+    # S_b = 1/2 (n 2, d 1 at 4); Greenwood var of S = S^2 d/(n(n-d)) = 1/8 each
+    d = survival_difference(a, b, 4.0, conf_level=0.9)
+    assert d.estimate == 0.0 and d.p == 1.0
+    np.testing.assert_allclose(d.se, 0.5)
+    np.testing.assert_allclose(
+        [d.lower, d.upper], [-0.5 * 1.6448536269514722, 0.5 * 1.6448536269514722]
+    )
