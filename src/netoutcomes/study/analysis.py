@@ -22,7 +22,7 @@ from netoutcomes.study.cohorts import (
 )
 from netoutcomes.study.comparisons import TwoGroups, disjoint_table, nested_tables, two_groups
 from netoutcomes.study.eligibility import Screening
-from netoutcomes.study.narrative import write_narrative
+from netoutcomes.study.narrative import write_methods, write_narrative, write_results
 from netoutcomes.study.protocol import Protocol
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.response import NOT_ASSESSED, best_response, response_table
@@ -111,4 +111,6 @@ def analyse(
     nested_tables(result, analysed, entries)
     disjoint_table(result, analysed, entries)
     result.narrative = write_narrative(result)
+    result.results = write_results(result)
+    result.methods = write_methods(result)
     return result

@@ -10,6 +10,7 @@ import numpy as np
 
 from netoutcomes.study import statistics as st
 from netoutcomes.study.cohorts import SurvivalData, members, primary_method, survival_data
+from netoutcomes.study.landmarks import follow_up_end, landmark_estimates, small_cohort_reason
 from netoutcomes.study.protocol import DisjointComparison, Protocol
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.results import METHOD_LABELS, ORIGIN_LABELS, ForestRow, StudyResult
@@ -36,6 +37,8 @@ def nested_tables(
                 f"diff_{k}_lower": "95% CI lower",
                 f"diff_{k}_upper": "95% CI upper",
             }
+        columns.append("note")
+        labels["note"] = "Note"
         table = result.add_table(
             "comparisons",
             Table(
@@ -50,23 +53,40 @@ def nested_tables(
         )
         for nested in protocol.comparisons.nested:
             curves = []
+            missing: list[str] = []
             for cid in (nested.cohort, nested.reference):
                 cohort_patients = members(protocol.cohort(cid), patients)
                 data = survival_data(cohort_patients, entry_dates, origin, method, spec.data_cutoff)
-                curves.append(st.km(data.time, data.event, data.entry) if data.time.size else None)
+                if data.time.size:
+                    km = st.km(data.time, data.event, data.entry)
+                    rules = landmark_estimates(
+                        km, follow_up_end(data.time), spec.landmarks_years, spec.min_at_risk
+                    )
+                    curves.append((km, rules))
             values: dict[str, Any] = {}
-            if curves[0] is not None and curves[1] is not None:
-                for t in spec.landmarks_years:
+            if len(curves) == 2:
+                (a, a_rules), (b, b_rules) = curves
+                for t, ra, rb in zip(spec.landmarks_years, a_rules, b_rules, strict=True):
                     k = landmark_key(t)
+                    if not (ra.reported and rb.reported):
+                        missing.append(f"{t:g} y {ra.reason or rb.reason}")
+                        continue
                     # independent-samples interval: conservative for nested cohorts
-                    d = st.survival_diff(curves[0], curves[1], t)
+                    d = st.survival_diff(a, b, t)
                     values |= {
                         f"diff_{k}": pct(d.estimate),
                         f"diff_{k}_lower": pct(d.lower),
                         f"diff_{k}_upper": pct(d.upper),
                     }
+            else:
+                missing.append("a cohort has no patient")
+            row = f"{nested.cohort}_vs_{nested.reference}"
+            cohort_label = protocol.cohort(nested.cohort).label
+            reference_label = protocol.cohort(nested.reference).label
+            table.row_labels[row] = f"{cohort_label} minus {reference_label}"
             table.add(
-                comparison=f"{nested.cohort}_vs_{nested.reference}",
+                note="; ".join(missing) or None,
+                comparison=row,
                 cohort=protocol.cohort(nested.cohort).label,
                 reference=protocol.cohort(nested.reference).label,
                 **values,
@@ -92,7 +112,9 @@ def two_groups(
     if overlap:
         return f"not disjoint: {len(overlap)} patients are in both cohorts"
     method = primary_method(comparison.origin, protocol.survival.delayed_entry)
-    data = survival_data(a + b, entry_dates, comparison.origin, method, None)
+    data = survival_data(
+        a + b, entry_dates, comparison.origin, method, protocol.survival.data_cutoff
+    )
     ids_a = {p.patient_id for p in a}
     in_group = np.array([pid in ids_a for pid in data.ids], dtype=bool)
     if in_group.all() or not in_group.any():
@@ -107,6 +129,7 @@ def disjoint_table(
 ) -> None:
     protocol = result.protocol
     comparisons = protocol.comparisons
+    spec = protocol.survival
     if not comparisons.disjoint:
         return
     tau = comparisons.rmst_tau_years or max(protocol.survival.landmarks_years)
@@ -153,10 +176,13 @@ def disjoint_table(
             },
             note="Log-rank (R survdiff) and Cox PH (Efron ties) with delayed entry where the "
             "origin is diagnosis; RMST difference with a Wald interval from the two "
-            "independent groups' variances.",
+            "independent groups' variances. Adjusted p from the unrounded p-values. No test "
+            f"when a group has fewer than {spec.min_patients} patients or "
+            f"{spec.min_events} deaths.",
         ),
     )
     rows: list[dict[str, Any]] = []
+    unrounded_p: dict[int, float] = {}  # row index -> log-rank p, adjusted before rounding
     for c in comparisons.disjoint:
         key = f"{c.group}_vs_{c.versus}_{c.origin}"
         row: dict[str, Any] = {
@@ -165,11 +191,29 @@ def disjoint_table(
             "versus": protocol.cohort(c.versus).label,
             "origin": ORIGIN_LABELS[c.origin],
         }
+        table.row_labels[key] = f"{row['group']} vs {row['versus']} (from {row['origin']})"
         groups = two_groups(c, protocol, patients, entry_dates)
         if isinstance(groups, str):
             rows.append(row | {"note": groups})
+            result.warn(f"{table.row_labels[key]}: not tested ({groups})")
             continue
         d, g = groups.data, groups.in_group
+        row |= {
+            "n_group": int(g.sum()),
+            "n_versus": int((~g).sum()),
+            "events_group": int(d.event[g].sum()),
+            "events_versus": int(d.event[~g].sum()),
+        }
+        small = [
+            f"{row[side]}: {reason}"
+            for side in ("group", "versus")
+            if (reason := small_cohort_reason(row[f"n_{side}"], row[f"events_{side}"], spec))
+        ]
+        if small:
+            note = "not tested: " + "; ".join(small)
+            rows.append(row | {"note": note})
+            result.warn(f"{table.row_labels[key]}: {note}")
+            continue
         test = st.two_group_test(d.time, d.event, d.entry, g)
         km = {
             side: st.km(d.time[m], d.event[m], None if d.entry is None else d.entry[m])
@@ -177,10 +221,6 @@ def disjoint_table(
         }
         rmst = st.rmst_diff(km["group"], km["versus"], tau)
         row |= {
-            "n_group": int(g.sum()),
-            "n_versus": int((~g).sum()),
-            "events_group": int(d.event[g].sum()),
-            "events_versus": int(d.event[~g].sum()),
             "logrank_chisq": round(test.logrank_chisq, 3),
             "logrank_p": p_cell(test.logrank_p),
             "hr": round(test.hr, 2),
@@ -195,18 +235,24 @@ def disjoint_table(
         result.forest.append(
             ForestRow(
                 key,
-                f"{row['group']} vs {row['versus']} (from {row['origin']})",
+                table.row_labels[key],
                 test.hr,
                 test.hr_lower,
                 test.hr_upper,
                 test.cox_p,
             )
         )
+        unrounded_p[len(rows)] = test.logrank_p
         rows.append(row)
-    tested = [i for i, r in enumerate(rows) if r.get("logrank_p") is not None]
-    p = np.array([rows[i]["logrank_p"] for i in tested], dtype=np.float64)
-    adjusted = st.adjust_p(p, comparisons.adjustment)
-    for i, q in zip(tested, adjusted, strict=True):
+    adjusted = adjusted_p_values(unrounded_p, comparisons.adjustment)
+    for i, q in adjusted.items():
         rows[i]["logrank_p_adjusted"] = p_cell(q)
     for r in rows:
         table.add(**r)
+
+
+def adjusted_p_values(p: dict[int, float], method: str) -> dict[int, float]:
+    """Adjust the unrounded p-values of the tested comparisons (rounding comes after)."""
+    keys = list(p)
+    values = st.adjust_p(np.array([p[k] for k in keys], dtype=np.float64), method)
+    return dict(zip(keys, (float(v) for v in values), strict=True))

@@ -1,7 +1,19 @@
-"""The abstract-style Results paragraph, written from the computed tables.
+"""The abstract-style Methods and Results paragraphs, written from the protocol and the tables.
 
-Every number is a ``Segment`` that names the table cell it was read from, so
-the report can link it and a test can check it against the table.
+Every number in the Results comes from one table cell: it is a ``Segment``
+naming that cell, so the report can link it and a test can check it.  Numbers
+are shown as the cell holds them (percentages to 0.1, dropping ".0" on a lone
+estimate; an interval keeps one decimal on both ends when either needs it),
+except p-values, which the journal style shows as ``p < 0.001`` or to two
+decimals (three below 0.01) while the cell keeps four significant digits.
+
+Two renderings of the same Results sentences:
+
+- ``results`` (journal style): ``HR 0.28, 95% CI 0.14-0.58; p < 0.001``;
+- ``narrative`` (kept for readers of the old field): p-values as their cells.
+
+The Methods paragraph (``write_methods``) is written from the protocol: its
+numbers are protocol settings, not results.
 """
 
 from __future__ import annotations
@@ -11,6 +23,9 @@ from netoutcomes.study.results import Segment, StudyResult
 from netoutcomes.study.rounding import landmark_key
 from netoutcomes.study.tables import Cell
 
+MAX_WORDS = 300
+ADJUSTMENT_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": ""}
+
 
 def format_number(value: float) -> str:
     """Whole numbers without decimals (46, not 46.0); others as stored."""
@@ -19,38 +34,79 @@ def format_number(value: float) -> str:
     return f"{value:g}"
 
 
+def format_p(p: float) -> str:
+    """Journal style: '< 0.001', else two decimals (three below 0.01); never '0.00'."""
+    if p < 0.001:
+        return "< 0.001"
+    if p < 0.01:
+        return f"= {p:.3f}"
+    if p >= 0.995:
+        return "> 0.99"
+    return f"= {p:.2f}"
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
 class _Writer:
-    def __init__(self, result: StudyResult) -> None:
+    def __init__(self, result: StudyResult, journal_p: bool) -> None:
         self.result = result
+        self.journal_p = journal_p
         self.segments: list[Segment] = []
 
     def text(self, text: str) -> None:
         self.segments.append(Segment(text))
 
-    def has(self, table: str, row: str, column: str) -> bool:
-        try:
-            return self.value(table, row, column) is not None
-        except KeyError:
-            return False
-
     def value(self, table: str, row: str, column: str) -> Cell:
-        return self.result.tables[table].cell(row, column)
+        try:
+            return self.result.tables[table].cell(row, column)
+        except KeyError:
+            return None
 
-    def number(self, table: str, row: str, column: str, suffix: str = "") -> None:
+    def has(self, table: str, row: str, column: str) -> bool:
         value = self.value(table, row, column)
-        if value is None or isinstance(value, str):
-            self.segments.append(Segment("not estimable"))
-            return
-        self.segments.append(
-            Segment(format_number(float(value)) + suffix, table, row, column, float(value))
-        )
+        return isinstance(value, int | float)
 
-    def interval(self, table: str, row: str, lower: str, upper: str, suffix: str = "") -> None:
-        self.text(" (95% CI ")
-        self.number(table, row, lower, suffix)
-        self.text(" to ")
-        self.number(table, row, upper, suffix)
-        self.text(")")
+    def cell(self, table: str, row: str, column: str, shown: str) -> None:
+        value = self.value(table, row, column)
+        assert isinstance(value, int | float)
+        self.segments.append(Segment(shown, table, row, column, float(value)))
+
+    def number(
+        self, table: str, row: str, column: str, suffix: str = "", decimals: int | None = None
+    ) -> None:
+        """The cell's value as stored (``decimals`` pads, e.g. 90 -> 90.0), or 'not reached'."""
+        value = self.value(table, row, column)
+        if not isinstance(value, int | float):
+            self.text("not reached" if column.startswith("median") else "not estimable")
+            return
+        shown = f"{value:.{decimals}f}" if decimals is not None else format_number(float(value))
+        self.cell(table, row, column, shown + suffix)
+
+    def interval(self, table: str, row: str, lower: str, upper: str, unit: str = "") -> None:
+        """'95% CI 66.3-90.0%' (or '-1.4 to 43.8' when a bound is negative)."""
+        lo, hi = self.value(table, row, lower), self.value(table, row, upper)
+        values = [float(v) for v in (lo, hi) if isinstance(v, int | float)]
+        decimals = 1 if any(not v.is_integer() for v in values) and unit == "%" else None
+        negative = any(v < 0 for v in values)
+        self.text("95% CI ")
+        self.number(table, row, lower, "", decimals)
+        self.text(" to " if negative or len(values) < 2 else "-")
+        self.number(table, row, upper, unit, decimals)
+
+    def p_value(self, table: str, row: str, column: str) -> None:
+        value = self.value(table, row, column)
+        if not isinstance(value, int | float):
+            self.text("p not estimable")
+            return
+        if self.journal_p:
+            shown = format_p(float(value))
+            self.text("p ")
+            self.cell(table, row, column, shown)
+        else:
+            self.text("p = ")
+            self.cell(table, row, column, format_number(float(value)))
 
 
 def _screening(w: _Writer) -> None:
@@ -59,107 +115,171 @@ def _screening(w: _Writer) -> None:
     w.number("consort", "screened", "n")
     w.text(" patients screened, ")
     w.number("consort", "enrolled", "n")
-    w.text(" were eligible and ")
+    w.text(" were eligible, ")
     w.number("consort", "treated", "n")
-    w.text(f" were treated with {agent}; ")
+    w.text(f" were treated with {agent} and ")
     w.number("consort", "analysed", "n")
-    w.text(" were analysed. ")
+    w.text(" were analysed")
+    first = w.result.protocol.cohorts[0]
+    row = f"{first.id}_from_origin"
+    if w.has("survival_first_therapy", row, "followup_median"):
+        w.text(" (median follow-up ")
+        w.number("survival_first_therapy", row, "followup_median", " years")
+        w.text(")")
+    w.text(". ")
 
 
 def _response(w: _Writer) -> None:
     for outcome in w.result.protocol.outcomes:
         table = f"response_{outcome.id}"
         w.text(f"{outcome.label}: ")
+        if w.value(table, "not_assessed", "n") == w.value(table, "not_assessed", "total"):
+            w.text("not assessed (no assessment recorded). ")
+            continue
         for i, category in enumerate(outcome.categories):
             if i:
-                w.text(" and " if i == len(outcome.categories) - 1 else ", ")
+                w.text(", ")
+            w.text(f"{category} ")
             w.number(table, category, "percent", "%")
-            w.text(f" {category}")
-        if outcome.objective:
-            w.text(f"; {outcome.objective_label} ({' + '.join(outcome.objective)}) ")
-            w.number(table, "objective_response", "percent", "%")
-            w.interval(table, "objective_response", "ci_lower", "ci_upper", "%")
-        if outcome.control:
-            w.text(f"; {outcome.control_label} ({' + '.join(outcome.control)}) ")
-            w.number(table, "disease_control", "percent", "%")
-            w.interval(table, "disease_control", "ci_lower", "ci_upper", "%")
+        if w.has(table, "not_assessed", "n") and w.value(table, "not_assessed", "n"):
+            w.text(", not assessed ")
+            w.number(table, "not_assessed", "percent", "%")
+        for key, label in (
+            ("objective_response", outcome.objective_label if outcome.objective else ""),
+            ("disease_control", outcome.control_label if outcome.control else ""),
+        ):
+            if label:
+                w.text(f"; {label} ")
+                w.number(table, key, "percent", "%")
+                w.text(" (")
+                w.interval(table, key, "ci_lower", "ci_upper", "%")
+                w.text(")")
         w.text(". ")
+
+
+def _landmark(w: _Writer, table: str, row: str, t: float) -> None:
+    """'58% (95% CI 45.8-73.4%) at 5 years' or 'not estimable (...) at 10 years'."""
+    k = landmark_key(t)
+    if w.has(table, row, f"s_{k}"):
+        w.number(table, row, f"s_{k}", "%")
+        if w.value(table, row, f"s_{k}") == 100:
+            # no death yet: the log-transformed interval is degenerate (100-100%)
+            w.text(f" (no deaths) at {t:g} years")
+            return
+        w.text(" (")
+        w.interval(table, row, f"s_{k}_lower", f"s_{k}_upper", "%")
+        w.text(f") at {t:g} years")
+    else:
+        reason = w.value(table, row, f"s_{k}_note") or "not estimable"
+        w.text(f"{reason} at {t:g} years")
+
+
+def _flag(w: _Writer, table: str, row: str) -> None:
+    note = w.value(table, row, "note")
+    if isinstance(note, str) and note:
+        w.text(f" [{note}]")
 
 
 def _survival(w: _Writer) -> None:
     protocol = w.result.protocol
     spec = protocol.survival
     first = protocol.cohorts[0]
-    if "first_therapy" in spec.origins:
-        row = f"{first.id}_from_origin"
-        table = "survival_first_therapy"
-        if w.has(table, row, "n"):
-            for t in spec.landmarks_years:
-                k = landmark_key(t)
-                w.number(table, row, f"s_{k}", "%")
-                w.interval(table, row, f"s_{k}_lower", f"s_{k}_upper", "%")
-                w.text(f" were alive {t:.1f} years after {protocol.entry.agent_name} therapy; ")
-            w.text("median survival from first therapy ")
-            w.number(table, row, "median", " years")
-            w.text(". ")
-    if "diagnosis" in spec.origins:
-        method = primary_method("diagnosis", spec.delayed_entry)
-        t = max(spec.landmarks_years)
-        k = landmark_key(t)
-        how = (
-            "with delayed entry at first therapy" if spec.delayed_entry else "without delayed entry"
-        )
-        shown = [
-            c for c in protocol.cohorts if w.has("survival_diagnosis", f"{c.id}_{method}", "n")
-        ]
-        if shown:
-            w.text(f"From histological diagnosis ({how}), survival at {t:g} years was ")
+    row = f"{first.id}_from_origin"
+    table = "survival_first_therapy"
+    if "first_therapy" in spec.origins and w.has(table, row, "n"):
+        w.text(f"Survival from first {protocol.entry.agent_name} therapy was ")
+        for i, t in enumerate(spec.landmarks_years):
+            if i:
+                w.text(", " if i < len(spec.landmarks_years) - 1 else " and ")
+            _landmark(w, table, row, t)
+        w.text("; median ")
+        w.number(table, row, "median", " years" if w.has(table, row, "median") else "")
+        if w.has(table, row, "median"):
+            w.text(" (")
+            w.interval(table, row, "median_lower", "median_upper")
+            w.text(")")
+        _flag(w, table, row)
+        w.text(". ")
+    if "diagnosis" not in spec.origins:
+        return
+    method = primary_method("diagnosis", spec.delayed_entry)
+    t = max(spec.landmarks_years)
+    k = landmark_key(t)
+    how = "delayed entry at first therapy" if spec.delayed_entry else "no delayed entry"
+    shown = [c for c in protocol.cohorts if w.has("survival_diagnosis", f"{c.id}_{method}", "n")]
+    if shown:
+        w.text(f"From histological diagnosis ({how}), {t:g}-year survival was ")
         for i, cohort in enumerate(shown):
             if i:
                 w.text("; ")
-            w.number("survival_diagnosis", f"{cohort.id}_{method}", f"s_{k}", "%")
+            r = f"{cohort.id}_{method}"
+            if w.has("survival_diagnosis", r, f"s_{k}"):
+                w.number("survival_diagnosis", r, f"s_{k}", "%")
+            else:
+                w.text(str(w.value("survival_diagnosis", r, f"s_{k}_note") or "not estimable"))
             w.text(f" for {cohort.label}")
-        if shown:
-            w.text(". ")
-        for nested in protocol.comparisons.nested:
-            row = f"{nested.cohort}_vs_{nested.reference}"
-            if not w.has("nested_diagnosis", row, f"diff_{k}"):
-                continue
-            w.text(
-                f"At {t:g} years, {protocol.cohort(nested.cohort).label} minus "
-                f"{protocol.cohort(nested.reference).label}: "
-            )
-            w.number("nested_diagnosis", row, f"diff_{k}", " points")
-            w.interval("nested_diagnosis", row, f"diff_{k}_lower", f"diff_{k}_upper")
-            w.text(". ")
-        if spec.delayed_entry and w.has("immortal_time_gap", first.id, f"gap_{k}"):
-            w.text(f"Without delayed entry, survival of {first.label} at {t:g} years would read ")
-            w.number("immortal_time_gap", first.id, f"naive_{k}", "%")
-            w.text(" instead of ")
-            w.number("immortal_time_gap", first.id, f"delayed_{k}", "%")
-            w.text(" (immortal-time bias). ")
+            _flag(w, "survival_diagnosis", r)
+        w.text(". ")
+    nested = [
+        n
+        for n in protocol.comparisons.nested
+        if w.has("nested_diagnosis", f"{n.cohort}_vs_{n.reference}", f"diff_{k}")
+    ]
+    if nested:
+        w.text(f"Differences at {t:g} years: ")
+    for i, n in enumerate(nested):
+        if i:
+            w.text("; ")
+        r = f"{n.cohort}_vs_{n.reference}"
+        w.text(f"{protocol.cohort(n.cohort).label} minus {protocol.cohort(n.reference).label} ")
+        w.number("nested_diagnosis", r, f"diff_{k}", " points")
+        w.text(" (")
+        w.interval("nested_diagnosis", r, f"diff_{k}_lower", f"diff_{k}_upper")
+        w.text(")")
+    if nested:
+        w.text(". ")
+    gap = "immortal_time_gap"
+    shows_gap = w.has(gap, first.id, f"gap_{k}") and w.value(gap, first.id, f"gap_{k}") != 0
+    if spec.delayed_entry and shows_gap:
+        w.text(f"Ignoring delayed entry would give {first.label} ")
+        w.number(gap, first.id, f"naive_{k}", "%")
+        w.text(" instead of ")
+        w.number(gap, first.id, f"delayed_{k}", "%")
+        w.text(" (immortal-time bias). ")
 
 
 def _comparisons(w: _Writer) -> None:
     if "disjoint" not in w.result.tables:
         return
+    adjustment = ADJUSTMENT_NAMES[w.result.protocol.comparisons.adjustment]
     table = w.result.tables["disjoint"]
     for row in table.rows:
         key = str(row["comparison"])
-        if row["hr"] is None:
+        w.text(f"{row['group']} vs {row['versus']} (from {row['origin']}): ")
+        if row["hr"] is None or row["logrank_p"] is None:
+            w.text(f"{row['note'] or 'not tested'}. ")
             continue
-        w.text(f"{row['group']} vs {row['versus']} (from {row['origin']}): hazard ratio ")
+        w.text("HR ")
         w.number("disjoint", key, "hr")
+        w.text(", ")
         w.interval("disjoint", key, "hr_lower", "hr_upper")
-        w.text(", log-rank p = ")
-        w.number("disjoint", key, "logrank_p")
-        w.text(" (adjusted ")
-        w.number("disjoint", key, "logrank_p_adjusted")
-        w.text("). ")
+        w.text("; log-rank ")
+        w.p_value("disjoint", key, "logrank_p")
+        if adjustment and w.has("disjoint", key, "logrank_p_adjusted"):
+            w.text(f", {adjustment}-adjusted ")
+            w.p_value("disjoint", key, "logrank_p_adjusted")
+        w.text(". ")
 
 
-def write_narrative(result: StudyResult) -> list[Segment]:
-    w = _Writer(result)
+def _trim(segments: list[Segment]) -> list[Segment]:
+    if segments and segments[-1].table is None:
+        segments[-1] = Segment(segments[-1].text.rstrip())
+    return segments
+
+
+def write_results(result: StudyResult, journal_p: bool = True) -> list[Segment]:
+    """The Results paragraph; ``journal_p=False`` shows p-values as their cells."""
+    w = _Writer(result, journal_p)
     _screening(w)
     if result.screening.flow.analysed == 0:
         w.text("No patient could be analysed.")
@@ -167,7 +287,72 @@ def write_narrative(result: StudyResult) -> list[Segment]:
     _response(w)
     _survival(w)
     _comparisons(w)
-    # the last segment ends with a space; trim it
-    if w.segments and w.segments[-1].table is None:
-        w.segments[-1] = Segment(w.segments[-1].text.rstrip())
-    return w.segments
+    return _trim(w.segments)
+
+
+def write_narrative(result: StudyResult) -> list[Segment]:
+    """The Results paragraph as the ``narrative`` field has it (p-values as stored)."""
+    return write_results(result, journal_p=False)
+
+
+def write_methods(result: StudyResult) -> list[Segment]:
+    """The Methods paragraph, from the protocol (its numbers are settings, not results)."""
+    p = result.protocol
+    spec = p.survival
+    comparisons = p.comparisons
+    rules = "; ".join((r.label or r.id).rstrip(".") for r in p.eligibility)
+    shown = [f"{t:g}" for t in spec.landmarks_years]
+    landmarks = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+    parts = [
+        f"Every registry patient was screened for a first {p.entry.agent_name} therapy between "
+        f"{p.entry.window_start:%d %B %Y} and {p.entry.window_end:%d %B %Y}"
+        + (f" and the protocol's rules ({rules})" if rules else "")
+        + "; missing data never counted as a pass. ",
+    ]
+    if p.outcomes:
+        parts.append(
+            "Best response was the best category from first therapy to the first reading in "
+            "the worst category, with exact (Clopper-Pearson) 95% confidence intervals over "
+            "all analysed patients. "
+        )
+    origins = " and ".join(
+        {"diagnosis": "histological diagnosis", "first_therapy": "first therapy"}[o]
+        for o in spec.origins
+    )
+    parts.append(
+        f"Overall survival from {origins} was estimated by the Kaplan-Meier method "
+        "(Greenwood variance, log-transformed 95% intervals) at "
+        f"{landmarks} years; median follow-up by the reverse Kaplan-Meier method. "
+    )
+    if "diagnosis" in spec.origins and spec.delayed_entry:
+        parts.append(
+            "From diagnosis, patients entered the risk set at first therapy (left truncation) "
+            "to avoid immortal-time bias. "
+        )
+    if spec.data_cutoff is not None:
+        parts.append(f"Follow-up was censored at the data cut-off, {spec.data_cutoff:%d %B %Y}. ")
+    at_risk = f" or with fewer than {spec.min_at_risk} patients at risk"
+    parts.append(
+        "No survival estimate is reported beyond a cohort's last follow-up time"
+        + (at_risk if spec.min_at_risk > 1 else "")
+        + f"; cohorts with fewer than {spec.min_patients} patients or {spec.min_events} deaths "
+        "are flagged and not tested. "
+    )
+    if comparisons.nested:
+        parts.append(
+            "Nested cohorts were compared descriptively by differences in landmark survival "
+            "(Wald intervals). "
+        )
+    if comparisons.disjoint:
+        tau = comparisons.rmst_tau_years or max(spec.landmarks_years)
+        adjust = ADJUSTMENT_NAMES[comparisons.adjustment]
+        parts.append(
+            "Disjoint groups were compared by the log-rank test, Cox proportional-hazards "
+            f"regression (Efron ties) and the restricted mean survival time to {tau:g} years"
+            + (f"; log-rank p-values were {adjust}-adjusted" if adjust else "")
+            + ". "
+        )
+    parts.append(
+        "Statistics were computed with netoutcomes, whose estimators match R's survival package."
+    )
+    return [Segment("".join(parts))]

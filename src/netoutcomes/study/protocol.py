@@ -150,6 +150,13 @@ class SurvivalSpec(_Strict):
     landmarks_years: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
     delayed_entry: bool = True  # from diagnosis: at risk only from the entry therapy
     data_cutoff: dt.date | None = None  # follow-up beyond it is censored at it
+    # a landmark with fewer patients at risk is not reported (always: none past the
+    # cohort's largest follow-up time, where the estimate is not estimable)
+    min_at_risk: int = Field(default=1, ge=1)
+    # cohorts under min_patients patients or min_events deaths are flagged in the
+    # tables, the curves and the text, and get no test in the disjoint comparisons
+    min_patients: int = Field(default=10, ge=1)
+    min_events: int = Field(default=5, ge=1)
 
 
 class NestedComparison(_Strict):

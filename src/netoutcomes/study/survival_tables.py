@@ -9,6 +9,7 @@ import numpy as np
 
 from netoutcomes.study import statistics as st
 from netoutcomes.study.cohorts import SurvivalData, members, survival_data
+from netoutcomes.study.landmarks import follow_up_end, landmark_estimates, small_cohort_reason
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.results import (
     METHOD_LABELS,
@@ -83,13 +84,16 @@ def survival_tables(
         }
         for t in landmarks:
             k = landmark_key(t)
-            columns += [f"s_{k}", f"s_{k}_lower", f"s_{k}_upper", f"at_risk_{k}"]
+            columns += [f"s_{k}", f"s_{k}_lower", f"s_{k}_upper", f"at_risk_{k}", f"s_{k}_note"]
             labels |= {
                 f"s_{k}": f"Survival at {t:g} y (%)",
                 f"s_{k}_lower": "95% CI lower",
                 f"s_{k}_upper": "95% CI upper",
                 f"at_risk_{k}": f"At risk at {t:g} y",
+                f"s_{k}_note": f"Survival at {t:g} y: why not shown",
             }
+        columns += ["followup_end", "note"]
+        labels |= {"followup_end": "Follow-up ends (years)", "note": "Note"}
         table = result.add_table(
             "survival",
             Table(
@@ -99,7 +103,15 @@ def survival_tables(
                 labels=labels,
                 note=(
                     "Kaplan-Meier; Greenwood variance, log-transformed 95% intervals; "
-                    "median interval where the confidence limits cross 0.5 (R survfit)."
+                    "median interval where the confidence limits cross 0.5 (R survfit). "
+                    "No estimate past a cohort's last follow-up time (R's extend = FALSE)"
+                    + (
+                        f" or with fewer than {spec.min_at_risk} at risk"
+                        if spec.min_at_risk > 1
+                        else ""
+                    )
+                    + f"; cohorts under {spec.min_patients} patients or {spec.min_events} "
+                    "deaths are flagged."
                 ),
             ),
         )
@@ -112,20 +124,29 @@ def survival_tables(
                 counts = st.counts(data.time, data.event, data.entry)
                 km = st.km_of_counts(counts)
                 med = st.median(km)
-                at = st.survival_at_times(km, landmarks)
+                end = follow_up_end(data.time)
+                estimates = landmark_estimates(km, end, landmarks, spec.min_at_risk)
                 values: dict[str, Any] = {}
-                for t, s, lo, hi, nr in zip(
-                    landmarks, at.surv, at.lower, at.upper, at.n_risk, strict=True
-                ):
-                    k = landmark_key(t)
+                for est in estimates:
+                    k = landmark_key(est.time)
                     values |= {
-                        f"s_{k}": pct(s),
-                        f"s_{k}_lower": pct(lo),
-                        f"s_{k}_upper": pct(hi),
-                        f"at_risk_{k}": int(nr),
+                        f"s_{k}": pct(est.surv),
+                        f"s_{k}_lower": pct(est.lower),
+                        f"s_{k}_upper": pct(est.upper),
+                        f"at_risk_{k}": est.at_risk,
+                        f"s_{k}_note": est.reason,
                     }
+                n, events = int(data.time.size), int(data.event.sum())
+                small = small_cohort_reason(n, events, spec)
+                if small is not None:
+                    result.warn(
+                        f"{cohort.label}, survival from {ORIGIN_LABELS[origin]}: {small}; "
+                        "estimates are imprecise"
+                    )
+                row = f"{cohort.id}_{method}"
+                table.row_labels[row] = f"{cohort.label} ({METHOD_LABELS[method]})"
                 table.add(
-                    row=f"{cohort.id}_{method}",
+                    row=row,
                     cohort=cohort.label,
                     method=METHOD_LABELS[method],
                     n=int(data.time.size),
@@ -134,6 +155,8 @@ def survival_tables(
                     median_lower=yrs(med.lower),
                     median_upper=yrs(med.upper),
                     followup_median=yrs(follow_up_median(data)),
+                    followup_end=yrs(end),
+                    note=small,
                     **values,
                 )
                 time, surv, lower, upper, c_time, c_surv = step_curve(km)
@@ -152,11 +175,10 @@ def survival_tables(
                         censor_time=c_time,
                         censor_surv=c_surv,
                         median=float(med.median),
-                        landmarks={
-                            landmark_key(t): float(s)
-                            for t, s in zip(landmarks, at.surv, strict=True)
-                        },
+                        landmarks={landmark_key(e.time): e.surv for e in estimates},
                         risk_table=risk_table(counts, grid),
+                        warning=small,
+                        follow_up_end=end,
                     )
                 )
         if origin == "diagnosis" and spec.delayed_entry:
@@ -196,4 +218,5 @@ def immortal_time_gap(survival: Table, result: StudyResult, landmarks: list[floa
             gap = round(float(n) - float(d), 1) if d is not None and n is not None else None
             values |= {f"delayed_{k}": d, f"naive_{k}": n, f"gap_{k}": gap}
         table.add(cohort_id=cohort.id, cohort=cohort.label, **values)
+        table.row_labels[cohort.id] = cohort.label
     return table
