@@ -54,65 +54,66 @@ def _stratum_score(
     c = np.zeros((ng, ng))
     fm = 0.0
     f = 0.0
-    bounds = np.flatnonzero(np.diff(time)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [time.size]])
-    for ll, lu in zip(starts, ends, strict=True):
-        d = np.zeros((3, ng))
-        np.add.at(d, (kind[ll:lu], group[ll:lu]), 1.0)
+    # Counts per distinct time, kind and group, and the risk sets, once (crst walks the
+    # sorted rows and decrements rs after each time; only times with events do work).
+    _, time_index = np.unique(time, return_inverse=True)
+    n_times = int(time_index.max()) + 1
+    counts = np.zeros((n_times, 3, ng))
+    np.add.at(counts, (time_index, kind, group), 1.0)
+    leaving = counts.sum(axis=1)
+    at_risk = rs - np.concatenate([np.zeros((1, ng)), np.cumsum(leaving, axis=0)[:-1]])
+    for u in np.flatnonzero(counts[:, 1:, :].sum(axis=(1, 2)) > 0):
+        d = counts[u]
+        rs = at_risk[u]
         nd1, nd2 = d[1].sum(), d[2].sum()
-        if nd1 > 0 or nd2 > 0:
-            present = rs > 0
-            tr = tq = 0.0
-            for i in map(int, np.flatnonzero(present)):
-                td = d[1, i] + d[2, i]
-                skm[i] = skmm[i] * (rs[i] - td) / rs[i]
-                f1[i] = f1m[i] + (skmm[i] * d[1, i]) / rs[i]
-                tr += rs[i] / skmm[i]
-                tq += rs[i] * (1 - f1m[i]) / skmm[i]
-            f = fm + nd1 / tr
-            fb = (1 - fm) ** rho
-            a = np.zeros((ng, ng))
-            for i in range(ng):
-                if not present[i]:
+        present = rs > 0
+        tr = tq = 0.0
+        for i in map(int, np.flatnonzero(present)):
+            td = d[1, i] + d[2, i]
+            skm[i] = skmm[i] * (rs[i] - td) / rs[i]
+            f1[i] = f1m[i] + (skmm[i] * d[1, i]) / rs[i]
+            tr += rs[i] / skmm[i]
+            tq += rs[i] * (1 - f1m[i]) / skmm[i]
+        f = fm + nd1 / tr
+        fb = (1 - fm) ** rho
+        a = np.zeros((ng, ng))
+        for i in range(ng):
+            if not present[i]:
+                continue
+            t1 = rs[i] / skmm[i]
+            a[i, i] = fb * t1 * (1 - t1 / tr)
+            c[i, i] += a[i, i] * nd1 / (tr * (1 - fm))
+            for j in range(i + 1, ng):
+                if not present[j]:
                     continue
-                t1 = rs[i] / skmm[i]
-                a[i, i] = fb * t1 * (1 - t1 / tr)
-                c[i, i] += a[i, i] * nd1 / (tr * (1 - fm))
-                for j in range(i + 1, ng):
-                    if not present[j]:
-                        continue
-                    a[i, j] = -fb * t1 * rs[j] / (skmm[j] * tr)
-                    c[i, j] += a[i, j] * nd1 / (tr * (1 - fm))
-            lower = np.tril_indices(ng, -1)
-            a[lower] = a.T[lower]
-            c[lower] = c.T[lower]
-            for i in range(ng1):
-                if present[i]:
-                    s[i] += fb * (d[1, i] - nd1 * rs[i] * (1 - f1m[i]) / (skmm[i] * tq))
-            if nd1 > 0:
-                for k in map(int, np.flatnonzero(present)):
-                    t4 = 1 - (1 - f) / skm[k] if skm[k] > 0 else 1.0
-                    t5 = 1 - (nd1 - 1) / (tr * skmm[k] - 1) if nd1 > 1 else 1.0
-                    t3 = t5 * skmm[k] * nd1 / (tr * rs[k])
-                    v3[k] += t4 * t4 * t3
-                    t1v = a[:ng1, k] - t4 * c[:ng1, k]
-                    v2[:, k] += t1v * t4 * t3
-                    v += np.tril(np.outer(t1v, t1v)) * t3
-            if nd2 > 0:
-                for k in range(ng):
-                    if skm[k] <= 0 or d[2, k] <= 0:
-                        continue
-                    t4 = (1 - f) / skm[k]
-                    t5 = 1 - (d[2, k] - 1) / (rs[k] - 1) if d[2, k] > 1 else 1.0
-                    t3 = t5 * (skmm[k] ** 2 * d[2, k]) / rs[k] ** 2
-                    v3[k] += t4 * t4 * t3
-                    t1v = t4 * c[:ng1, k]
-                    v2[:, k] -= t1v * t4 * t3
-                    v += np.tril(np.outer(t1v, t1v)) * t3
-        if lu >= time.size:
-            break
-        np.subtract.at(rs, group[ll:lu], 1.0)
+                a[i, j] = -fb * t1 * rs[j] / (skmm[j] * tr)
+                c[i, j] += a[i, j] * nd1 / (tr * (1 - fm))
+        lower = np.tril_indices(ng, -1)
+        a[lower] = a.T[lower]
+        c[lower] = c.T[lower]
+        for i in range(ng1):
+            if present[i]:
+                s[i] += fb * (d[1, i] - nd1 * rs[i] * (1 - f1m[i]) / (skmm[i] * tq))
+        if nd1 > 0:
+            for k in map(int, np.flatnonzero(present)):
+                t4 = 1 - (1 - f) / skm[k] if skm[k] > 0 else 1.0
+                t5 = 1 - (nd1 - 1) / (tr * skmm[k] - 1) if nd1 > 1 else 1.0
+                t3 = t5 * skmm[k] * nd1 / (tr * rs[k])
+                v3[k] += t4 * t4 * t3
+                t1v = a[:ng1, k] - t4 * c[:ng1, k]
+                v2[:, k] += t1v * t4 * t3
+                v += np.outer(t1v, t1v) * t3  # symmetric: crst sums the lower half
+        if nd2 > 0:
+            for k in range(ng):
+                if skm[k] <= 0 or d[2, k] <= 0:
+                    continue
+                t4 = (1 - f) / skm[k]
+                t5 = 1 - (d[2, k] - 1) / (rs[k] - 1) if d[2, k] > 1 else 1.0
+                t3 = t5 * (skmm[k] ** 2 * d[2, k]) / rs[k] ** 2
+                v3[k] += t4 * t4 * t3
+                t1v = t4 * c[:ng1, k]
+                v2[:, k] -= t1v * t4 * t3
+                v += np.outer(t1v, t1v) * t3  # symmetric: crst sums the lower half
         fm = f
         f1m[:] = f1
         skmm[:] = skm

@@ -114,7 +114,8 @@ def _print(result: CumulativeIncidence) -> None:
                     _prob(float(at.std_err[i])),
                     _interval(float(at.lower[i]), float(at.upper[i])),
                 )
-    console.print(table)
+    if causes:
+        console.print(table)
     if result.gray_tests:
         strata = f", stratified by {', '.join(result.gray_strata)}" if result.gray_strata else ""
         gray = Table(title=f"Gray's test between groups{strata}", box=box.SIMPLE_HEAD)
@@ -173,4 +174,6 @@ def cif_command(
         typer.echo(
             f"note: {result.n_dropped} {rows} dropped (missing value in a used column)", err=True
         )
+    if not result.causes:
+        typer.echo("note: no events (every status is 0): the incidence is 0", err=True)
     _print(result)
