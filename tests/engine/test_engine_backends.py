@@ -9,31 +9,41 @@ import numpy as np
 import pytest
 from engine_reference import FIXTURES
 
+from netoutcomes.engine.analysis import grouped_tables_on
 from netoutcomes.engine.backends import open_source
-from netoutcomes.engine.tallies import survival_count_tables
 from netoutcomes.errors import InputError
 
 LUNG = FIXTURES / "data" / "lung.csv"
 
 
-def _lung_tables(source):
-    return survival_count_tables(source, "time", "event", by="sex").tables
+def _lung_tables(data, backend="duckdb"):
+    return grouped_tables_on(data, "time", "event", by="sex", backend=backend).tables.tables
 
 
 def test_duckdb_file_parquet_and_ibis_table_give_the_csv_answer(tmp_path: Path) -> None:
-    want = _lung_tables(open_source(LUNG, "memory"))
+    want = _lung_tables(LUNG, "memory")
     db = tmp_path / "reg.duckdb"
     parquet = tmp_path / "lung.parquet"
     with duckdb.connect(str(db)) as con:
         con.execute(f"CREATE TABLE lung AS SELECT * FROM read_csv('{LUNG}', nullstr='')")
         con.execute(f"COPY lung TO '{parquet}' (FORMAT parquet)")
+    import importlib.util
+
     import ibis
+    import pandas as pd
+    import pyarrow.csv as pacsv
 
     sources = [
-        open_source(db, "duckdb", table="lung"),
-        open_source(parquet, "duckdb"),
-        open_source(ibis.duckdb.connect().read_csv(str(LUNG)), "duckdb"),
+        open_source(db, "duckdb", table="lung").table,
+        parquet,
+        ibis.duckdb.connect().read_csv(str(LUNG)),
+        pd.read_csv(LUNG),
+        pacsv.read_csv(LUNG),
     ]
+    if importlib.util.find_spec("polars"):  # optional: not in every install
+        import polars as pl
+
+        sources.append(pl.read_csv(LUNG, null_values=["NA"]))
     for source in sources:
         got = _lung_tables(source)
         assert list(got) == list(want)

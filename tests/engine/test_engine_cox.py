@@ -1,111 +1,88 @@
-"""Cox sums from the engine equal the in-memory ones step by step; fits equal R's coxph."""
+"""``cox_on`` on each backend equals the memory oracle: weights, missing rows, event
+codes, bad values (the same one-line error), times tied within rounding error, frames."""
 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from engine_reference import FIXTURES, load_reference
+from engine_reference import FIXTURES
+from test_engine_cox_blocks import assert_same_fit
 
-from netoutcomes.engine.backends import open_source
-from netoutcomes.engine.cox_sums import cox_sums_function, engine_cox_fit
+from netoutcomes.engine.analysis import cox_on
 from netoutcomes.errors import InputError
-from netoutcomes.survival.cox import CoxTimeSums
+from netoutcomes.survival.model_spec import CoxSpec, DesignColumn
 
-# (dataset, time, event, entry, covariates, strata, R block)
-CASES = [
-    ("lung", "time", "event", None, ["age", "sex", "ph_ecog"], None, "cox_age_sex_ecog"),
-    ("veteran", "time", "event", None, ["trt", "karno", "celltype"], None,
-     "cox_trt_karno_celltype"),
-    ("veteran", "time", "event", None, ["trt", "karno"], "celltype",
-     "cox_trt_karno_strata_celltype"),
-    ("aml", "time", "event", None, ["x"], None, "cox_x"),
-    ("heart", "stop", "event", "start", ["age", "year", "surgery", "transplant"], None,
-     "cox_counting"),
-]  # fmt: skip
-FIELDS = (
-    "stratum", "time", "n_event", "w_event", "wx_event", "r_event", "rx_event", "rxx_event",
-    "r_risk", "rx_risk", "rxx_risk",
-)  # fmt: skip
+LUNG_COLUMNS = (
+    DesignColumn("age", "age", (("age", None),)),
+    DesignColumn("sexmale", "sex", (("sex", "male"),)),
+    DesignColumn("ph_ecog", "ph_ecog", (("ph_ecog", None),)),
+    DesignColumn("sexmale:age", "sex:age", (("sex", "male"), ("age", None))),
+)
 
 
-def _sums(path: Path, backend: str, spark: Any, case: tuple) -> Any:
-    _, time, event, entry, covariates, strata, _ = case
-    source = open_source(path, backend, spark=spark)  # type: ignore[arg-type]
-    return cox_sums_function(source, time, event, covariates, entry, strata)
+def _engine(backend: str) -> list[str]:
+    return [backend] if backend != "memory" else []
 
 
-def _assert_sums_equal(got: CoxTimeSums, want: CoxTimeSums) -> None:
-    for name in FIELDS:
-        a, b = getattr(got, name), getattr(want, name)
-        assert a.shape == b.shape, name
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10, err_msg=name)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c[-1])
-def test_sums_per_step_equal_memory_and_fit_equals_r(
-    backend: str, spark_if_needed: Any, case: tuple
-) -> None:
-    path = FIXTURES / "data" / f"{case[0]}.csv"
-    got = _sums(path, backend, spark_if_needed, case)
-    oracle = _sums(path, "memory", None, case)
-    ref = load_reference(case[0])[case[-1]]
-    r_terms = ref["efron"]["terms"]  # jsonlite unboxes a single term to a string
-    assert got.terms == oracle.terms == (r_terms if isinstance(r_terms, list) else [r_terms])
-    np.testing.assert_allclose(got.means, oracle.means, rtol=1e-12, atol=1e-14)
-    assert (got.n, got.nevent, got.n_dropped) == (oracle.n, oracle.nevent, oracle.n_dropped)
-    assert got.n == ref["efron"]["n"] and got.nevent == ref["efron"]["nevent"]
-    # Every sum at beta = 0 and at R's coefficients (a Newton step far from 0).
-    for beta in (np.zeros(got.p), np.atleast_1d(np.array(ref["efron"]["coef"], dtype=float))):
-        _assert_sums_equal(got.sums_at(beta), oracle.sums_at(beta))
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c[-1])
-@pytest.mark.parametrize("ties", ["efron", "breslow"])
-def test_engine_fit_equals_r(backend: str, spark_if_needed: Any, case: tuple, ties: str) -> None:
-    _, time, event, entry, covariates, strata, block = case
-    source = open_source(FIXTURES / "data" / f"{case[0]}.csv", backend, spark=spark_if_needed)  # type: ignore[arg-type]
-    sums, newton = engine_cox_fit(source, time, event, covariates, entry, strata, ties=ties)  # type: ignore[arg-type]
-    r = load_reference(case[0])[block][ties]
-    np.testing.assert_allclose(newton.coef, r["coef"], rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(np.sqrt(np.diag(newton.var)), r["se"], rtol=1e-8)
-    assert newton.loglik == pytest.approx(r["loglik"], rel=1e-10)
-    assert newton.loglik_null == pytest.approx(r["loglik_null"], rel=1e-10)
-    assert newton.score_test == pytest.approx(r["score"], rel=1e-8)
-
-
-def test_weights_and_missing_rows_equal_memory(
-    backend: str, spark_if_needed: Any, tmp_path: Path
-) -> None:
-    # lung with case weights 1, 2, 3 repeating (lung has missing ph_ecog rows).
+def _lung_with(tmp_path: Path, **extra: Any) -> Path:
     rows = list(csv.DictReader((FIXTURES / "data" / "lung.csv").open()))
-    path = tmp_path / "lung_w.csv"
+    path = tmp_path / "lung_x.csv"
     with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[*rows[0], "w"])
+        writer = csv.DictWriter(fh, fieldnames=[*rows[0], *extra])
         writer.writeheader()
         for i, row in enumerate(rows):
-            writer.writerow({**row, "w": 1 + i % 3})
-    kw: dict[str, Any] = dict(time="time", event="event", covariates=["age", "sex", "ph_ecog"],
-                              weights="w")  # fmt: skip
-    source = open_source(path, backend, spark=spark_if_needed)  # type: ignore[arg-type]
-    got = cox_sums_function(source, **kw)
-    oracle = cox_sums_function(open_source(path, "memory"), **kw)
-    assert got.n_dropped == oracle.n_dropped == 1
-    np.testing.assert_allclose(got.means, oracle.means, rtol=1e-12)
-    beta = np.array([0.01, -0.5, 0.4])
-    _assert_sums_equal(got.sums_at(beta), oracle.sums_at(beta))
+            writer.writerow({**row, **{k: f(i, row) for k, f in extra.items()}})
+    return path
 
 
-def test_single_level_factor_is_an_input_error(backend: str, spark_if_needed: Any,
-                                               tmp_path: Path) -> None:  # fmt: skip
-    path = tmp_path / "one.csv"
-    path.write_text("time,event,g\n1,1,a\n2,0,a\n3,1,a\n")
-    source = open_source(path, backend, spark=spark_if_needed)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="only one value"):
-        cox_sums_function(source, "time", "event", ["g"])
+@pytest.mark.parametrize("variance", ["model", "robust", "cluster"])
+def test_weights_interaction_and_missing_rows_equal_memory(
+    backend: str, spark_if_needed: Any, tmp_path: Path, variance: str
+) -> None:
+    # lung with case weights 1, 2, 3 repeating (lung has a missing ph_ecog row), an
+    # interaction sex:age, and clusters of 4 rows.
+    path = _lung_with(tmp_path, w=lambda i, r: 1 + i % 3, grp=lambda i, r: f"c{i // 4}")
+    spec = CoxSpec("time", "event", LUNG_COLUMNS, weights="w", robust=variance == "robust",
+                   cluster="grp" if variance == "cluster" else None)  # fmt: skip
+    got = cox_on(path, spec, backend=backend)  # type: ignore[arg-type]
+    want = cox_on(path, spec, backend="memory")
+    assert_same_fit(got, want)
+    assert got.n_dropped == 1 and (got.fit.robust_se is None) == (variance == "model")
+
+
+def test_events_coded_1_2_and_text_true_false_as_memory(backend: str, spark_if_needed: Any,
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    coded = _lung_with(tmp_path, status12=lambda i, r: int(r["event"]) + 1,
+                       dead=lambda i, r: "TRUE" if r["event"] == "1" else "FALSE")  # fmt: skip
+    base = CoxSpec("time", "event", LUNG_COLUMNS[:3])
+    want = cox_on(FIXTURES / "data" / "lung.csv", base, backend="memory")
+    for event in ("status12", "dead"):
+        got = cox_on(coded, replace(base, event=event), backend=backend)  # type: ignore[arg-type]
+        np.testing.assert_allclose(got.fit.coef, want.fit.coef, rtol=1e-10)
+        assert got.fit.nevent == want.fit.nevent
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("5,1,0.5\n4,3,1\n", "data row 2, column 'event': event value 3"),
+        ("5,1,0.5\n-4,1,1\n", "data row 2, column 'time': time -4 is negative"),
+        ("5,1,0.5\n4,1,abc\n6,0,1\n", "data row 2, column 'x': 'abc' is not a number"),
+    ],
+)
+def test_bad_value_named_as_the_memory_path_names_it(
+    backend: str, spark_if_needed: Any, tmp_path: Path, rows: str, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("time,event,x\n" + rows + "3,1,2\n7,0,1\n")
+    spec = CoxSpec("time", "event", (DesignColumn("x", "x", (("x", None),)),))
+    with pytest.raises(InputError, match=message):
+        cox_on(path, spec, backend=backend)  # type: ignore[arg-type]
 
 
 def test_times_within_rounding_error_are_tied_as_the_memory_path(
@@ -117,10 +94,27 @@ def test_times_within_rounding_error_are_tied_as_the_memory_path(
         "time,event,x\n5,1,0.5\n5.000000000001,1,1.5\n7,0,-1.2\n3,1,2.0\n9,1,0.1\n"
         "5,0,0.7\n2,1,-0.3\n8,1,1.1\n"
     )
-    source = open_source(path, backend, spark=spark_if_needed)  # type: ignore[arg-type]
-    got = cox_sums_function(source, "time", "event", ["x"])
-    oracle = cox_sums_function(open_source(path, "memory"), "time", "event", ["x"])
-    beta = np.array([0.3])
-    sums = got.sums_at(beta)
-    assert sums.n_event.tolist() == [1.0, 1.0, 2.0, 1.0, 1.0]  # two tied deaths at t = 5
-    _assert_sums_equal(sums, oracle.sums_at(beta))
+    spec = CoxSpec("time", "event", (DesignColumn("x", "x", (("x", None),)),))
+    got = cox_on(path, spec, backend=backend)  # type: ignore[arg-type]
+    assert got.fit.sums.n_event.tolist() == [1.0, 1.0, 2.0, 1.0, 1.0]  # two deaths at t = 5
+    assert_same_fit(got, cox_on(path, spec, backend="memory"))
+
+
+def test_frames_give_the_file_answer(backend: str, spark_if_needed: Any) -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.read_csv(FIXTURES / "data" / "lung.csv")
+    spec = CoxSpec("time", "event", LUNG_COLUMNS[:3], robust=True)
+    want = cox_on(FIXTURES / "data" / "lung.csv", spec, backend="memory")
+    for data in (frame, pa.Table.from_pandas(frame)):
+        assert_same_fit(cox_on(data, spec, backend=backend), want)  # type: ignore[arg-type]
+
+
+def test_frame_errors_name_the_frame_row(backend: str, spark_if_needed: Any) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"time": [5.0, -1.0, 3.0], "event": [1, 1, 0], "x": [1.0, 2.0, 0.5]})
+    spec = CoxSpec("time", "event", (DesignColumn("x", "x", (("x", None),)),))
+    with pytest.raises(InputError, match=r"<DataFrame>: row 2, column 'time'"):
+        cox_on(frame, spec, backend=backend)  # type: ignore[arg-type]

@@ -1,7 +1,9 @@
-"""Engine count tables equal the in-memory ones, and their risk sets equal R's survfit."""
+"""Engine count tables (``grouped_tables_on``, the one count path) equal the in-memory
+ones, and their risk sets equal R's survfit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +11,10 @@ import numpy as np
 import pytest
 from engine_reference import FIXTURES, load_reference
 
-from netoutcomes.engine.backends import open_source
-from netoutcomes.engine.tallies import survival_count_tables
+from netoutcomes.engine.analysis import grouped_tables_on
 from netoutcomes.errors import InputError
 from netoutcomes.survival.counts import CountTable, count_table
+from netoutcomes.survival.groups import GroupedTables
 
 # (dataset, time, event, entry, by, R block with survfit results)
 CASES = [
@@ -24,9 +26,22 @@ CASES = [
 ]
 
 
-def _tables(path: Path | str, backend: str, spark: Any, **kw: Any):
-    source = open_source(path, backend, spark=spark)  # type: ignore[arg-type]
-    return survival_count_tables(source, **kw)
+@dataclass(frozen=True)
+class _Counted:
+    grouped: GroupedTables
+    n_dropped: int
+
+    @property
+    def tables(self) -> dict[str, CountTable]:
+        """Label -> table, as R's survfit labels a curve (group, or stratum if no group)."""
+        one = len(self.grouped.strata) == 1
+        return {(g if one else s): t for (s, g), t in self.grouped.tables.items()}
+
+
+def _tables(path: Path | str, backend: str, spark: Any, **kw: Any) -> _Counted:
+    # spark: the shared local session, which grouped_tables_on's getOrCreate() reuses
+    got = grouped_tables_on(path, backend=backend, **kw)  # type: ignore[arg-type]
+    return _Counted(got.tables, got.n_dropped)
 
 
 def _assert_equal(got: CountTable, want: CountTable) -> None:
@@ -73,10 +88,16 @@ def test_crossed_labels_and_sizes_equal_r(
     ref = load_reference("engine_labels")[block]
     path = FIXTURES / "data" / "veteran.csv"
     got = _tables(path, backend, spark_if_needed, time="time", event="event", by=by, strata=strata)
-    assert list(got.tables) == ref["labels"]
-    assert [t.n for t in got.tables.values()] == ref["n"]
-    first = got.levels[ref["labels"][0]]
-    assert first == {"trt": "standard", "celltype": "adeno"}
+    if strata is None:
+        assert list(got.tables) == ref["labels"]
+        assert [t.n for t in got.tables.values()] == ref["n"]
+        return
+    # by + strata: R's one label "trt=standard, strata(celltype)=adeno" is a (stratum,
+    # group) pair here; R orders by the group first.
+    pairs = sorted(got.grouped.tables, key=lambda k: (got.grouped.groups.index(k[1]), k[0]))
+    labels = [f"{g}, strata(celltype)={s.split('=')[1]}" for s, g in pairs]
+    assert [x.rstrip() for x in labels] == [x.rstrip() for x in ref["labels"]]
+    assert [got.grouped.tables[k].n for k in pairs] == ref["n"]
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -152,7 +173,7 @@ def test_km_from_engine_tables_equals_r(
     path = FIXTURES / "data" / f"{name}.csv"
     got = _tables(path, backend, spark_if_needed, time=time, event=event, entry=entry, by=by)
     ref = load_reference(name)[block]
-    curves = km_by_group(got.grouped(), conf_type=conf_type)  # type: ignore[arg-type]
+    curves = km_by_group(got.grouped, conf_type=conf_type)  # type: ignore[arg-type]
     assert [c.label for c in curves] == list(ref[f"km_{conf_type}"])
     for curve in curves:
         r = ref[f"km_{conf_type}"][curve.label]
@@ -192,7 +213,7 @@ def test_logrank_from_engine_tables_equals_r(
     path = FIXTURES / "data" / f"{name}.csv"
     got = _tables(path, backend, spark_if_needed, time="time", event="event", by=by, strata=strata)
     r = load_reference(name)[block][f"rho_{rho}"]
-    test = logrank(got.grouped(), rho=float(rho))
+    test = logrank(got.grouped, rho=float(rho))
     assert test.groups == r["groups"]
     np.testing.assert_allclose(test.observed, r["observed"], rtol=1e-10)
     np.testing.assert_allclose(test.expected, r["expected"], rtol=1e-10)

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from netoutcomes.engine.backends import Backend
 from netoutcomes.engine.cox_result import CoxConcordance, EngineCox
-from netoutcomes.engine.inputs import DataInput, Described, describe, engine_table
+from netoutcomes.engine.inputs import DataInput, Described, describe, engine_columns
 from netoutcomes.engine.source import (
     SurvivalData,
     grouped_tables,
@@ -52,66 +52,7 @@ class EngineTables:
     n_dropped: int  # rows with a missing value in a used column
 
 
-# Internal column names of the engine's query; prefixed so they cannot clash with user columns.
-_ROW, _COUNT = "__netoutcomes_row", "__netoutcomes_n"
-
-
 Grouping = Literal["rows", "grouped", "grouped_with_first_row"]
-
-
-def _engine_columns(
-    described: Described,
-    columns: Sequence[str],
-    backend: Backend,
-    spark_master: str | None,
-    grouping: Grouping,
-) -> tuple[dict[str, Any], IntArray | None, FloatArray | None]:
-    """The used columns of ``described`` read by the engine, CSV columns as text
-    (so the typing is ``engine.source``'s, never the engine's sniffer).
-
-    ``rows``: every row, in file order (DuckDB and Spark keep the order of a plain
-    scan).  ``grouped``: one row per distinct combination of the used columns with
-    its count (what KM and log-rank need: about as small as the number of distinct
-    times).  ``grouped_with_first_row``: the same with each group's first data row,
-    sorted by it, to name the first bad row in an error (a window over all rows:
-    ~4x the cost of the GROUP BY, so only once an error is known).  Returns
-    (columns, data row of each element or None, counts or None).
-    """
-    import ibis
-    import pyarrow as pa
-
-    # The reader's checks (file type, file exists, not empty, columns present) first,
-    # so the engine path gives the same errors as the memory path.
-    described.check_columns(list(columns))
-    try:
-        table = engine_table(described, backend, spark_master).select(*columns)
-        expr: Any = table
-        if grouping == "grouped":
-            expr = table.group_by(list(columns)).aggregate(**{_COUNT: table.count()})
-        elif grouping == "grouped_with_first_row":
-            numbered = table.mutate(**{_ROW: ibis.row_number()})
-            expr = (
-                numbered.group_by(list(columns))
-                .aggregate(**{_COUNT: numbered.count(), _ROW: numbered[_ROW].min()})
-                .order_by(_ROW)
-            )
-        result: pa.Table = expr.to_pyarrow()
-    except InputError:
-        raise
-    except Exception as exc:  # the engines raise their own error types for a bad file
-        text = str(exc).strip()
-        first_line = text.splitlines()[0] if text else type(exc).__name__
-        raise InputError(f"{described.name}: cannot read the data: {first_line}") from exc
-    if result.num_rows == 0:
-        raise InputError(f"{described.name}: the data has no rows")
-    raw = {c: result.column(c) for c in columns}
-    rows = None
-    if _ROW in result.column_names:
-        rows = np.asarray(result.column(_ROW).to_numpy(), dtype=np.int64)
-    counts = None
-    if _COUNT in result.column_names:
-        counts = np.asarray(result.column(_COUNT).to_numpy(), dtype=np.float64)
-    return raw, rows, counts
 
 
 def survival_data_on(
@@ -151,7 +92,7 @@ def survival_data_on(
         return validate(arrow_columns(described, used), None, None)
 
     def read(grouping: Grouping) -> SurvivalData:
-        raw, rows, counts = _engine_columns(described, used, backend, spark_master, grouping)
+        raw, rows, counts = engine_columns(described, used, backend, spark_master, grouping)
         return validate(raw, rows, counts)
 
     if not grouped:

@@ -1,7 +1,7 @@
 """Open a table where it lives: DuckDB (embedded, the default), Spark, or memory (the oracle).
 
 DuckDB and Spark are reached through one Ibis expression per statistic (see
-``engine.tallies`` and ``engine.cox_sums``); no backend has SQL of its own.
+``engine.analysis`` and ``engine.cox_engine``); no backend has SQL of its own.
 The ``memory`` backend reads the file with ``engine.source`` into numpy and is
 the reference the two engines are tested against.
 """

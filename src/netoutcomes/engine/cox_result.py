@@ -67,7 +67,8 @@ class EngineCox:
         elif transform == "identity":
             g = sums.time.copy()
         elif transform == "log":
-            g = np.log(sums.time)
+            with np.errstate(divide="ignore"):  # a time 0 gives -inf, and NaN tests, as R
+                g = np.log(sums.time)
         elif transform == "rank":
             g = event_time_ranks(sums.time, sums.n_event)
         else:

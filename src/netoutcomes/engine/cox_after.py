@@ -1,0 +1,188 @@
+"""What a Cox fit on the engine computes after the Newton steps, without pulling rows.
+
+- Robust (sandwich) variance: a row's score residual is a function of its own
+  covariates and of the cumulative hazard tables at its exit and entry times
+  (``survival.cox.score_residuals``), so the residuals are computed in SQL by
+  joining the model rows to a table with one row per (stratum, distinct time);
+  ``sum over clusters of (sum of residuals)(sum of residuals)'`` is one GROUP BY.
+- cox.zph's Kaplan-Meier transform: counts per (exit time, event) and per entry
+  time (the size of the distinct times).
+- Concordance: the rows reduced to their distinct (stratum, time, status, entry,
+  risk score) with summed weights, then ``survival.concordance`` (exact: identical
+  rows only ever tie with each other).  With a continuous covariate that result
+  has about as many rows as the data (see docs/engine.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netoutcomes.engine.cox_passes import A, C, E, StratumCodes, T, TimeFix, W, column
+from netoutcomes.engine.cox_result import CoxConcordance, km_transform_from_counts
+from netoutcomes.survival.concordance import concordance
+from netoutcomes.survival.cox import CoxTimeSums, time_terms
+from netoutcomes.survival.model_spec import CoxSpec
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+
+def _codes(result: pa.Table, strata: list[str], codes: StratumCodes) -> np.ndarray:
+    if not strata:
+        return np.zeros(result.num_rows, dtype=np.int64)
+    raw = [result.column(s).to_pylist() for s in strata]
+    return np.fromiter((codes[tuple(v)] for v in zip(*raw, strict=True)), dtype=np.int64,
+                       count=result.num_rows)  # fmt: skip
+
+
+def _linear_predictor(rows: ir.Table, x_cols: list[str], coef: np.ndarray) -> Any:
+    lp: Any = rows[x_cols[0]] * float(coef[0])
+    for j in range(1, len(x_cols)):
+        lp = lp + rows[x_cols[j]] * float(coef[j])
+    return lp
+
+
+def _hazard_lookup(
+    sums: CoxTimeSums, ties: Any, step: pa.Table, strata: list[str], codes: StratumCodes,
+    fix: TimeFix,
+) -> pa.Table:  # fmt: skip
+    """Per distinct (strata values, raw time) of the data: the cumulative hazard sums
+    up to that time (``H``, ``XH``) and, for an event time, the corrections an event
+    row takes at its own time (Efron's factor) and the mean it is compared with."""
+    import pyarrow as pa
+
+    terms = time_terms(sums, ties)
+    p = sums.rx_risk.shape[1]
+    keys = step.select([*strata, T]).group_by([*strata, T]).aggregate([])
+    raw_time = column(keys, T).astype(np.float64)
+    fixed = fix(raw_time)
+    code = _codes(keys, strata, codes)
+    n = keys.num_rows
+    h, dh = np.zeros(n), np.zeros(n)
+    xh, dxh, mean = np.zeros((n, p)), np.zeros((n, p)), np.zeros((n, p))
+    for s in np.unique(sums.stratum):
+        sel = np.flatnonzero(sums.stratum == s)
+        rows = np.flatnonzero(code == s)
+        times = sums.time[sel]
+        cum_h = np.concatenate([[0.0], np.cumsum(terms.hazard[sel])])
+        cum_xh = np.vstack([np.zeros((1, p)), np.cumsum(terms.xhaz[sel], axis=0)])
+        pos = np.searchsorted(times, fixed[rows], side="right")
+        h[rows], xh[rows] = cum_h[pos], cum_xh[pos]
+        own = (pos > 0) & (times[np.maximum(pos - 1, 0)] == fixed[rows])
+        k = sel[pos[own] - 1]
+        at = rows[own]
+        dh[at] = terms.hazard_ev[k] - terms.hazard[k]
+        dxh[at] = terms.xhaz_ev[k] - terms.xhaz[k]
+        mean[at] = terms.mean_ev[k]
+    out = {f"__ls{i}": keys.column(s) for i, s in enumerate(strata)}
+    out["__lt"] = pa.array(raw_time)
+    out["__H"], out["__DH"] = pa.array(h), pa.array(dh)
+    for j in range(p):
+        out[f"__XH{j}"], out[f"__DXH{j}"] = pa.array(xh[:, j]), pa.array(dxh[:, j])
+        out[f"__ME{j}"] = pa.array(mean[:, j])
+    return pa.table(out)
+
+
+def robust_variance_on_engine(
+    rows: ir.Table,
+    x_cols: list[str],
+    spec: CoxSpec,
+    coef: np.ndarray,
+    var: np.ndarray,
+    sums: CoxTimeSums,
+    step: pa.Table,
+    codes: StratumCodes,
+    fix: TimeFix,
+) -> np.ndarray:
+    """R's robust SE (``cluster`` or each row its own cluster) as one join + GROUP BY."""
+    import ibis
+
+    strata = list(spec.strata)
+    p = len(x_cols)
+    lookup = ibis.memtable(_hazard_lookup(sums, spec.ties, step, strata, codes, fix))
+
+    def joined(table: ir.Table, time_col: str, prefix: str, how: str) -> ir.Table:
+        named = lookup.rename({f"{prefix}{c}": c for c in lookup.columns})
+        preds = [table[time_col] == named[f"{prefix}__lt"]]
+        preds += [table[s] == named[f"{prefix}__ls{i}"] for i, s in enumerate(strata)]
+        return table.join(named, preds, how=how)
+
+    t = joined(rows, T, "hi", "inner")
+    if spec.entry:
+        t = joined(t, A, "lo", "left")
+    zero = ibis.literal(0.0, "float64")
+
+    def lo(name: str) -> Any:
+        return t[f"lo{name}"].fill_null(0.0) if spec.entry else zero
+
+    r = _linear_predictor(t, x_cols, coef).exp()
+    ev = t[E]
+    h = t["hi__H"] - lo("__H") + ev * t["hi__DH"]
+    resid: dict[str, Any] = {}
+    for j, x in enumerate(x_cols):
+        xh = t[f"hi__XH{j}"] - lo(f"__XH{j}") + ev * t[f"hi__DXH{j}"]
+        value = -r * (t[x] * h - xh) + ev * (t[x] - t[f"hi__ME{j}"])
+        resid[f"__u{j}"] = value * t[W] if spec.weights else value
+    if spec.cluster:
+        scores = t.group_by(t[C]).aggregate(**{k: v.sum() for k, v in resid.items()})
+    else:
+        scores = t.select(**resid)
+    pairs = {f"__uu{j}_{k}": (scores[f"__u{j}"] * scores[f"__u{k}"]).sum()
+             for j in range(p) for k in range(j, p)}  # fmt: skip
+    result = scores.aggregate(**pairs).to_pyarrow()
+    m = np.zeros((p, p))
+    for j in range(p):
+        for k in range(j, p):
+            m[j, k] = m[k, j] = float(column(result, f"__uu{j}_{k}")[0])
+    robust = var @ m @ var
+    return np.asarray(np.sqrt(np.diag(robust)), dtype=np.float64)
+
+
+def km_on_engine(rows: ir.Table, spec: CoxSpec, fix: TimeFix, at: np.ndarray) -> np.ndarray:
+    """``1 - KM(t-)`` of all rows at the event times ``at`` (cox.zph's km transform)."""
+    exits = rows.group_by([T, E]).aggregate(__n=rows.count()).to_pyarrow()
+    entry_time = entry_count = None
+    if spec.entry:
+        entries = rows.group_by(A).aggregate(__n=rows.count()).to_pyarrow()
+        entry_time = fix(column(entries, A).astype(np.float64))
+        entry_count = column(entries, "__n").astype(np.float64)
+    return km_transform_from_counts(
+        fix(column(exits, T).astype(np.float64)),
+        column(exits, E).astype(np.float64),
+        column(exits, "__n").astype(np.float64),
+        entry_time,
+        entry_count,
+        at,
+    )
+
+
+def concordance_on_engine(
+    rows: ir.Table,
+    x_cols: list[str],
+    spec: CoxSpec,
+    coef: np.ndarray,
+    codes: StratumCodes,
+    fix: TimeFix,
+) -> CoxConcordance:
+    """R's concordance of the fit from the rows' distinct (stratum, time, status,
+    entry, risk score), weights summed.  The standard error needs each row's
+    influence (R's concordancefit), which ``survival.concordance`` does not give yet."""
+    keys = [*spec.strata, T, E, *([A] if spec.entry else [])]
+    lp = _linear_predictor(rows, x_cols, coef).name("__lp")
+    weight = rows[W].sum() if spec.weights else rows.count().cast("float64")
+    result = rows.group_by([*keys, lp]).aggregate(__w=weight).to_pyarrow()
+    counts = concordance(
+        fix(column(result, T).astype(np.float64)),
+        column(result, E) == 1.0,
+        column(result, "__lp").astype(np.float64),
+        fix(column(result, A).astype(np.float64)) if spec.entry else None,
+        _codes(result, list(spec.strata), codes) if spec.strata else None,
+        column(result, "__w").astype(np.float64),
+    )
+    return CoxConcordance(
+        counts.concordance, float("nan"), counts.concordant, counts.discordant,
+        counts.tied_x, counts.tied_y,
+    )  # fmt: skip
