@@ -19,7 +19,7 @@ import pytest
 from netoutcomes.engine.source import read_typed_columns
 from netoutcomes.survival.cif import cif_at, cif_by_group
 from netoutcomes.survival.gray import gray_test
-from netoutcomes.survival.groups import level_labels
+from netoutcomes.survival.groups import crossed_level_labels, level_labels
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cif"
 DATASETS = ("mgus2", "pbc", "transplant", "handmade", "handmade_entry")
@@ -42,7 +42,8 @@ CASES = _cases()
 def _data(name: str, case: dict[str, Any]) -> tuple[dict[str, np.ndarray], frozenset[str]]:
     """The case's columns read by the project's reader, rows with a missing value dropped
     (as R's model frame and cuminc's na.omit)."""
-    used = ["time", "status"] + [c for c in (case["by"], case.get("gray_strata")) if c]
+    strata = [case["gray_strata"]] if case.get("gray_strata") else []
+    used = ["time", "status", *_by(case), *strata]
     if case.get("entry"):
         used.append(case["entry"])
     cols = read_typed_columns(FIXTURES / f"{name}.csv", used, text_if_quoted=used[2:])
@@ -51,6 +52,11 @@ def _data(name: str, case: dict[str, Any]) -> tuple[dict[str, np.ndarray], froze
         v = cols.values[c]
         keep &= ~np.isnan(v) if v.dtype == np.float64 else np.array([x is not None for x in v])
     return {c: cols.values[c][keep] for c in used}, cols.written_as_double
+
+
+def _by(case: dict[str, Any]) -> list[str]:
+    """R's ``~ a + b``: the grouping columns, crossed."""
+    return [c.strip() for c in case["by"].split("+")] if case["by"] else []
 
 
 def _r(values: list[float | None]) -> np.ndarray:
@@ -68,12 +74,12 @@ def _assert_close(ours: np.ndarray, theirs: list[float | None], what: str) -> No
 @pytest.mark.parametrize(("name", "case"), CASES, ids=[c["name"] for _, c in CASES])
 def test_curves_match_r(name: str, case: dict[str, Any]) -> None:
     cols, doubles = _data(name, case)
-    by = case["by"] or None
+    by = _by(case)
     entry = cols[case["entry"]] if case.get("entry") else None
     fits = cif_by_group(
         cols["time"],
         cols["status"],
-        None if by is None else (by, cols[by]),
+        [(c, cols[c]) for c in by] or None,
         entry=entry,
         conf_level=case["conf_level"],
         r_doubles=doubles,
@@ -97,8 +103,7 @@ GRAY_CASES = [(n, c) for n, c in CASES if "gray" in c]
 @pytest.mark.parametrize(("name", "case"), GRAY_CASES, ids=[c["name"] for _, c in GRAY_CASES])
 def test_gray_matches_cmprsk(name: str, case: dict[str, Any]) -> None:
     cols, doubles = _data(name, case)
-    by = case["by"]
-    _, groups = level_labels(by, cols[by], r_double=by in doubles)
+    _, groups = crossed_level_labels([(c, cols[c]) for c in _by(case)], doubles)
     blocks = [("gray", None)]
     if case.get("gray_strata"):
         st = case["gray_strata"]
