@@ -30,7 +30,7 @@ def run(*args: str) -> Any:
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
     out = []
-    for name in ("mgus2", "pbc", "transplant", "handmade", "handmade_entry"):
+    for name in ("mgus2", "pbc", "transplant", "handmade", "handmade_entry", "near_ties"):
         ref = json.loads((FIXTURES / f"{name}.json").read_text())
         out += [(name, c) for c in ref["cases"]]
     return out

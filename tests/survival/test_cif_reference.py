@@ -22,7 +22,7 @@ from netoutcomes.survival.gray import gray_test
 from netoutcomes.survival.groups import crossed_level_labels, level_labels
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cif"
-DATASETS = ("mgus2", "pbc", "transplant", "handmade", "handmade_entry")
+DATASETS = ("mgus2", "pbc", "transplant", "handmade", "handmade_entry", "near_ties")
 TOLERANCE = 1e-12
 TABLE_KEYS = ("time", "n_risk", "n_event", "cif", "std_err", "lower", "upper")
 AT_KEYS = ("time", "n_risk", "cif", "std_err", "lower", "upper")
