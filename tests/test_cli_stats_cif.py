@@ -137,3 +137,15 @@ def test_help_does_not_import_numpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_parquet_gives_the_csv_json(tmp_path: Path) -> None:
+    import pandas as pd
+
+    parquet = tmp_path / "pbc.parquet"
+    pd.read_csv(FIXTURES / "pbc.csv").to_parquet(parquet)
+    args = ["--time", "time", "--status", "status", "--by", "trt", "--times", "1000", "--json"]
+    from_csv = run(str(FIXTURES / "pbc.csv"), *args)
+    from_parquet = run(str(parquet), *args)
+    assert from_parquet.exit_code == 0, from_parquet.output
+    assert json.loads(from_parquet.stdout) == json.loads(from_csv.stdout)
