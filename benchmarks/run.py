@@ -139,46 +139,80 @@ def floor_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
             "km_entry": run(entry), "cox": run(cox)}  # fmt: skip
 
 
+COX_SPEC_COLUMNS = (("age", None), ("ki67", None), ("sex", "male"))
+
+
+def cox_spec() -> Any:
+    """age + ki67 + sex (Efron): what `stats cox --covariates age,ki67,sex` fits."""
+    from netoutcomes.survival.model_spec import CoxSpec, DesignColumn
+
+    columns = tuple(DesignColumn(f"{c}{lv or ''}", c, ((c, lv),)) for c, lv in COX_SPEC_COLUMNS)
+    return CoxSpec("time", "event", columns, ties="efron")
+
+
 def netoutcomes_tasks(parquet: Path) -> dict[str, Callable[[], Any]]:
-    """The in-process API on the DuckDB backend, from file to finished statistics."""
-    from netoutcomes.engine.backends import open_source
-    from netoutcomes.engine.cox_sums import cox_sums_function, engine_cox_fit
-    from netoutcomes.engine.tallies import survival_count_tables
-    from netoutcomes.survival.cox import fit_cox
+    """The in-process engine entry points on DuckDB (what the API and CLI call)."""
+    from netoutcomes.engine.analysis import cox_on, grouped_tables_on
     from netoutcomes.survival.curves import km_by_group
     from netoutcomes.survival.logrank import logrank
 
     def tables(entry: str | None = None) -> Any:
-        source = open_source(parquet, "duckdb")
-        return survival_count_tables(source, "time", "event", entry=entry, by="group").grouped()
+        return grouped_tables_on(parquet, "time", "event", entry=entry, by="group").tables
 
     def both() -> Any:
         g = tables()
         return km_by_group(g), logrank(g)
 
     def cox() -> Any:
-        source = open_source(parquet, "duckdb")
-        return engine_cox_fit(source, "time", "event", COVARIATES, ties="efron")
+        return cox_on(parquet, cox_spec())
 
     def cox_split() -> dict[str, float]:
-        """Where the Cox time goes: engine queries vs the per-time Newton arithmetic."""
-        t0 = time.perf_counter()
-        sums = cox_sums_function(open_source(parquet, "duckdb"), "time", "event", COVARIATES)
-        prepare = time.perf_counter() - t0
-        query = 0.0
+        """Where cox_on's time goes: check query, step queries, concordance, the rest."""
+        from netoutcomes.engine import cox_engine
 
-        def sums_at(beta: Any) -> Any:
-            nonlocal query
+        spent = {"prepare": 0.0, "queries": 0.0, "concordance": 0.0, "queries_run": 0}
+        originals = {}
+
+        def timed_fn(name: str, key: str) -> None:
+            original = getattr(cox_engine, name)
+            originals[name] = original
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    spent[key] += time.perf_counter() - t
+                    if key == "queries":
+                        spent["queries_run"] += 1
+
+            setattr(cox_engine, name, wrapper)
+
+        timed_fn("_check", "prepare")
+        timed_fn("concordance_on_engine", "concordance")
+        step_call = cox_engine._Steps.__call__
+
+        def step(self: Any, b: Any) -> Any:
             t = time.perf_counter()
-            out = sums.sums_at(beta)
-            query += time.perf_counter() - t
+            out = step_call(self, b)
+            spent["queries"] += time.perf_counter() - t
+            spent["queries_run"] += 1
             return out
 
-        t1 = time.perf_counter()
-        newton = fit_cox(sums_at, sums.p, "efron", names=sums.terms)
-        total = time.perf_counter() - t1
-        return {"prepare": prepare, "queries": query, "newton_arithmetic": total - query,
-                "queries_run": newton.iterations + 1}  # fmt: skip
+        cox_engine._Steps.__call__ = step  # type: ignore[method-assign]
+        try:
+            t0 = time.perf_counter()
+            cox_on(parquet, cox_spec())
+            total = time.perf_counter() - t0
+        finally:
+            cox_engine._Steps.__call__ = step_call  # type: ignore[method-assign]
+            for name, original in originals.items():
+                setattr(cox_engine, name, original)
+        spent["newton_arithmetic"] = (
+            total - spent["prepare"] - spent["queries"] - spent["concordance"]
+        )
+        spent["total"] = total
+        return spent
 
     return {
         "km": lambda: km_by_group(tables()),
@@ -284,13 +318,11 @@ def run_r(csv: Path) -> dict[str, Any] | None:
 
 def probe(kind: str, parquet: str) -> None:
     """Child process: run KM (or only the imports and open, for the baseline); print max RSS."""
-    from netoutcomes.engine.backends import open_source
-    from netoutcomes.engine.tallies import survival_count_tables
+    from netoutcomes.engine.analysis import grouped_tables_on
     from netoutcomes.survival.curves import km_by_group
 
-    source = open_source(parquet, "duckdb")
     if kind == "km":
-        km_by_group(survival_count_tables(source, "time", "event", by="group").grouped())
+        km_by_group(grouped_tables_on(parquet, "time", "event", by="group").tables)
     # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child
     # of a big parent would report the parent's peak.  VmHWM belongs to this image.
     status = Path("/proc/self/status").read_text().splitlines()
@@ -321,21 +353,26 @@ def measure_memory(parquet: Path) -> dict[str, Any]:
 
 
 def spark_scaling(parquet: Path, size: int) -> dict[str, Any]:
-    from netoutcomes.engine.backends import open_source, spark_session
-    from netoutcomes.engine.cox_sums import cox_sums_function
-    from netoutcomes.engine.tallies import survival_count_tables
+    """KM tables and a whole cox_on on Spark local[2]; the driver's peak RSS (VmHWM of
+    this process, which hosts the driver's Python side) and the JVM's heap use."""
+    from netoutcomes.engine.analysis import cox_on, grouped_tables_on
+    from netoutcomes.engine.backends import spark_session
 
     session = spark_session("local[2]", shuffle_partitions=4)
     session.sparkContext.setLogLevel("ERROR")
-    source = open_source(parquet, "spark", spark=session)
-    survival_count_tables(source, "time", "event", by="group")  # warm-up
-    km, _ = timed(lambda: survival_count_tables(source, "time", "event", by="group"), 1)
-    cox_sums_function(source, "time", "event", COVARIATES)  # warm-up (JVM code paths)
-    t = time.perf_counter()
-    sums = cox_sums_function(source, "time", "event", COVARIATES)
-    prep = time.perf_counter() - t
-    step, _ = timed(lambda: sums.sums_at(np.array([0.02, 0.02, 0.1])), 1)
-    return {"size": size, "km_tables": km, "cox_prepare": prep, "cox_step": step}
+
+    def km() -> Any:
+        return grouped_tables_on(parquet, "time", "event", by="group", backend="spark")
+
+    km()  # warm-up
+    km_s, _ = timed(km, 1)
+    cox_s, _ = timed(lambda: cox_on(parquet, cox_spec(), backend="spark"), 1)
+    status = Path("/proc/self/status").read_text().splitlines()
+    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) * 1024
+    jvm = session.sparkContext._jvm.java.lang.Runtime.getRuntime()  # noqa: SLF001
+    heap = int(jvm.totalMemory() - jvm.freeMemory())
+    return {"size": size, "km_tables": km_s, "cox_prepare": cox_s, "cox_step": 0.0,
+            "cox_on": cox_s, "python_peak_rss": hwm, "jvm_heap_used": heap}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -427,8 +464,7 @@ def bench_size(results: Results, sizes: list[int], size: int, args: argparse.Nam
     for task, fn in ours.items():
         out = record(task, "netoutcomes", fn)
         if task == "cox" and out is not None:
-            sums, newton = out
-            our_coef = (sums.terms, newton.coef, newton.iterations)
+            our_coef = (out.fit.terms, out.fit.coef, out.fit.iterations)
 
     commands = cli_commands(parquet)
     if "--backend" not in commands["km"]:
@@ -563,11 +599,13 @@ def write_report(results: Results, info: dict[str, str], sizes: list[int], out: 
     lines += _memory_and_coef(results)
     if results.spark:
         lines += ["", "## Spark local mode (`local[2]`, 4 shuffle partitions)", "",
-                  "| rows | KM count tables (s) | Cox prepare (s) | one Cox Newton step (s) |",
-                  "|---|---|---|---|"]  # fmt: skip
+                  "| rows | KM count tables (s) | cox_on, whole fit (s) | "
+                  "Python peak RSS | JVM heap used |",
+                  "|---|---|---|---|---|"]  # fmt: skip
         for s in results.spark:
             lines.append(f"| {label(s['size'])} | {fmt(s['km_tables'])} | "
-                         f"{fmt(s['cox_prepare'])} | {fmt(s['cox_step'])} |")  # fmt: skip
+                         f"{fmt(s['cox_on'])} | {s['python_peak_rss'] / 2**20:.0f} MiB | "
+                         f"{s['jvm_heap_used'] / 2**20:.0f} MiB |")  # fmt: skip
     other = [n for n in results.notes if not n.startswith("R version")]
     if other:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in other]
