@@ -43,6 +43,12 @@ class KaplanMeier:
     n: int
     conf_type: ConfType
     conf_level: float
+    # R's fit$std.chaz: the standard error of ``cumhaz`` (sqrt(sum d / n^2) for
+    # Nelson-Aalen); None where the curve was built without it
+    std_chaz: FloatArray | None = None
+    # R's start.time: the curve is conditional on surviving to it (survival.hazard.
+    # conditional_table); None for R's default origin min(0, first time)
+    origin: float | None = None
 
     @property
     def events(self) -> float:
@@ -95,6 +101,7 @@ def kaplan_meier(
     n_event = table.n_event[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_event > 0, n_event / n_risk, 0.0)
+        hazard_var = np.where(n_event > 0, n_event / n_risk**2, 0.0)
     surv = np.asarray(np.cumprod(1.0 - hazard), dtype=np.float64)
     se_log = np.sqrt(np.cumsum(greenwood_terms(n_risk, n_event)))
     lower, upper = confidence_interval(surv, se_log, conf_type, conf_level)
@@ -111,6 +118,7 @@ def kaplan_meier(
         n=table.n,
         conf_type=conf_type,
         conf_level=conf_level,
+        std_chaz=np.sqrt(np.cumsum(hazard_var)),
     )
 
 
@@ -128,7 +136,9 @@ class _CurveFromStart:
 
 
 def start_time(km: KaplanMeier) -> float:
-    """R's default origin: ``min(0, time)``."""
+    """The curve's origin: R's ``start.time`` when given, else R's default ``min(0, time)``."""
+    if km.origin is not None:
+        return km.origin
     return float(min(0.0, km.time.min())) if km.time.size else 0.0
 
 
@@ -290,7 +300,7 @@ def quantiles(km: KaplanMeier, probabilities: FloatArray) -> list[Quantile]:
     the curve is read from time 0 (not ``min(0, time)``: R's ``quantile.survfit`` uses
     0 unless the fit has a ``start.time``), where the cumulative failure is 0.
     """
-    x = np.concatenate([[0.0], km.time])
+    x = np.concatenate([[0.0 if km.origin is None else km.origin], km.time])
 
     def failure(curve: FloatArray) -> FloatArray:
         return np.concatenate([[0.0], 1.0 - curve])
