@@ -85,6 +85,8 @@ def test_one_group_has_no_gray_test() -> None:
         (pd.DataFrame({"t": [1.0, -2.0], "s": [0, 1]}), "<DataFrame>: row 2, column 't': time -2"),
         (pd.DataFrame({"t": [1.0, 2.0], "s": ["0", "x"]}), "row 2, column 's': status 'x'"),
         (pd.DataFrame({"t": [1.0], "x": [1]}), "<DataFrame>: no column 's'"),
+        (pd.DataFrame({"t": [1.0, np.inf], "s": [0, 1]}), "row 2, column 't': inf is not a finite"),
+        (pd.DataFrame({"t": [1.0, 2.0], "s": [1.0, 1.5]}), "row 2, column 's': status 1.5 is not"),
     ],
 )
 def test_bad_frames_name_the_row(frame: pd.DataFrame, message: str) -> None:

@@ -240,19 +240,24 @@ def _missing(values: np.ndarray) -> np.ndarray:
 
 def _numbers(name: str, noun: str, column: str, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """The column as finite float64 where kept; an error naming the first bad row."""
-    out = np.full(values.size, np.nan)
-    for i in np.flatnonzero(keep):
-        v = values[i]
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{name}: {noun} {i + 1}, column {column!r}: {_show(v)} is not a number"
-            ) from None
-        if not math.isfinite(out[i]):
-            raise InputError(
-                f"{name}: {noun} {i + 1}, column {column!r}: {_show(v)} is not a finite number"
-            )
+    if values.dtype == np.float64:
+        out = values.copy()  # the reader typed it numeric: only infinities can be bad
+    else:
+        out = np.full(values.size, np.nan)
+        for i in np.flatnonzero(keep):
+            try:
+                out[i] = float(values[i])
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{name}: {noun} {i + 1}, column {column!r}: {_show(values[i])} is not a number"
+                ) from None
+    bad = np.flatnonzero(keep & ~np.isfinite(out))
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(
+            f"{name}: {noun} {row + 1}, column {column!r}: {_show(values[row])} "
+            "is not a finite number"
+        )
     return out
 
 
@@ -342,17 +347,22 @@ def _status_codes(
     name: str, noun: str, column: str, values: np.ndarray, keep: np.ndarray
 ) -> np.ndarray:
     """Whole numbers >= 0 (0 censored, 1..k the cause); else the first bad row named."""
-    for i in np.flatnonzero(keep):
-        v = values[i]
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            x = math.nan
-        if not (math.isfinite(x) and x >= 0 and x.is_integer()):
-            raise InputError(
-                f"{name}: {noun} {i + 1}, column {column!r}: status {_show(v)} is not "
-                "0 (censored) or a cause code 1, 2, ..."
-            )
-    out = np.zeros(values.size)
-    out[keep] = [float(values[i]) for i in np.flatnonzero(keep)]
-    return out
+    if values.dtype == np.float64:
+        codes = values
+    else:
+        codes = np.full(values.size, np.nan)
+        for i in np.flatnonzero(keep):
+            try:
+                codes[i] = float(values[i])
+            except (TypeError, ValueError):
+                codes[i] = np.nan
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(codes) & (codes >= 0) & (codes == np.floor(codes))
+    bad = np.flatnonzero(keep & ~good)
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(
+            f"{name}: {noun} {row + 1}, column {column!r}: status {_show(values[row])} is not "
+            "0 (censored) or a cause code 1, 2, ..."
+        )
+    return np.where(keep, codes, 0.0)
