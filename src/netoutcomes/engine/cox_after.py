@@ -7,10 +7,9 @@
   ``sum over clusters of (sum of residuals)(sum of residuals)'`` is one GROUP BY.
 - cox.zph's Kaplan-Meier transform: counts per (exit time, event) and per entry
   time (the size of the distinct times).
-- Concordance: the rows reduced to their distinct (stratum, time, status, entry,
-  risk score) with summed weights, then ``survival.concordance`` (exact: identical
-  rows only ever tie with each other).  With a continuous covariate that result
-  has about as many rows as the data (see docs/engine.md).
+- Concordance: NOT on the engine: the rows' (stratum, time, status, entry, weight,
+  risk score) are pulled and ``survival.concordance`` counts the pairs (see
+  docs/engine.md for the size and the cost).
 """
 
 from __future__ import annotations
@@ -167,20 +166,21 @@ def concordance_on_engine(
     codes: StratumCodes,
     fix: TimeFix,
 ) -> CoxConcordance:
-    """R's concordance of the fit from the rows' distinct (stratum, time, status,
-    entry, risk score), weights summed.  The standard error needs each row's
+    """R's concordance of the fit from the rows' (stratum, time, status, entry, weight,
+    risk score), pulled: one row per data row.  The standard error needs each row's
     influence (R's concordancefit), which ``survival.concordance`` does not give yet."""
-    keys = [*spec.strata, T, E, *([A] if spec.entry else [])]
+    keys = [*spec.strata, T, E, *([A] if spec.entry else []), *([W] if spec.weights else [])]
     lp = _linear_predictor(rows, x_cols, coef).name("__lp")
-    weight = rows[W].sum() if spec.weights else rows.count().cast("float64")
-    result = rows.group_by([*keys, lp]).aggregate(__w=weight).to_pyarrow()
+    # A plain projection: grouping on the (nearly unique) risk score costs a hash
+    # aggregate over as many keys as rows and saves nothing with a continuous covariate.
+    result = rows.select(*keys, lp).to_pyarrow()
     counts = concordance(
         fix(column(result, T).astype(np.float64)),
         column(result, E) == 1.0,
         column(result, "__lp").astype(np.float64),
         fix(column(result, A).astype(np.float64)) if spec.entry else None,
         _codes(result, list(spec.strata), codes) if spec.strata else None,
-        column(result, "__w").astype(np.float64),
+        column(result, W).astype(np.float64) if spec.weights else None,
     )
     return CoxConcordance(
         counts.concordance, float("nan"), counts.concordant, counts.discordant,

@@ -332,12 +332,13 @@ def engine_cox(
     names = [c.name for c in spec.columns]
     all_x = [f"__x{j}" for j in range(len(names))]
     zero = np.zeros(len(names))
-    _, _, info0 = partial_likelihood_step(_Steps(rows, all_x, spec, checked.codes)(zero), zero,
-                                          spec.ties)  # fmt: skip
+    steps = _Steps(rows, all_x, spec, checked.codes)
+    _, _, info0 = partial_likelihood_step(steps(zero), zero, spec.ties)
     aliased = singular_columns(info0)
     kept = [j for j in range(len(names)) if j not in aliased] if len(aliased) < len(names) else []
     kept = kept or list(range(len(names)))  # all aliased: fit_cox raises R's error
-    steps = _Steps(rows, [all_x[j] for j in kept], spec, checked.codes)
+    if len(kept) < len(names):  # R refits without the aliased columns
+        steps = _Steps(rows, [all_x[j] for j in kept], spec, checked.codes)
     kept_names = [names[j] for j in kept]
     try:
         newton = fit_cox(steps, len(kept), spec.ties, names=kept_names)
