@@ -22,6 +22,7 @@ from netoutcomes.study.cohorts import (
 )
 from netoutcomes.study.comparisons import TwoGroups, disjoint_table, nested_tables, two_groups
 from netoutcomes.study.eligibility import Screening
+from netoutcomes.study.endpoints import endpoint_tables
 from netoutcomes.study.narrative import write_methods, write_narrative, write_results
 from netoutcomes.study.protocol import Protocol
 from netoutcomes.study.records import PatientRecord
@@ -110,6 +111,7 @@ def analyse(
     survival_tables(result, analysed, entries)
     nested_tables(result, analysed, entries)
     disjoint_table(result, analysed, entries)
+    endpoint_tables(result, analysed, entries)
     result.narrative = write_narrative(result)
     result.results = write_results(result)
     result.methods = write_methods(result)

@@ -73,10 +73,12 @@ def landmark_estimates(
     return out
 
 
-def small_cohort_reason(n: int, events: int, spec: SurvivalSpec) -> str | None:
+def small_cohort_reason(
+    n: int, events: int, spec: SurvivalSpec, events_word: str = "deaths"
+) -> str | None:
     """Why a cohort is too small to test or to trust a curve, or None."""
     if n < spec.min_patients:
         return f"fewer than {spec.min_patients} patients ({n})"
     if events < spec.min_events:
-        return f"fewer than {spec.min_events} deaths ({events})"
+        return f"fewer than {spec.min_events} {events_word} ({events})"
     return None

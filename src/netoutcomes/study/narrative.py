@@ -54,6 +54,26 @@ class _Writer:
         self.result = result
         self.journal_p = journal_p
         self.segments: list[Segment] = []
+        # sentences in text order with their priority (0 first kept; dropped from the
+        # largest when the paragraph is over MAX_WORDS)
+        self.sentences: list[tuple[int, list[Segment]]] = []
+
+    def sentence(self, priority: int) -> None:
+        """Start a sentence of this priority."""
+        self.segments = []
+        self.sentences.append((priority, self.segments))
+
+    def paragraph(self) -> list[Segment]:
+        """The sentences, dropping the least important ones until MAX_WORDS holds."""
+        kept = list(self.sentences)
+
+        def words() -> int:
+            return word_count("".join(s.text for _, group in kept for s in group))
+
+        while words() > MAX_WORDS and len({p for p, _ in kept}) > 1:
+            lowest = max(p for p, _ in kept)
+            kept = [(p, g) for p, g in kept if p != lowest]
+        return [s for _, group in kept for s in group]
 
     def text(self, text: str) -> None:
         self.segments.append(Segment(text))
@@ -110,6 +130,7 @@ class _Writer:
 
 
 def _screening(w: _Writer) -> None:
+    w.sentence(0)
     agent = w.result.protocol.entry.agent_name
     w.text("Of ")
     w.number("consort", "screened", "n")
@@ -131,6 +152,7 @@ def _screening(w: _Writer) -> None:
 
 def _response(w: _Writer) -> None:
     for outcome in w.result.protocol.outcomes:
+        w.sentence(1)
         table = f"response_{outcome.id}"
         w.text(f"{outcome.label}: ")
         if w.value(table, "not_assessed", "n") == w.value(table, "not_assessed", "total"):
@@ -157,21 +179,21 @@ def _response(w: _Writer) -> None:
         w.text(". ")
 
 
-def _landmark(w: _Writer, table: str, row: str, t: float) -> None:
+def _landmark(w: _Writer, table: str, row: str, t: float, events: str = "deaths") -> None:
     """'58% (95% CI 45.8-73.4%) at 5 years' or 'not estimable (...) at 10 years'."""
     k = landmark_key(t)
     if w.has(table, row, f"s_{k}"):
         w.number(table, row, f"s_{k}", "%")
         if w.value(table, row, f"s_{k}") == 100:
             # no death yet: the log-transformed interval is degenerate (100-100%)
-            w.text(f" (no deaths) at {t:g} years")
+            w.text(f" (no {events}) at {t:g} {'year' if t == 1 else 'years'}")
             return
         w.text(" (")
         w.interval(table, row, f"s_{k}_lower", f"s_{k}_upper", "%")
-        w.text(f") at {t:g} years")
+        w.text(f") at {t:g} {'year' if t == 1 else 'years'}")
     else:
         reason = w.value(table, row, f"s_{k}_note") or "not estimable"
-        w.text(f"{reason} at {t:g} years")
+        w.text(f"{reason} at {t:g} {'year' if t == 1 else 'years'}")
 
 
 def _flag(w: _Writer, table: str, row: str) -> None:
@@ -187,6 +209,7 @@ def _survival(w: _Writer) -> None:
     row = f"{first.id}_from_origin"
     table = "survival_first_therapy"
     if "first_therapy" in spec.origins and w.has(table, row, "n"):
+        w.sentence(1)
         w.text(f"Survival from first {protocol.entry.agent_name} therapy was ")
         for i, t in enumerate(spec.landmarks_years):
             if i:
@@ -208,6 +231,7 @@ def _survival(w: _Writer) -> None:
     how = "delayed entry at first therapy" if spec.delayed_entry else "no delayed entry"
     shown = [c for c in protocol.cohorts if w.has("survival_diagnosis", f"{c.id}_{method}", "n")]
     if shown:
+        w.sentence(2)
         w.text(f"From histological diagnosis ({how}), {t:g}-year survival was ")
         for i, cohort in enumerate(shown):
             if i:
@@ -218,34 +242,36 @@ def _survival(w: _Writer) -> None:
             else:
                 w.text(str(w.value("survival_diagnosis", r, f"s_{k}_note") or "not estimable"))
             w.text(f" for {cohort.label}")
+            _differences(w, cohort.id, f"diff_{k}")
             _flag(w, "survival_diagnosis", r)
-        w.text(". ")
-    nested = [
-        n
-        for n in protocol.comparisons.nested
-        if w.has("nested_diagnosis", f"{n.cohort}_vs_{n.reference}", f"diff_{k}")
-    ]
-    if nested:
-        w.text(f"Differences at {t:g} years: ")
-    for i, n in enumerate(nested):
-        if i:
-            w.text("; ")
-        r = f"{n.cohort}_vs_{n.reference}"
-        w.text(f"{protocol.cohort(n.cohort).label} minus {protocol.cohort(n.reference).label} ")
-        w.number("nested_diagnosis", r, f"diff_{k}", " points")
-        w.text(" (")
-        w.interval("nested_diagnosis", r, f"diff_{k}_lower", f"diff_{k}_upper")
-        w.text(")")
-    if nested:
         w.text(". ")
     gap = "immortal_time_gap"
     shows_gap = w.has(gap, first.id, f"gap_{k}") and w.value(gap, first.id, f"gap_{k}") != 0
     if spec.delayed_entry and shows_gap:
+        w.sentence(4)
         w.text(f"Ignoring delayed entry would give {first.label} ")
         w.number(gap, first.id, f"naive_{k}", "%")
         w.text(" instead of ")
         w.number(gap, first.id, f"delayed_{k}", "%")
         w.text(" (immortal-time bias). ")
+
+
+def _differences(w: _Writer, cohort_id: str, k: str) -> None:
+    """The cohort's nested differences (column ``k``): '(21.2 points vs All NETs, ...)'."""
+    protocol = w.result.protocol
+    shown = [
+        n
+        for n in protocol.comparisons.nested
+        if n.cohort == cohort_id and w.has("nested_diagnosis", f"{n.cohort}_vs_{n.reference}", k)
+    ]
+    for i, n in enumerate(shown):
+        r = f"{n.cohort}_vs_{n.reference}"
+        w.text("; " if i else " (")
+        w.number("nested_diagnosis", r, k, " points")
+        w.text(f" vs {protocol.cohort(n.reference).label}, ")
+        w.interval("nested_diagnosis", r, f"{k}_lower", f"{k}_upper")
+    if shown:
+        w.text(")")
 
 
 def _comparisons(w: _Writer) -> None:
@@ -255,7 +281,9 @@ def _comparisons(w: _Writer) -> None:
     table = w.result.tables["disjoint"]
     for row in table.rows:
         key = str(row["comparison"])
-        w.text(f"{row['group']} vs {row['versus']} (from {row['origin']}): ")
+        w.sentence(2)
+        origin = str(row["origin"]).replace("histological diagnosis", "diagnosis")
+        w.text(f"{row['group']} vs {row['versus']} (from {origin}): ")
         if row["hr"] is None or row["logrank_p"] is None:
             w.text(f"{row['note'] or 'not tested'}. ")
             continue
@@ -271,6 +299,54 @@ def _comparisons(w: _Writer) -> None:
         w.text(". ")
 
 
+def _endpoints(w: _Writer) -> None:
+    protocol = w.result.protocol
+    first = protocol.cohorts[0]
+    for endpoint in protocol.endpoints:
+        table, row = f"pfs_{endpoint.id}", f"{first.id}_{endpoint.id}"
+        if not w.has(table, row, "n"):
+            continue
+        w.sentence(1)
+        w.text(f"{endpoint.label} from first therapy: median ")
+        if w.has(table, row, "median"):
+            w.number(table, row, "median", " years")
+            w.text(" (")
+            w.interval(table, row, "median_lower", "median_upper")
+            w.text(")")
+        else:
+            w.text("not reached")
+        for i, t in enumerate(endpoint.landmarks_years):
+            w.text("; " if i == 0 else " and ")
+            _landmark(w, table, row, t, "events")
+        w.text(" (")
+        w.number(table, row, "progressions")
+        w.text(" progressions, ")
+        w.number(table, row, "deaths")
+        w.text(" deaths without progression)")
+        _flag(w, table, row)
+        w.text(". ")
+        _endpoint_comparisons(w, f"pfs_{endpoint.id}_disjoint", endpoint.label)
+
+
+def _endpoint_comparisons(w: _Writer, table_id: str, label: str) -> None:
+    if table_id not in w.result.tables:
+        return
+    for row in w.result.tables[table_id].rows:
+        key = str(row["comparison"])
+        w.sentence(3)
+        w.text(f"{label}, {row['group']} vs {row['versus']}: ")
+        if row["hr"] is None or row["logrank_p"] is None:
+            w.text(f"{row['note'] or 'not tested'}. ")
+            continue
+        w.text("HR ")
+        w.number(table_id, key, "hr")
+        w.text(", ")
+        w.interval(table_id, key, "hr_lower", "hr_upper")
+        w.text("; log-rank ")
+        w.p_value(table_id, key, "logrank_p")
+        w.text(". ")
+
+
 def _trim(segments: list[Segment]) -> list[Segment]:
     if segments and segments[-1].table is None:
         segments[-1] = Segment(segments[-1].text.rstrip())
@@ -283,11 +359,12 @@ def write_results(result: StudyResult, journal_p: bool = True) -> list[Segment]:
     _screening(w)
     if result.screening.flow.analysed == 0:
         w.text("No patient could be analysed.")
-        return w.segments
+        return w.paragraph()
     _response(w)
     _survival(w)
+    _endpoints(w)
     _comparisons(w)
-    return _trim(w.segments)
+    return _trim(w.paragraph())
 
 
 def write_narrative(result: StudyResult) -> list[Segment]:

@@ -144,6 +144,32 @@ class ResponseOutcome(_Strict):
 
 Origin = Literal["diagnosis", "first_therapy"]
 
+PfsCensoring = Literal["last_adequate_assessment", "last_contact"]
+
+
+class ProgressionFreeSurvival(_Strict):
+    """Progression-free survival from the first entry therapy.
+
+    Event: the first progression after the therapy (a registry progression record,
+    when ``recorded_progressions``, or an ``assessment`` reading in
+    ``progression_categories``) or death, whichever comes first.  Without an event
+    a patient is censored at the last adequate tumour assessment (a reading in
+    ``adequate_categories``; at the therapy date when there is none), the FDA/EMA
+    convention, or with ``censoring: last_contact`` at the last contact.  With
+    ``event_window_days``, an event later than that after the last adequate
+    assessment (missed assessments) is censored at that assessment."""
+
+    kind: Literal["pfs"] = "pfs"
+    id: str
+    label: str = "Progression-free survival"
+    assessment: str = "recist"
+    progression_categories: list[str] = ["PD"]
+    adequate_categories: list[str] = ["CR", "PR", "SD", "PD"]
+    recorded_progressions: bool = True
+    censoring: PfsCensoring = "last_adequate_assessment"
+    event_window_days: int | None = Field(default=None, gt=0)
+    landmarks_years: list[Annotated[float, Field(gt=0)]] = Field(default=[1.0, 2.0], min_length=1)
+
 
 class SurvivalSpec(_Strict):
     origins: list[Origin] = Field(min_length=1)
@@ -193,6 +219,7 @@ class Protocol(_Strict):
     outcomes: list[ResponseOutcome]
     survival: SurvivalSpec
     comparisons: Comparisons = Comparisons()
+    endpoints: list[ProgressionFreeSurvival] = []  # time-to-event endpoints beyond survival
 
     @model_validator(mode="after")
     def _references_exist(self) -> Protocol:
@@ -204,6 +231,10 @@ class Protocol(_Strict):
         for i, rid in enumerate(rule_ids):
             if rid in rule_ids[:i]:
                 raise PathError(("eligibility", i, "id"), f"rule id {rid!r} is used twice")
+        endpoint_ids = [e.id for e in self.endpoints]
+        for i, eid in enumerate(endpoint_ids):
+            if eid in endpoint_ids[:i]:
+                raise PathError(("endpoints", i, "id"), f"endpoint id {eid!r} is used twice")
         references = [
             (("comparisons", "nested", i, field), getattr(c, field))
             for i, c in enumerate(self.comparisons.nested)

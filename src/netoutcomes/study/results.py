@@ -99,6 +99,8 @@ class StudyResult:
     # the journal-style Methods and Results paragraphs (<= 300 words each)
     methods: list[Segment] = field(default_factory=list)
     results: list[Segment] = field(default_factory=list)
+    # endpoint id (protocol ``endpoints``, e.g. PFS) -> one Kaplan-Meier curve per cohort
+    endpoint_curves: dict[str, list[Curve]] = field(default_factory=dict)
 
     def add_table(self, section: str, table: Table) -> Table:
         self.tables[table.id] = table
@@ -149,6 +151,23 @@ class StudyResult:
                 ],
             ),
             "comparisons": section("comparisons", forest=[f.__dict__ for f in self.forest]),
+            "endpoints": {
+                # the endpoints' tables are in "survival" (pfs_<id>) and "comparisons"
+                "curves": {
+                    endpoint: [
+                        {
+                            "cohort": c.cohort,
+                            "label": c.cohort_label,
+                            "n": c.n,
+                            "events": c.events,
+                            "risk_table": [r.__dict__ for r in c.risk_table],
+                            "warning": c.warning,
+                        }
+                        for c in curves
+                    ]
+                    for endpoint, curves in self.endpoint_curves.items()
+                },
+            },
             "narrative": {
                 "text": self.narrative_text(),
                 "segments": [s.__dict__ for s in self.narrative],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from netoutcomes.study import statistics as st
 from netoutcomes.study.cohorts import SurvivalData, members, survival_data
 from netoutcomes.study.landmarks import follow_up_end, landmark_estimates, small_cohort_reason
+from netoutcomes.study.protocol import Cohort, Origin, SurvivalSpec
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.results import (
     METHOD_LABELS,
@@ -56,6 +58,108 @@ def follow_up_median(data: SurvivalData) -> float:
     return st.follow_up_median(data.time, data.event, data.entry)
 
 
+def grid_for(landmarks: list[float]) -> list[float]:
+    """Times of the at-risk table under a curve: every 1 or 2 years to the last landmark."""
+    step = 2.0 if max(landmarks) > 4 else 1.0
+    return [float(t) for t in np.arange(0.0, max(landmarks) + 1e-9, step)]
+
+
+def landmark_columns(landmarks: list[float], what: str) -> tuple[list[str], dict[str, str]]:
+    """Median and landmark columns shared by every Kaplan-Meier table (``what``: 'Survival')."""
+    columns = ["n", "events", "median", "median_lower", "median_upper"]
+    labels = {
+        "median": "Median (years)",
+        "median_lower": "95% CI lower",
+        "median_upper": "95% CI upper",
+    }
+    for t in landmarks:
+        k = landmark_key(t)
+        columns += [f"s_{k}", f"s_{k}_lower", f"s_{k}_upper", f"at_risk_{k}", f"s_{k}_note"]
+        labels |= {
+            f"s_{k}": f"{what} at {t:g} y (%)",
+            f"s_{k}_lower": "95% CI lower",
+            f"s_{k}_upper": "95% CI upper",
+            f"at_risk_{k}": f"At risk at {t:g} y",
+            f"s_{k}_note": f"{what} at {t:g} y: why not shown",
+        }
+    return columns, labels
+
+
+def km_note(spec: SurvivalSpec, events: str) -> str:
+    at_risk = f" or with fewer than {spec.min_at_risk} at risk" if spec.min_at_risk > 1 else ""
+    return (
+        "Kaplan-Meier; Greenwood variance, log-transformed 95% intervals; "
+        "median interval where the confidence limits cross 0.5 (R survfit). "
+        f"No estimate past a cohort's last follow-up time (R's extend = FALSE){at_risk}; "
+        f"cohorts under {spec.min_patients} patients or {spec.min_events} {events} are flagged."
+    )
+
+
+@dataclass(frozen=True)
+class KmSummary:
+    cells: dict[str, Any]  # n, events, median and landmark cells, follow-up end, note
+    curve: Curve
+    small: str | None  # why the cohort is flagged, or None
+
+
+def km_summary(
+    cohort: Cohort,
+    origin: Origin,
+    method: Method,
+    data: SurvivalData,
+    landmarks: list[float],
+    spec: SurvivalSpec,
+    events_word: str = "deaths",
+) -> KmSummary:
+    """One cohort's Kaplan-Meier: its table cells (honesty rules applied) and its curve."""
+    counts = st.counts(data.time, data.event, data.entry)
+    km = st.km_of_counts(counts)
+    med = st.median(km)
+    end = follow_up_end(data.time)
+    estimates = landmark_estimates(km, end, landmarks, spec.min_at_risk)
+    n, events = int(data.time.size), int(data.event.sum())
+    small = small_cohort_reason(n, events, spec, events_word)
+    cells: dict[str, Any] = {
+        "n": n,
+        "events": events,
+        "median": yrs(med.median),
+        "median_lower": yrs(med.lower),
+        "median_upper": yrs(med.upper),
+        "followup_end": yrs(end),
+        "note": small,
+    }
+    for est in estimates:
+        k = landmark_key(est.time)
+        cells |= {
+            f"s_{k}": pct(est.surv),
+            f"s_{k}_lower": pct(est.lower),
+            f"s_{k}_upper": pct(est.upper),
+            f"at_risk_{k}": est.at_risk,
+            f"s_{k}_note": est.reason,
+        }
+    time, surv, lower, upper, c_time, c_surv = step_curve(km)
+    curve = Curve(
+        cohort=cohort.id,
+        cohort_label=cohort.label,
+        origin=origin,
+        method=method,
+        n=n,
+        events=events,
+        time=time,
+        surv=surv,
+        lower=lower,
+        upper=upper,
+        censor_time=c_time,
+        censor_surv=c_surv,
+        median=float(med.median),
+        landmarks={landmark_key(e.time): e.surv for e in estimates},
+        risk_table=risk_table(counts, grid_for(landmarks)),
+        warning=small,
+        follow_up_end=end,
+    )
+    return KmSummary(cells, curve, small)
+
+
 def survival_tables(
     result: StudyResult,
     patients: list[PatientRecord],
@@ -63,37 +167,23 @@ def survival_tables(
 ) -> None:
     spec = result.protocol.survival
     landmarks = spec.landmarks_years
-    grid_step = 2.0 if max(landmarks) > 4 else 1.0
-    grid = list(np.arange(0.0, max(landmarks) + 1e-9, grid_step))
     for origin in spec.origins:
         methods: list[Method] = (
             (["delayed_entry", "naive"] if spec.delayed_entry else ["naive"])
             if origin == "diagnosis"
             else ["from_origin"]
         )
-        columns = ["row", "cohort", "method", "n", "events", "median", "median_lower"]
-        columns += ["median_upper", "followup_median"]
-        labels = {
+        km_columns, km_labels = landmark_columns(landmarks, "Survival")
+        columns = ["row", "cohort", "method", *km_columns[:5], "followup_median"]
+        columns += [*km_columns[5:], "followup_end", "note"]
+        labels = km_labels | {
             "row": "Row",
             "cohort": "Cohort",
             "method": "Analysis",
-            "median": "Median (years)",
-            "median_lower": "95% CI lower",
-            "median_upper": "95% CI upper",
             "followup_median": "Median follow-up (years, reverse KM)",
+            "followup_end": "Follow-up ends (years)",
+            "note": "Note",
         }
-        for t in landmarks:
-            k = landmark_key(t)
-            columns += [f"s_{k}", f"s_{k}_lower", f"s_{k}_upper", f"at_risk_{k}", f"s_{k}_note"]
-            labels |= {
-                f"s_{k}": f"Survival at {t:g} y (%)",
-                f"s_{k}_lower": "95% CI lower",
-                f"s_{k}_upper": "95% CI upper",
-                f"at_risk_{k}": f"At risk at {t:g} y",
-                f"s_{k}_note": f"Survival at {t:g} y: why not shown",
-            }
-        columns += ["followup_end", "note"]
-        labels |= {"followup_end": "Follow-up ends (years)", "note": "Note"}
         table = result.add_table(
             "survival",
             Table(
@@ -101,18 +191,7 @@ def survival_tables(
                 title=f"Survival from {ORIGIN_LABELS[origin]}",
                 columns=columns,
                 labels=labels,
-                note=(
-                    "Kaplan-Meier; Greenwood variance, log-transformed 95% intervals; "
-                    "median interval where the confidence limits cross 0.5 (R survfit). "
-                    "No estimate past a cohort's last follow-up time (R's extend = FALSE)"
-                    + (
-                        f" or with fewer than {spec.min_at_risk} at risk"
-                        if spec.min_at_risk > 1
-                        else ""
-                    )
-                    + f"; cohorts under {spec.min_patients} patients or {spec.min_events} "
-                    "deaths are flagged."
-                ),
+                note=km_note(spec, "deaths"),
             ),
         )
         for cohort in result.protocol.cohorts:
@@ -121,27 +200,11 @@ def survival_tables(
                 data = survival_data(cohort_patients, entry_dates, origin, method, spec.data_cutoff)
                 if data.time.size == 0:
                     continue
-                counts = st.counts(data.time, data.event, data.entry)
-                km = st.km_of_counts(counts)
-                med = st.median(km)
-                end = follow_up_end(data.time)
-                estimates = landmark_estimates(km, end, landmarks, spec.min_at_risk)
-                values: dict[str, Any] = {}
-                for est in estimates:
-                    k = landmark_key(est.time)
-                    values |= {
-                        f"s_{k}": pct(est.surv),
-                        f"s_{k}_lower": pct(est.lower),
-                        f"s_{k}_upper": pct(est.upper),
-                        f"at_risk_{k}": est.at_risk,
-                        f"s_{k}_note": est.reason,
-                    }
-                n, events = int(data.time.size), int(data.event.sum())
-                small = small_cohort_reason(n, events, spec)
-                if small is not None:
+                summary = km_summary(cohort, origin, method, data, landmarks, spec)
+                if summary.small is not None:
                     result.warn(
-                        f"{cohort.label}, survival from {ORIGIN_LABELS[origin]}: {small}; "
-                        "estimates are imprecise"
+                        f"{cohort.label}, survival from {ORIGIN_LABELS[origin]}: "
+                        f"{summary.small}; estimates are imprecise"
                     )
                 row = f"{cohort.id}_{method}"
                 table.row_labels[row] = f"{cohort.label} ({METHOD_LABELS[method]})"
@@ -149,38 +212,10 @@ def survival_tables(
                     row=row,
                     cohort=cohort.label,
                     method=METHOD_LABELS[method],
-                    n=int(data.time.size),
-                    events=int(data.event.sum()),
-                    median=yrs(med.median),
-                    median_lower=yrs(med.lower),
-                    median_upper=yrs(med.upper),
                     followup_median=yrs(follow_up_median(data)),
-                    followup_end=yrs(end),
-                    note=small,
-                    **values,
+                    **summary.cells,
                 )
-                time, surv, lower, upper, c_time, c_surv = step_curve(km)
-                result.curves.append(
-                    Curve(
-                        cohort=cohort.id,
-                        cohort_label=cohort.label,
-                        origin=origin,
-                        method=method,
-                        n=int(data.time.size),
-                        events=int(data.event.sum()),
-                        time=time,
-                        surv=surv,
-                        lower=lower,
-                        upper=upper,
-                        censor_time=c_time,
-                        censor_surv=c_surv,
-                        median=float(med.median),
-                        landmarks={landmark_key(e.time): e.surv for e in estimates},
-                        risk_table=risk_table(counts, grid),
-                        warning=small,
-                        follow_up_end=end,
-                    )
-                )
+                result.curves.append(summary.curve)
         if origin == "diagnosis" and spec.delayed_entry:
             result.add_table("survival", immortal_time_gap(table, result, landmarks))
 
