@@ -216,3 +216,44 @@ def test_difference_with_zero_se_has_no_p_value() -> None:
     np.testing.assert_allclose(
         [d.lower, d.upper], [-0.5 * 1.6448536269514722, 0.5 * 1.6448536269514722]
     )
+
+
+@pytest.mark.parametrize("block", ["alone", "with_half", "none"])
+def test_quantile_smallest_p_rule_matches_r(block: str) -> None:
+    data = REF["quantile_smallest_p_rule"]
+    ref = data[block]
+    km = kaplan_meier(count_table(np.array(data["time"], float), np.array(data["status"], bool)))
+    got = quantiles(km, np.array(ref["probs"], float))
+    for key in ("time", "lower", "upper"):
+        assert_r([getattr(x, key) for x in got], ref[key], f"{block} {key}")
+    assert quantiles(km, np.array([])) == []
+
+
+def _curve(surv: list[float]):
+    """A curve with the given S at times 1, 2, ... (intervals equal to S: only S matters)."""
+    s = np.array(surv)
+    table = count_table(np.arange(1.0, s.size + 1), np.ones(s.size, bool))
+    km = kaplan_meier(table)
+    from dataclasses import replace
+
+    return replace(km, surv=s, lower=s, upper=s)
+
+
+def test_median_tolerance_boundary_as_r_minmin() -> None:
+    # R's minmin: the midpoint rule needs |S - 0.5| < sqrt(eps) = 2^-26, strictly
+    tol = 2.0**-26
+    assert median_survival(_curve([0.75, 0.5 - tol / 2, 0.2])).median == 2.5  # within: midpoint
+    assert median_survival(_curve([0.75, 0.5 - tol, 0.2])).median == 2.0  # on the bound: not
+    # S must be below 0.5 + tol to count as reaching the median at all
+    assert median_survival(_curve([0.75, 0.5 + tol / 2, 0.2])).median == 2.5
+    assert median_survival(_curve([0.75, 0.5 + tol, 0.2])).median == 3.0
+
+
+def test_quantile_tolerance_boundary_as_r_findq() -> None:
+    # R's findq: approx(y +/- tol, ...) finds the first failure value within tol of p;
+    # failure 1 - S = 0.25 - tol/2 at time 1 counts as 0.25 (a flat stretch to time 2)
+    tol = 2.0**-26
+    km = _curve([0.75 + tol / 2, 0.5, 0.25])
+    assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [1.5, 2.5]
+    km = _curve([0.75 + 2 * tol, 0.5, 0.25])
+    assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [2.0, 2.5]

@@ -342,15 +342,42 @@ def _changed_line(original: str, mutated: str, line: int) -> tuple[str, str]:
     return (original.splitlines()[line - 1].strip() if line else "", "")
 
 
+def _survivors_of(report: dict, plans: dict[str, list[Site]]) -> dict[str, list[Site]]:
+    """The sites of ``plans`` whose mutant survived in ``report``."""
+    wanted = {
+        (m["module"], m["operator"], m["before"], m["after"])
+        for m in report["mutants"]
+        if m["result"] == "survived"
+    }
+    chosen: dict[str, list[Site]] = {}
+    for module, module_sites in plans.items():
+        original = (ROOT / PACKAGE / module).read_text()
+        chosen[module] = [
+            site
+            for site in module_sites
+            if (module, site.operator, *_changed_line(original, mutate(original, site), site.line))
+            in wanted
+        ]
+    return {m: s for m, s in chosen.items() if s}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", help="survival module file, e.g. km.py")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
     parser.add_argument("--out", default="build/mutation/report.json")
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
+    parser.add_argument(
+        "--rerun",
+        metavar="REPORT",
+        help="only the mutants that survived in this earlier report (matched by module,"
+        " operator and the changed line, so edits elsewhere in the module do not matter)",
+    )
     args = parser.parse_args()
     modules = args.module or [m for m in TESTS if (ROOT / PACKAGE / m).exists()]
     plans = {m: sites((ROOT / PACKAGE / m).read_text()) for m in modules}
+    if args.rerun:
+        plans = _survivors_of(json.loads(Path(args.rerun).read_text()), plans)
     for m, s in plans.items():
         print(f"{m}: {len(s)} mutants", flush=True)
     print(f"total: {sum(len(s) for s in plans.values())} mutants", flush=True)
@@ -393,23 +420,26 @@ def main() -> int:
                     print(f"  SURVIVED {module}:{site.line} {site.operator}: {after}", flush=True)
                 if k % 25 == 0:
                     print(f"{module}: {k}/{len(module_sites)}", flush=True)
+                _write_report(ROOT / args.out, outcomes, finished=False)
             target.write_text(original)
-    killed = sum(o.result == "killed" for o in outcomes)
-    out = ROOT / args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "killed": killed,
-                "total": len(outcomes),
-                "score": killed / len(outcomes) if outcomes else None,
-                "mutants": [asdict(o) for o in outcomes],
-            },
-            indent=1,
-        )
-    )
+    killed = _write_report(ROOT / args.out, outcomes, finished=True)
     print(f"mutation score: {killed}/{len(outcomes)} killed", flush=True)
     return 0
+
+
+def _write_report(out: Path, outcomes: list[Outcome], finished: bool) -> int:
+    """The report so far (rewritten after every mutant, so a stopped run keeps its work)."""
+    killed = sum(o.result == "killed" for o in outcomes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "finished": finished,
+        "killed": killed,
+        "total": len(outcomes),
+        "score": killed / len(outcomes) if outcomes else None,
+        "mutants": [asdict(o) for o in outcomes],
+    }
+    out.write_text(json.dumps(report, indent=1))
+    return killed
 
 
 if __name__ == "__main__":

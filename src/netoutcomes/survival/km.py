@@ -247,8 +247,8 @@ def _find_quantile(x: FloatArray, failure: FloatArray, p: float, smallest: float
     ``smallest`` is the smallest probability asked in the same call: R gives NA for
     all of them when the curve never reaches that one (otherwise a p a rounding error
     above the curve's end still takes the end-of-curve rule)."""
-    finite = failure[~np.isnan(failure)]
-    if finite.size == 0 or finite.max() < smallest:
+    # failure[0] is the 0 prepended at the origin, so there is always a finite value
+    if np.nanmax(failure) < smallest:
         return float("nan")
     xmax = x[-1]
     # Keep the first occurrence of each value (R's duplicated(), NA counting as a value).
@@ -309,7 +309,7 @@ def quantiles(km: KaplanMeier, probabilities: FloatArray) -> list[Quantile]:
     for p in probs:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"probability must be in [0, 1], got {p}")
-    smallest = float(probs.min()) if probs.size else 0.0
+    smallest = float(np.min(probs, initial=np.inf))
     return [
         Quantile(
             probability=float(p),
