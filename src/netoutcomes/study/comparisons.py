@@ -11,7 +11,7 @@ import numpy as np
 from netoutcomes.study import statistics as st
 from netoutcomes.study.cohorts import SurvivalData, members, primary_method, survival_data
 from netoutcomes.study.landmarks import follow_up_end, landmark_estimates, small_cohort_reason
-from netoutcomes.study.protocol import DisjointComparison, Protocol
+from netoutcomes.study.protocol import DisjointComparison, Protocol, SurvivalSpec
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.results import METHOD_LABELS, ORIGIN_LABELS, ForestRow, StudyResult
 from netoutcomes.study.rounding import landmark_key, p_cell, pct, yrs
@@ -124,6 +124,67 @@ def two_groups(
     return TwoGroups(data, in_group)
 
 
+TEST_COLUMNS = [
+    "n_group",
+    "n_versus",
+    "events_group",
+    "events_versus",
+    "logrank_chisq",
+    "logrank_p",
+    "logrank_p_adjusted",
+    "hr",
+    "hr_lower",
+    "hr_upper",
+    "cox_p",
+]
+TEST_LABELS = {
+    "comparison": "Row",
+    "group": "Group",
+    "versus": "Versus",
+    "hr": "HR (group vs versus)",
+    "hr_lower": "95% CI lower",
+    "hr_upper": "95% CI upper",
+}
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    cells: dict[str, Any]  # n, events and, when tested, the test's rounded cells
+    test: st.TwoGroupTest | None  # unrounded; None when not tested
+    note: str | None  # why not tested
+
+
+def group_test(
+    data: SurvivalData, in_group: np.ndarray, row: dict[str, Any], spec: SurvivalSpec, events: str
+) -> GroupTest:
+    """Counts per group, and the log-rank test and Cox HR unless a group is too small."""
+    cells: dict[str, Any] = {
+        "n_group": int(in_group.sum()),
+        "n_versus": int((~in_group).sum()),
+        "events_group": int(data.event[in_group].sum()),
+        "events_versus": int(data.event[~in_group].sum()),
+    }
+    small = [
+        f"{row[side]}: {reason}"
+        for side in ("group", "versus")
+        if (
+            reason := small_cohort_reason(cells[f"n_{side}"], cells[f"events_{side}"], spec, events)
+        )
+    ]
+    if small:
+        return GroupTest(cells, None, "not tested: " + "; ".join(small))
+    test = st.two_group_test(data.time, data.event, data.entry, in_group)
+    cells |= {
+        "logrank_chisq": round(test.logrank_chisq, 3),
+        "logrank_p": p_cell(test.logrank_p),
+        "hr": round(test.hr, 2),
+        "hr_lower": round(test.hr_lower, 2),
+        "hr_upper": round(test.hr_upper, 2),
+        "cox_p": p_cell(test.cox_p),
+    }
+    return GroupTest(cells, test, None)
+
+
 def disjoint_table(
     result: StudyResult, patients: list[PatientRecord], entry_dates: dict[str, dt.date]
 ) -> None:
@@ -143,32 +204,17 @@ def disjoint_table(
                 "group",
                 "versus",
                 "origin",
-                "n_group",
-                "n_versus",
-                "events_group",
-                "events_versus",
-                "logrank_chisq",
-                "logrank_p",
-                "logrank_p_adjusted",
-                "hr",
-                "hr_lower",
-                "hr_upper",
-                "cox_p",
+                *TEST_COLUMNS,
                 "rmst_diff",
                 "rmst_diff_lower",
                 "rmst_diff_upper",
                 "rmst_p",
                 "note",
             ],
-            labels={
-                "comparison": "Row",
-                "group": "Group",
-                "versus": "Versus",
+            labels=TEST_LABELS
+            | {
                 "origin": "From",
                 "logrank_p_adjusted": f"Adjusted p ({comparisons.adjustment})",
-                "hr": "HR (group vs versus)",
-                "hr_lower": "95% CI lower",
-                "hr_upper": "95% CI upper",
                 "rmst_diff": f"RMST difference to {tau:g} y (years)",
                 "rmst_diff_lower": "95% CI lower",
                 "rmst_diff_upper": "95% CI upper",
@@ -198,35 +244,19 @@ def disjoint_table(
             result.warn(f"{table.row_labels[key]}: not tested ({groups})")
             continue
         d, g = groups.data, groups.in_group
-        row |= {
-            "n_group": int(g.sum()),
-            "n_versus": int((~g).sum()),
-            "events_group": int(d.event[g].sum()),
-            "events_versus": int(d.event[~g].sum()),
-        }
-        small = [
-            f"{row[side]}: {reason}"
-            for side in ("group", "versus")
-            if (reason := small_cohort_reason(row[f"n_{side}"], row[f"events_{side}"], spec))
-        ]
-        if small:
-            note = "not tested: " + "; ".join(small)
-            rows.append(row | {"note": note})
-            result.warn(f"{table.row_labels[key]}: {note}")
+        tested = group_test(d, g, row, spec, "deaths")
+        row |= tested.cells
+        if tested.test is None:
+            rows.append(row | {"note": tested.note})
+            result.warn(f"{table.row_labels[key]}: {tested.note}")
             continue
-        test = st.two_group_test(d.time, d.event, d.entry, g)
+        test = tested.test
         km = {
             side: st.km(d.time[m], d.event[m], None if d.entry is None else d.entry[m])
             for side, m in (("group", g), ("versus", ~g))
         }
         rmst = st.rmst_diff(km["group"], km["versus"], tau)
         row |= {
-            "logrank_chisq": round(test.logrank_chisq, 3),
-            "logrank_p": p_cell(test.logrank_p),
-            "hr": round(test.hr, 2),
-            "hr_lower": round(test.hr_lower, 2),
-            "hr_upper": round(test.hr_upper, 2),
-            "cox_p": p_cell(test.cox_p),
             "rmst_diff": yrs(rmst.estimate),
             "rmst_diff_lower": yrs(rmst.lower),
             "rmst_diff_upper": yrs(rmst.upper),

@@ -17,10 +17,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from netoutcomes.study import statistics as st
 from netoutcomes.study.cohorts import SurvivalData, members, years
-from netoutcomes.study.comparisons import adjusted_p_values
-from netoutcomes.study.landmarks import small_cohort_reason
+from netoutcomes.study.comparisons import (
+    TEST_COLUMNS,
+    TEST_LABELS,
+    adjusted_p_values,
+    group_test,
+)
 from netoutcomes.study.protocol import ProgressionFreeSurvival
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.results import Curve, StudyResult
@@ -174,32 +177,9 @@ def endpoint_comparisons(
         Table(
             id=f"pfs_{endpoint.id}_disjoint",
             title=f"{endpoint.label}: disjoint groups (log-rank test, Cox hazard ratio)",
-            columns=[
-                "comparison",
-                "group",
-                "versus",
-                "n_group",
-                "n_versus",
-                "events_group",
-                "events_versus",
-                "logrank_chisq",
-                "logrank_p",
-                "logrank_p_adjusted",
-                "hr",
-                "hr_lower",
-                "hr_upper",
-                "cox_p",
-                "note",
-            ],
-            labels={
-                "comparison": "Row",
-                "group": "Group",
-                "versus": "Versus",
-                "logrank_p_adjusted": f"Adjusted p ({protocol.comparisons.adjustment})",
-                "hr": "HR (group vs versus)",
-                "hr_lower": "95% CI lower",
-                "hr_upper": "95% CI upper",
-            },
+            columns=["comparison", "group", "versus", *TEST_COLUMNS, "note"],
+            labels=TEST_LABELS
+            | {"logrank_p_adjusted": f"Adjusted p ({protocol.comparisons.adjustment})"},
             note="Log-rank (R survdiff) and Cox PH (Efron ties); p adjusted over this "
             f"endpoint's comparisons. No test when a group has fewer than {spec.min_patients} "
             f"patients or {spec.min_events} events.",
@@ -216,41 +196,15 @@ def endpoint_comparisons(
         if {p.patient_id for p in a} & {p.patient_id for p in b}:
             rows.append(row | {"note": "not disjoint"})
             continue
-        da, _ = pfs_data(endpoint, a, entry_dates, spec.data_cutoff)
-        db, _ = pfs_data(endpoint, b, entry_dates, spec.data_cutoff)
-        row |= {
-            "n_group": int(da.time.size),
-            "n_versus": int(db.time.size),
-            "events_group": int(da.event.sum()),
-            "events_versus": int(db.event.sum()),
-        }
-        small = [
-            f"{row[side]}: {reason}"
-            for side in ("group", "versus")
-            if (
-                reason := small_cohort_reason(
-                    row[f"n_{side}"], row[f"events_{side}"], spec, events_word="events"
-                )
-            )
-        ]
-        if small:
-            note = "not tested: " + "; ".join(small)
-            rows.append(row | {"note": note})
-            result.warn(f"{endpoint.label}, {table.row_labels[key]}: {note}")
+        pooled, _ = pfs_data(endpoint, a + b, entry_dates, spec.data_cutoff)
+        in_group = np.arange(pooled.time.size) < len(a)  # pfs_data keeps every patient
+        tested = group_test(pooled, in_group, row, spec, "events")
+        row |= tested.cells
+        if tested.test is None:
+            rows.append(row | {"note": tested.note})
+            result.warn(f"{endpoint.label}, {table.row_labels[key]}: {tested.note}")
             continue
-        in_group = np.concatenate([np.ones(da.time.size, bool), np.zeros(db.time.size, bool)])
-        test = st.two_group_test(
-            np.concatenate([da.time, db.time]), np.concatenate([da.event, db.event]), None, in_group
-        )
-        row |= {
-            "logrank_chisq": round(test.logrank_chisq, 3),
-            "logrank_p": p_cell(test.logrank_p),
-            "hr": round(test.hr, 2),
-            "hr_lower": round(test.hr_lower, 2),
-            "hr_upper": round(test.hr_upper, 2),
-            "cox_p": p_cell(test.cox_p),
-        }
-        unrounded[len(rows)] = test.logrank_p
+        unrounded[len(rows)] = tested.test.logrank_p
         rows.append(row)
     for i, q in adjusted_p_values(unrounded, protocol.comparisons.adjustment).items():
         rows[i]["logrank_p_adjusted"] = p_cell(q)
