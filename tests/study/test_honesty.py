@@ -285,3 +285,59 @@ def test_demo_comparisons_against_statsmodels_and_lifelines(
     assert disjoint.cell("sb_vs_non_sb_diagnosis", "hr") == round(
         float(np.exp(cox.params_["sb"])), 2
     )
+
+
+def test_analysis_keeps_its_public_names() -> None:
+    """The split left every old name importable from netoutcomes.study.analysis."""
+    import netoutcomes.study.analysis as analysis
+
+    old = [
+        "DAYS_PER_YEAR",
+        "CONF_LEVEL",
+        "NOT_ASSESSED",
+        "METHOD_LABELS",
+        "ORIGIN_LABELS",
+        "Method",
+        "years",
+        "pct",
+        "yrs",
+        "landmark_key",
+        "in_cohort",
+        "SurvivalData",
+        "survival_data",
+        "RiskRow",
+        "Curve",
+        "ForestRow",
+        "Segment",
+        "StudyResult",
+        "best_response",
+        "response_table",
+        "step_curve",
+        "risk_table",
+        "follow_up_median",
+        "survival_tables",
+        "immortal_time_gap",
+        "primary_method",
+        "nested_tables",
+        "TwoGroups",
+        "two_groups",
+        "disjoint_table",
+        "screening_tables",
+        "analyse",
+    ]
+    assert [n for n in old if not hasattr(analysis, n)] == []
+    assert set(old) <= set(analysis.__all__)
+
+
+def test_rows_carry_reader_labels() -> None:
+    patients = [patient(f"P{i}", "small_bowel", D(2015, 1, 1)) for i in range(3)]
+    result = run(parse_protocol(PROTOCOL), patients)
+    response = result.tables["response_recist"]
+    assert response.row_label("not_assessed") == "Not assessed"
+    assert response.row_label("objective_response") == "objective response rate (CR + PR)"
+    assert "Nobody was assessed" in response.note
+    survival = result.tables["survival_first_therapy"]
+    assert survival.row_label("all_from_origin") == "All patients (from first therapy)"
+    assert result.tables["disjoint"].row_label("sb_vs_other_first_therapy") == (
+        "Small bowel vs Other sites (from first therapy)"
+    )

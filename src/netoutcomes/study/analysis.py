@@ -23,7 +23,8 @@ from netoutcomes.study.cohorts import (
 from netoutcomes.study.comparisons import TwoGroups, disjoint_table, nested_tables, two_groups
 from netoutcomes.study.eligibility import Screening
 from netoutcomes.study.endpoints import endpoint_tables
-from netoutcomes.study.narrative import write_methods, write_narrative, write_results
+from netoutcomes.study.methods_text import write_methods
+from netoutcomes.study.narrative import write_narrative, write_results
 from netoutcomes.study.protocol import Protocol
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.response import NOT_ASSESSED, best_response, response_table

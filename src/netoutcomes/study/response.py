@@ -54,7 +54,8 @@ def response_table(
     best = [best_response(outcome, p, entry_dates[p.patient_id]) for p in patients]
     total = len(patients)
 
-    def add(key: str, count: int) -> None:
+    def add(key: str, count: int, label: str) -> None:
+        table.row_labels[key] = label
         prop = st.proportion(count, total)
         table.add(
             category=key,
@@ -66,10 +67,14 @@ def response_table(
         )
 
     for category in outcome.categories:
-        add(category, sum(b == category for b in best))
-    add(NOT_ASSESSED, sum(b is None for b in best))
+        add(category, sum(b == category for b in best), category)
+    add(NOT_ASSESSED, sum(b is None for b in best), "Not assessed")
     if outcome.objective:
-        add("objective_response", sum(b in outcome.objective for b in best))
+        label = f"{outcome.objective_label} ({' + '.join(outcome.objective)})"
+        add("objective_response", sum(b in outcome.objective for b in best), label)
     if outcome.control:
-        add("disease_control", sum(b in outcome.control for b in best))
+        label = f"{outcome.control_label} ({' + '.join(outcome.control)})"
+        add("disease_control", sum(b in outcome.control for b in best), label)
+    if total and best.count(None) == total:
+        table.note += " Nobody was assessed: no response is reported."
     return table

@@ -191,7 +191,13 @@ def survival_tables(
                 title=f"Survival from {ORIGIN_LABELS[origin]}",
                 columns=columns,
                 labels=labels,
-                note=km_note(spec, "deaths"),
+                note=km_note(spec, "deaths")
+                + (
+                    " With delayed entry a patient is at risk from the first therapy, so the "
+                    "number at risk is 0 at diagnosis and rises as patients are treated."
+                    if origin == "diagnosis" and spec.delayed_entry
+                    else ""
+                ),
             ),
         )
         for cohort in result.protocol.cohorts:
