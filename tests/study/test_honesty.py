@@ -341,3 +341,24 @@ def test_rows_carry_reader_labels() -> None:
     assert result.tables["disjoint"].row_label("sb_vs_other_first_therapy") == (
         "Small bowel vs Other sites (from first therapy)"
     )
+
+
+def test_landmarks_equal_r_summary_extend_false() -> None:
+    """R (tests/study/fixtures/landmarks.R): summary(fit, times, extend = FALSE) keeps
+    exactly the landmarks we report, with the same estimates and intervals."""
+    import json
+
+    r = json.loads((Path(__file__).parent / "fixtures" / "landmarks.json").read_text())
+    curve = st.km(np.array([1.0, 2.0, 3.0]), np.array([True, True, False]), None)
+    ours = landmark_estimates(curve, 3.0, [2.5, 3.0, 3.5], min_at_risk=1)
+    reported = [e for e in ours if e.reported]
+    assert [e.time for e in reported] == r["hand"]["times"]
+    for key, attr in (("surv", "surv"), ("lower", "lower"), ("upper", "upper")):
+        got = [getattr(e, attr) for e in reported]
+        assert got == pytest.approx(r["hand"][key], abs=1e-12), key
+    assert [e.at_risk for e in reported] == r["hand"]["n_risk"]
+    times = np.array([2.16, 3.33, 5.0, 7.1])
+    censored = st.km(times, np.zeros(4, dtype=bool), None)
+    ours = landmark_estimates(censored, 7.1, [2.0, 10.0], min_at_risk=1)
+    assert [e.time for e in ours if e.reported] == r["all_censored"]["times"]
+    assert [e.surv for e in ours if e.reported] == r["all_censored"]["surv"]
