@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from netoutcomes.registry.chain import head_path
 from netoutcomes.registry.importing import import_sources
 from netoutcomes.registry.store import create_registry
 
@@ -25,17 +26,18 @@ def empty_registry(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _clinic_registry_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+def _clinic_registry_bytes(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
     path = create_registry(tmp_path_factory.mktemp("clinic") / "registry.duckdb")
     import_sources(path, [CLINIC], user="tester")
-    return path.read_bytes()
+    return path.read_bytes(), head_path(path).read_bytes()
 
 
 @pytest.fixture
-def clinic_registry(tmp_path: Path, _clinic_registry_bytes: bytes) -> Path:
-    """A registry holding the clinic folder, imported by user 'tester'."""
+def clinic_registry(tmp_path: Path, _clinic_registry_bytes: tuple[bytes, bytes]) -> Path:
+    """A registry holding the clinic folder, imported by user 'tester', with its audit head."""
     path = tmp_path / "registry.duckdb"
-    path.write_bytes(_clinic_registry_bytes)
+    path.write_bytes(_clinic_registry_bytes[0])
+    head_path(path).write_bytes(_clinic_registry_bytes[1])
     return path
 
 

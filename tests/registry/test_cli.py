@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from netoutcomes.interfaces.cli.main import _register_commands, app
 from netoutcomes.registry.dictionary import data_dictionary_markdown
+from netoutcomes.registry.importing import os_user
 from netoutcomes.registry.model import TABLES
 
 _register_commands()
@@ -45,11 +46,13 @@ def test_init_import_audit_export(tmp_path: Path, clinic_source: Path) -> None:
     assert "nothing changed" in again.output
     audit = runner.invoke(app, ["audit", str(registry), "--json"])
     entries = json.loads(audit.stdout)
-    assert len(entries) == 28 and {e["who"] for e in entries} == {"ana"}
+    # 28 inserts and the checkpoint that closes the batch; --user is a claim, not a login.
+    assert [e["action"] for e in entries] == ["insert"] * 28 + ["checkpoint"]
+    assert {e["who"] for e in entries} == {f"cli:ana (unauthenticated; OS user {os_user()})"}
     assert runner.invoke(app, ["audit", str(registry)]).exit_code == 0
     out = tmp_path / "out"
     result = runner.invoke(
-        app, ["export", str(registry), str(out), "--deidentified", "--min-cell", "3"]
+        app, ["export", str(registry), str(out), "--aggregate", "--min-cell", "3"]
     )
     assert result.exit_code == 0, result.output
     assert (out / "summary_counts.csv").exists()
@@ -88,6 +91,10 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         (["audit", str(tmp_path / "missing.duckdb")], "no such registry file"),
         (["audit", str(not_a_db)], "not a netoutcomes registry"),
         (["export", str(not_a_db), str(tmp_path / "o"), "--min-cell", "0"], "--min-cell"),
+        (
+            ["export", str(not_a_db), str(tmp_path / "o"), "--aggregate", "--min-cell", "1"],
+            "at least 3",
+        ),
     ]
     registry = tmp_path / "r.duckdb"
     runner.invoke(app, ["init", str(registry)])
@@ -103,7 +110,7 @@ def test_audit_verify_detects_an_edited_entry(clinic_registry: Path) -> None:
     import duckdb
 
     ok = runner.invoke(app, ["audit", str(clinic_registry), "--verify"])
-    assert ok.exit_code == 0 and "audit log intact: 28 entries" in ok.stdout
+    assert ok.exit_code == 0 and "audit log intact: 29 entries" in ok.stdout
     conn = duckdb.connect(str(clinic_registry))
     conn.execute("UPDATE audit SET who = 'someone else' WHERE audit_id = 5")
     conn.close()

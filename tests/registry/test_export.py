@@ -14,10 +14,10 @@ from netoutcomes.registry.export import (
     export_registry,
     neutralise,
     suppress_count,
-    suppress_group,
 )
 from netoutcomes.registry.importing import import_sources
 from netoutcomes.registry.model import TABLES
+from netoutcomes.registry.schema import coded_columns
 from netoutcomes.registry.store import create_registry, open_registry
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}")
@@ -68,55 +68,79 @@ def test_suppress_count_hides_one_to_threshold_minus_one() -> None:
     assert suppress_count(9, 10) == "<10"
 
 
-def test_deidentified_export_has_no_date_no_old_birth_year_no_small_count(
+def test_deidentified_export_has_no_date_no_old_birth_year_no_site_no_counts(
     clinic_registry: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "deid"
     as_of = dt.date(2026, 6, 1)
-    export_registry(clinic_registry, out, deidentified=True, min_cell=3, as_of=as_of, seed=7)
+    export_registry(clinic_registry, out, deidentified=True, as_of=as_of, seed=7)
     for path in out.glob("*.csv"):
         text = path.read_text()
         assert not DATE.search(text), path.name
-        for original_id in ("NET001", "NET002", "TR1", "SC1", "TH1", "AS1", "PG1"):
+        for original_id in ("NET001", "NET002", "TR1", "SC1", "TH1", "AS1", "PG1", "CTR1", "CTR2"):
             assert not re.search(rf"\b{original_id}\b", text), (path.name, original_id)
         assert "progressive disease" not in text  # free text dropped
     # NET002 was born 1931: 95 in 2026, so folded; the others are younger.
     years = sorted(r["birth_year"] for r in _read(out / "patients.csv"))
     assert years == ["1950", "1972", "<=1936"]
-    for row in _read(out / "summary_counts.csv"):
-        count = row["count"]
-        assert count in ("<3", "suppressed") or int(count) == 0 or int(count) >= 3, row
+    # Two centres, recoded; NET001 and NET002 (CTR1) still share one.
+    assert sorted(r["site"] for r in _read(out / "patients.csv"))[0][0] == "C"
+    assert len({r["site"] for r in _read(out / "patients.csv")}) == 2
+    # Row-level mode publishes no counts beside the rows (they would recount suppressed cells).
+    assert not (out / "summary_counts.csv").exists()
     # Days from diagnosis, worked by hand: NET001 diagnosed 2005-03-14, first MIBG 2009-04-15.
     therapy_days = sorted(int(r["day"]) for r in _read(out / "therapies.csv"))
     assert (dt.date(2009, 4, 15) - dt.date(2005, 3, 14)).days in therapy_days
     assert "diagnosis_date" not in _read(out / "diagnoses.csv")[0]
 
 
-def test_deidentified_counts_use_the_threshold(clinic_registry: Path, tmp_path: Path) -> None:
-    export_registry(clinic_registry, tmp_path / "a", deidentified=True, min_cell=1, seed=1)
-    export_registry(clinic_registry, tmp_path / "b", deidentified=True, min_cell=5, seed=1)
-    exact, hidden = (
-        {(r["table"], r["column"], r["value"]): r["count"] for r in _read(d / "summary_counts.csv")}
-        for d in (tmp_path / "a", tmp_path / "b")
-    )
-    assert exact[("lesions", "", "")] == "4" and hidden[("lesions", "", "")] == "<5"
-    assert exact[("lesions", "uptake_grade", "4")] == "2"
+def _exact_counts(registry: Path) -> dict[tuple[str, str, str], int]:
+    """Counts recomputed from the stored rows: the reference the suppressed file hides."""
+    counts: dict[tuple[str, str, str], int] = {}
+    with open_registry(registry) as opened:
+        for table, spec in TABLES.items():
+            rows = opened.stored_rows(table)
+            counts[(table, "", "")] = len(rows)
+            for column in coded_columns(spec):
+                for row in rows:
+                    value = "(missing)" if row[column] is None else str(row[column])
+                    counts[(table, column, value)] = counts.get((table, column, value), 0) + 1
+    return counts
 
 
-def test_one_small_count_gets_a_complementary_suppression() -> None:
-    # Total 52 = 40 + 3 + 9: hiding only the 3 would leave 52 - 40 - 9 = 3 recoverable.
-    assert suppress_group([40, 3, 9], 5) == [40, "<5", "suppressed"]
-    # Two small counts hide each other; none small: nothing hidden.
-    assert suppress_group([40, 3, 2], 5) == [40, "<5", "<5"]
-    assert suppress_group([40, 6, 0], 5) == [40, 6, 0]
-
-
-def test_summary_breakdowns_include_missing_values(clinic_registry: Path, tmp_path: Path) -> None:
-    export_registry(clinic_registry, tmp_path / "a", deidentified=True, min_cell=1, seed=1)
-    rows = _read(tmp_path / "a" / "summary_counts.csv")
-    grades = {r["value"]: int(r["count"]) for r in rows if r["column"] == "who_grade"}
-    # Clinic: NET001 G1, NET002 G2, NET003 (lung) not graded.
-    assert grades == {"G1": 1, "G2": 1, "(missing)": 1}
+def test_aggregate_export_is_the_counts_only_with_no_recoverable_small_cell(
+    clinic_registry: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "agg"
+    report = export_registry(clinic_registry, out, aggregate=True, min_cell=3)
+    assert report.mode == "aggregate"
+    assert sorted(p.name for p in out.iterdir()) == ["summary_counts.csv"]
+    exact = _exact_counts(clinic_registry)
+    shown = {
+        (r["table"], r["column"], r["value"]): r["count"] for r in _read(out / "summary_counts.csv")
+    }
+    assert set(shown) == set(exact)
+    # Lesions: 4 rows, uptake 4 twice, 3 once, 2 once (the clinic folder).
+    assert shown[("lesions", "", "")] == "4"
+    assert exact[("lesions", "uptake_grade", "4")] == 2
+    for key, count in shown.items():
+        if count.isdigit():
+            assert int(count) == exact[key] and (exact[key] == 0 or exact[key] >= 3), key
+        else:
+            assert count in ("<3", "suppressed"), key
+    # No breakdown lets subtraction recover a hidden cell: the hidden cells of each
+    # breakdown are none, or at least two holding at least min_cell rows together, or
+    # the whole breakdown of a table whose total is itself hidden.
+    by_column: dict[tuple[str, str], list[str]] = {}
+    for table, column, value in shown:
+        if column:
+            by_column.setdefault((table, column), []).append(value)
+    for (table, column), values in by_column.items():
+        hidden = [v for v in values if not shown[(table, column, v)].isdigit()]
+        total_hidden = sum(exact[(table, column, v)] for v in hidden)
+        total_shown = shown[(table, "", "")].isdigit()
+        safe = len(hidden) >= 2 and (total_hidden >= 3 or not total_shown)
+        assert not hidden or safe, (table, column)
 
 
 def test_deidentified_ids_still_link_the_tables(clinic_registry: Path, tmp_path: Path) -> None:

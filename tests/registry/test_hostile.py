@@ -272,7 +272,7 @@ def test_sheet_and_file_names_differing_only_in_case_are_their_table(
     book.save(tmp_path / "book.xlsx")
     folder = tmp_path / "csv"
     folder.mkdir()
-    (folder / "Patients.CSV").write_text("patient_id,sex,birth_year,site\nNET002,male,1950,C1\n")
+    (folder / "Patients.CSV").write_text("patient_id,sex,birth_year,site\nNET002,male,1950,CTR3\n")
     result = runner.invoke(app, ["import", str(empty_registry), str(tmp_path / "book.xlsx")])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["import", str(empty_registry), str(folder)])

@@ -27,18 +27,18 @@ def v1_registry(tmp_path: Path) -> Path:
 
 def test_opening_a_v1_registry_upgrades_it_and_keeps_rows(v1_registry: Path) -> None:
     with open_registry(v1_registry) as registry:
-        assert registry.schema_version == SCHEMA_VERSION == 2
+        assert registry.schema_version == SCHEMA_VERSION == 3
         assert [p.patient_id for p in registry.rows_of(Patient)] == ["NET001", "NET002"]
         # 200 and 300 mCi at 37 MBq per mCi.
         assert [t.activity_mbq for t in registry.rows_of(Therapy)] == [7400.0, 11100.0]
         assert [d.lung_category for d in registry.rows_of(Diagnosis)] == [None, None]
-        # The old audit entry survives the migration.
-        assert [e.who for e in registry.audit()] == ["founder"]
+        # The old audit entry survives the migration, which appends a checkpoint.
+        assert [e.who for e in registry.audit()] == ["founder", "netoutcomes schema migration"]
     assert upgrade_registry(v1_registry) == []  # already current: nothing to do
 
 
 def test_upgrade_reports_the_versions_applied(v1_registry: Path) -> None:
-    assert upgrade_registry(v1_registry) == [2]
+    assert upgrade_registry(v1_registry) == [2, 3]
 
 
 def test_upgraded_registry_accepts_imports(v1_registry: Path, clinic_source: Path) -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from netoutcomes.errors import InputError
+from netoutcomes.registry.chain import head_path
 from netoutcomes.registry.importing import ImportRejected, import_sources
 from netoutcomes.registry.model import TABLES
 from netoutcomes.registry.store import create_registry, open_registry
@@ -92,6 +93,7 @@ def test_import_is_all_or_nothing_whatever_the_rows(
     with tempfile.TemporaryDirectory() as tmp:
         registry = Path(tmp) / "r.duckdb"
         registry.write_bytes(clinic_registry.read_bytes())
+        head_path(registry).write_bytes(head_path(clinic_registry).read_bytes())
         source = Path(tmp) / "in"
         source.mkdir()
         (source / "patients.csv").write_text(_csv(patients, list(TABLES["patients"].columns)))
@@ -124,10 +126,10 @@ def test_import_is_all_or_nothing_whatever_the_rows(
 
 KILLED_IMPORT = """
 import sys, time
-from netoutcomes.registry import store
+from netoutcomes.registry import writer
 from netoutcomes.registry.importing import import_sources
 
-write = store._write_table_changes
+write = writer._write_table_changes
 tables_written = []
 
 def write_then_stall(conn, spec, changes):
@@ -137,7 +139,7 @@ def write_then_stall(conn, spec, changes):
         print("MIDWAY", flush=True)
         time.sleep(120)
 
-store._write_table_changes = write_then_stall
+writer._write_table_changes = write_then_stall
 import_sources(sys.argv[1], [sys.argv[2]], user="doomed")
 """
 

@@ -38,14 +38,8 @@ from netoutcomes.registry.sources import (
     SourceRow,
     read_sources,
 )
-from netoutcomes.registry.store import (
-    Batch,
-    RowChange,
-    WriteSession,
-    row_key,
-    stored_row,
-    write_session,
-)
+from netoutcomes.registry.store import row_key, stored_row
+from netoutcomes.registry.writer import Batch, RowChange, WriteSession, write_session
 
 # Called as progress(done, total) every PROGRESS_EVERY rows while rows are validated.
 ProgressHook = Callable[[int, int], None]
@@ -241,14 +235,16 @@ def import_data(
     thresholds: GradeThresholds = WHO_2019,
     progress: ProgressHook | None = None,
     dry_run: bool = False,
+    audit_key: bytes | None = None,
 ) -> ImportReport:
     """Validate ``data`` against the registry and write it all, or raise ImportRejected.
 
-    Validation and writing happen in one transaction (``store.write_session``).
-    ``dry_run`` validates and counts the changes but writes nothing.
+    Validation and writing happen in one transaction (``writer.write_session``).
+    ``dry_run`` validates and counts the changes but writes nothing. ``audit_key``
+    (default: from the environment, see ``registry.chain``) MACs the audit entries.
     """
     registry_path = Path(registry_path)
-    with write_session(registry_path) as session:
+    with write_session(registry_path, audit_key) as session:
         stored = _stored_state(session)
         validated = _validate_rows(_keep_absent_columns(data.rows, stored), progress)
         problems = data.problems + validated.problems
@@ -280,7 +276,8 @@ def import_sources(
     thresholds: GradeThresholds = WHO_2019,
     progress: ProgressHook | None = None,
     dry_run: bool = False,
+    audit_key: bytes | None = None,
 ) -> ImportReport:
     """Import folders of CSVs, XLSX workbooks and REDCap mappings: all or nothing."""
     data = read_sources([Path(s) for s in sources])
-    return import_data(registry_path, data, user, thresholds, progress, dry_run)
+    return import_data(registry_path, data, user, thresholds, progress, dry_run, audit_key)

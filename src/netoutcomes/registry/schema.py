@@ -5,10 +5,7 @@ The data tables are generated from the pydantic models in ``registry.model``
 ``schema_version`` (one row per applied version), ``import_batches`` and the
 append-only ``audit`` log.
 
-Version history:
-  1  first release: ``therapies.activity_mci`` (mCi), no ``diagnoses.lung_category``.
-  2  activity stored in MBq (``therapies.activity_mbq``, 1 mCi = 37 MBq);
-     ``diagnoses.lung_category`` added; audit entries hash-chained (``entry_sha256``).
+The migrations between versions are in ``registry.migrations``.
 """
 
 from __future__ import annotations
@@ -16,16 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Callable
 from enum import Enum
 from typing import Any, Literal
 
 import duckdb
 
-from netoutcomes.registry.audit import AUDIT_CONTENT, GENESIS, chain
-from netoutcomes.registry.model import MBQ_PER_MCI, TABLES, TableSpec
+from netoutcomes.registry.model import TABLES, TableSpec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 StoredRow = dict[str, Any]  # column -> plain value (str, int, float, date or None)
 RowKey = tuple[Any, ...]  # primary-key values in TableSpec.primary_key order
@@ -106,7 +101,8 @@ BOOKKEEPING_SQL = (
     """CREATE TABLE audit (
         audit_id BIGINT PRIMARY KEY, at_utc TIMESTAMP, who VARCHAR, action VARCHAR,
         table_name VARCHAR, row_key VARCHAR, old_values VARCHAR, new_values VARCHAR,
-        batch_id VARCHAR, source_file VARCHAR, source_sha256 VARCHAR, entry_sha256 VARCHAR)""",
+        batch_id VARCHAR, source_file VARCHAR, source_sha256 VARCHAR, entry_sha256 VARCHAR,
+        entry_hmac VARCHAR)""",
 )
 
 
@@ -116,10 +112,10 @@ def create_schema(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(sql)
     for spec in TABLES.values():
         conn.execute(create_table_sql(spec))
-    _record_version(conn, SCHEMA_VERSION)
+    record_version(conn, SCHEMA_VERSION)
 
 
-def _record_version(conn: duckdb.DuckDBPyConnection, version: int) -> None:
+def record_version(conn: duckdb.DuckDBPyConnection, version: int) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     conn.execute("INSERT INTO schema_version VALUES (?, ?)", [version, now])
 
@@ -139,43 +135,11 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int | None:
     return None if version is None else int(version)
 
 
-def _v1_to_v2(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute("ALTER TABLE therapies ADD COLUMN activity_mbq DOUBLE")
-    conn.execute(f"UPDATE therapies SET activity_mbq = activity_mci * {MBQ_PER_MCI}")
-    conn.execute("ALTER TABLE therapies DROP COLUMN activity_mci")
-    conn.execute("ALTER TABLE diagnoses ADD COLUMN lung_category VARCHAR")
-    # Version 1 had no hash chain: chain the entries it wrote, in their order.
-    conn.execute("ALTER TABLE audit ADD COLUMN entry_sha256 VARCHAR")
-    cursor = conn.execute(f"SELECT {', '.join(AUDIT_CONTENT)} FROM audit ORDER BY audit_id")
-    entries = [dict(zip(AUDIT_CONTENT, row, strict=True)) for row in cursor.fetchall()]
-    chain(GENESIS, entries)
-    for entry in entries:
-        conn.execute(
-            "UPDATE audit SET entry_sha256 = ? WHERE audit_id = ?",
-            [entry["entry_sha256"], entry["audit_id"]],
-        )
-
-
-# MIGRATIONS[n] upgrades a version-n registry to version n + 1.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}
-
-
-def migrate(conn: duckdb.DuckDBPyConnection, from_version: int) -> list[int]:
-    """Apply every migration from ``from_version`` to SCHEMA_VERSION in one transaction.
-
-    Returns the versions reached, in order. Rolled back entirely on any error.
-    """
-    reached: list[int] = []
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        version = from_version
-        while version < SCHEMA_VERSION:
-            MIGRATIONS[version](conn)
-            version += 1
-            _record_version(conn, version)
-            reached.append(version)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return reached
+def table_rows(conn: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[StoredRow]:
+    """Every row of a data table as plain values, in primary-key order."""
+    columns = ", ".join(column_types(spec))
+    cursor = conn.execute(
+        f"SELECT {columns} FROM {spec.name} ORDER BY {', '.join(spec.primary_key)}"
+    )
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]

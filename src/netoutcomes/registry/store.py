@@ -6,10 +6,10 @@ Reading::
         patients = registry.rows_of(Patient)      # list[Patient]
         scans = registry.rows("scans")            # list[RegistryRecord]
 
-Every write goes through a ``write_session``: one DuckDB transaction that
-reads the stored rows, and writes the rows, the import batch and one audit
-entry per changed row, or nothing. Nothing else in the package writes to a
-registry, which is what keeps the audit log append-only.
+Every write goes through ``registry.writer.write_session``: one DuckDB
+transaction that reads the stored rows, and writes the rows, the import batch
+and their audit entries, or nothing. Nothing else in the package writes data
+rows, which is what keeps the audit log append-only.
 """
 
 from __future__ import annotations
@@ -18,42 +18,37 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
-import pyarrow as pa
 from pydantic import ValidationError
 
 from netoutcomes.errors import InputError
-from netoutcomes.registry.audit import AUDIT_CONTENT, GENESIS, chain, first_broken_entry
+from netoutcomes.registry.chain import (
+    AuditKeyError,
+    first_broken_entry,
+    head_path,
+    head_record,
+    resolve_key,
+    write_head,
+)
+from netoutcomes.registry.migrations import migrate
 from netoutcomes.registry.model import TABLES, RegistryRecord, TableSpec, table_of
 from netoutcomes.registry.schema import (
     SCHEMA_VERSION,
-    ColumnType,
     RowKey,
     StoredRow,
     column_types,
     create_schema,
-    migrate,
     scalar,
     schema_version,
+    table_rows,
 )
 
 Record = TypeVar("Record", bound=RegistryRecord)
-
-_ARROW_TYPE: dict[ColumnType, pa.DataType] = {
-    "text": pa.string(),
-    "integer": pa.int64(),
-    "real": pa.float64(),
-    "date": pa.date32(),
-}
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def stored_row(record: RegistryRecord) -> StoredRow:
@@ -169,9 +164,16 @@ def _check_tables(path: Path, conn: duckdb.DuckDBPyConnection) -> None:
             )
 
 
-def upgrade_registry(path: str | Path) -> list[int]:
-    """Migrate an older registry in place to the current schema; returns the versions applied."""
+def upgrade_registry(path: str | Path, audit_key: bytes | None = None) -> list[int]:
+    """Migrate an older registry in place to the current schema; returns the versions applied.
+
+    The upgrade appends a checkpoint entry to the audit log and writes the head file.
+    """
     path = Path(path)
+    try:
+        key = resolve_key(audit_key)
+    except AuditKeyError as exc:
+        raise InputError(str(exc)) from None
     conn = _connect(path, read_only=False)
     try:
         version = schema_version(conn)
@@ -185,17 +187,33 @@ def upgrade_registry(path: str | Path) -> list[int]:
         if version == SCHEMA_VERSION:
             return []
         try:
-            return migrate(conn, version)
+            reached = migrate(conn, version, key)
         except duckdb.Error as exc:
             raise InputError(
                 f"{path}: cannot upgrade the registry from schema version {version} "
                 f"({_first_line(exc)}); the file was left as it was"
             ) from None
+        _write_head_after_migration(path, conn, key)
+        return reached
     finally:
         conn.close()
 
 
-def _ensure_current(path: Path) -> None:
+def _write_head_after_migration(
+    path: Path, conn: duckdb.DuckDBPyConnection, key: bytes | None
+) -> None:
+    rows = _select(conn, "SELECT audit_id, entry_sha256 FROM audit ORDER BY audit_id")
+    if rows:
+        write_head(head_path(path), head_record(path, rows[-1], len(rows), key))
+
+
+def connect_current(path: Path, key: bytes | None = None) -> duckdb.DuckDBPyConnection:
+    """A writable connection to a registry of the current schema (upgraded first if older)."""
+    _ensure_current(path, key)
+    return _connect(path, read_only=False)
+
+
+def _ensure_current(path: Path, key: bytes | None = None) -> None:
     conn = _connect(path, read_only=True)
     try:
         version = schema_version(conn)
@@ -206,7 +224,7 @@ def _ensure_current(path: Path) -> None:
     if version is None:
         raise _not_a_registry(path)
     if version != SCHEMA_VERSION:
-        upgrade_registry(path)
+        upgrade_registry(path, key)
     conn = _connect(path, read_only=True)
     try:
         _check_tables(path, conn)
@@ -221,7 +239,7 @@ class AuditEntry:
     audit_id: int
     at_utc: dt.datetime
     who: str
-    action: Literal["insert", "update"]
+    action: str  # insert, update, checkpoint, or an event (export, screen, analyze)
     table_name: str
     row_key: str  # JSON object: primary-key column -> value
     old_values: str | None  # JSON object of the changed columns before (None on insert)
@@ -229,7 +247,8 @@ class AuditEntry:
     batch_id: str
     source_file: str
     source_sha256: str
-    entry_sha256: str  # hash chain, see registry.audit
+    entry_sha256: str  # hash chain, see registry.chain
+    entry_hmac: str | None  # HMAC-SHA256 of entry_sha256 when written with a key
 
 
 class Registry:
@@ -252,7 +271,7 @@ class Registry:
         A stored value the model refuses (written outside netoutcomes, or before a
         rule existed) is an InputError naming the table, the row and the column.
         """
-        return self._validated(_spec(table).model, table)
+        return self._validated(spec_of(table).model, table)
 
     def rows_of(self, model: type[Record]) -> list[Record]:
         """Typed variant of ``rows``: ``registry.rows_of(Patient) -> list[Patient]``."""
@@ -260,7 +279,7 @@ class Registry:
 
     def _validated(self, model: type[Record], table: str) -> list[Record]:
         records = []
-        spec = _spec(table)
+        spec = spec_of(table)
         for row in self.stored_rows(table):
             try:
                 records.append(model.model_validate(row))
@@ -269,7 +288,7 @@ class Registry:
         return records
 
     def count(self, table: str) -> int:
-        spec = _spec(table)
+        spec = spec_of(table)
         try:
             return int(scalar(self._conn, f"SELECT count(*) FROM {spec.name}"))
         except duckdb.Error as exc:
@@ -286,6 +305,11 @@ class Registry:
     def audit_intact(self) -> int | None:
         """None when the audit hash chain holds, else the first audit_id that breaks it."""
         return first_broken_entry(_select(self._conn, "SELECT * FROM audit ORDER BY audit_id"))
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The read-only connection (for the audit checks)."""
+        return self._conn
 
     @property
     def schema_version(self) -> int:
@@ -312,13 +336,10 @@ def stored_row_error(
 
 
 def _stored_rows(conn: duckdb.DuckDBPyConnection, table: str) -> list[StoredRow]:
-    spec = _spec(table)
-    columns = ", ".join(column_types(spec))
-    order = ", ".join(spec.primary_key)
-    return _select(conn, f"SELECT {columns} FROM {spec.name} ORDER BY {order}")
+    return table_rows(conn, spec_of(table))
 
 
-def _spec(table: str) -> TableSpec:
+def spec_of(table: str) -> TableSpec:
     try:
         return TABLES[table]
     except KeyError:
@@ -335,150 +356,3 @@ def open_registry(path: str | Path) -> Iterator[Registry]:
         yield registry
     finally:
         registry.close()
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """One row to insert or update, with where it came from (for the audit log)."""
-
-    table: str
-    action: Literal["insert", "update"]
-    row: StoredRow  # the complete new row
-    old: StoredRow | None  # the complete old row (update only)
-    source_file: str
-    source_sha256: str
-
-
-@dataclass(frozen=True)
-class Batch:
-    batch_id: str
-    who: str
-    sources: list[dict[str, str]] = field(default_factory=list)  # [{file, sha256}]
-
-
-def _arrow_table(spec: TableSpec, rows: list[StoredRow]) -> pa.Table:
-    columns = column_types(spec).items()
-    arrays = {name: pa.array([r[name] for r in rows], _ARROW_TYPE[kind]) for name, kind in columns}
-    return pa.table(arrays)
-
-
-def _write_table_changes(
-    conn: duckdb.DuckDBPyConnection, spec: TableSpec, changes: list[RowChange]
-) -> None:
-    inserts = [c.row for c in changes if c.action == "insert"]
-    updates = [c.row for c in changes if c.action == "update"]
-    if inserts:
-        conn.register("incoming_rows", _arrow_table(spec, inserts))
-        conn.execute(f"INSERT INTO {spec.name} BY NAME SELECT * FROM incoming_rows")
-        conn.unregister("incoming_rows")
-    if updates:
-        others = [c for c in column_types(spec) if c not in spec.primary_key]
-        assignments = ", ".join(f"{c} = u.{c}" for c in others)
-        match = " AND ".join(f"{spec.name}.{c} = u.{c}" for c in spec.primary_key)
-        conn.register("updated_rows", _arrow_table(spec, updates))
-        conn.execute(f"UPDATE {spec.name} SET {assignments} FROM updated_rows u WHERE {match}")
-        conn.unregister("updated_rows")
-
-
-def _audit_rows(
-    changes: list[RowChange], batch: Batch, at: dt.datetime, first_id: int, previous: str
-) -> pa.Table:
-    records: list[dict[str, Any]] = []
-    for offset, change in enumerate(changes):
-        spec = TABLES[change.table]
-        key = {c: change.row[c] for c in spec.primary_key}
-        if change.action == "insert" or change.old is None:
-            old, new = None, to_json(change.row)
-        else:
-            changed = [c for c in change.row if change.row[c] != change.old.get(c)]
-            old = to_json({c: change.old.get(c) for c in changed})
-            new = to_json({c: change.row[c] for c in changed})
-        records.append(
-            {
-                "audit_id": first_id + offset,
-                "at_utc": at,
-                "who": batch.who,
-                "action": change.action,
-                "table_name": change.table,
-                "row_key": to_json(key),
-                "old_values": old,
-                "new_values": new,
-                "batch_id": batch.batch_id,
-                "source_file": change.source_file,
-                "source_sha256": change.source_sha256,
-            }
-        )
-    chain(previous, records)
-    text_columns = [c for c in (*AUDIT_CONTENT, "entry_sha256") if c not in ("audit_id", "at_utc")]
-    schema = pa.schema(
-        [("audit_id", pa.int64()), ("at_utc", pa.timestamp("us"))]
-        + [(name, pa.string()) for name in text_columns]
-    )
-    return pa.Table.from_pylist(records, schema=schema)
-
-
-class WriteSession:
-    """Reads and writes inside ONE open transaction (see ``write_session``)."""
-
-    def __init__(self, path: Path, conn: duckdb.DuckDBPyConnection) -> None:
-        self.path = path
-        self._conn = conn
-
-    def stored_rows(self, table: str) -> list[StoredRow]:
-        try:
-            return _stored_rows(self._conn, table)
-        except duckdb.Error as exc:
-            raise damaged(self.path, exc) from None
-
-    def apply(self, batch: Batch, changes: list[RowChange]) -> None:
-        """Write rows, their audit entries and the batch record (committed by the session)."""
-        if not changes:
-            return
-        conn = self._conn
-        at = _utc_now()
-        for spec in TABLES.values():
-            mine = [c for c in changes if c.table == spec.name]
-            if mine:
-                _write_table_changes(conn, spec, mine)
-        last = _select(
-            conn, "SELECT audit_id, entry_sha256 FROM audit ORDER BY audit_id DESC LIMIT 1"
-        )
-        first_id = last[0]["audit_id"] + 1 if last else 1
-        previous = last[0]["entry_sha256"] if last else GENESIS
-        conn.register("new_audit", _audit_rows(changes, batch, at, first_id, previous))
-        conn.execute("INSERT INTO audit BY NAME SELECT * FROM new_audit")
-        conn.unregister("new_audit")
-        conn.execute(
-            "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                batch.batch_id,
-                at,
-                batch.who,
-                json.dumps(batch.sources),
-                sum(c.action == "insert" for c in changes),
-                sum(c.action == "update" for c in changes),
-            ],
-        )
-
-
-@contextmanager
-def write_session(path: str | Path) -> Iterator[WriteSession]:
-    """One transaction for a whole operation: read the state, validate, write, commit.
-
-    Reading inside the write transaction means no other process can change the
-    registry between validation and writing. Any exception rolls everything back;
-    a session that reads and writes nothing leaves the file byte-for-byte the same.
-    """
-    path = Path(path)
-    _ensure_current(path)
-    conn = _connect(path, read_only=False)
-    try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            yield WriteSession(path, conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()

@@ -17,9 +17,11 @@ from rich.table import Table
 
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import app, fail
+from netoutcomes.registry.audit import verify_audit
+from netoutcomes.registry.chain import AuditKeyError, read_key_file
 from netoutcomes.registry.dictionary import write_templates
 from netoutcomes.registry.export import DEFAULT_MIN_CELL, export_registry
-from netoutcomes.registry.importing import ImportRejected, import_sources
+from netoutcomes.registry.importing import ImportRejected, import_sources, os_user
 from netoutcomes.registry.store import create_registry, open_registry
 
 # Below this many rows a progress bar is noise.
@@ -51,6 +53,30 @@ def template_command(
     typer.echo(f"wrote {len(written)} files to {directory}")
 
 
+KEY_FILE_HELP = (
+    "File holding the audit key (HMAC-SHA256 of every audit entry); default: "
+    "$NETOUTCOMES_AUDIT_KEY_FILE, else $NETOUTCOMES_AUDIT_KEY. Keep it outside the registry."
+)
+
+
+def _key(key_file: Path | None) -> bytes | None:
+    """The key from --audit-key-file (None: the library reads the environment)."""
+    if key_file is None:
+        return None
+    try:
+        return read_key_file(key_file)
+    except AuditKeyError as exc:
+        fail(str(exc))
+        raise  # fail() exits; this keeps type checkers informed
+
+
+def who(user: str | None) -> str:
+    """The audit log's `who`: the OS login, or the --user claim marked unauthenticated."""
+    if user is None:
+        return f"os:{os_user()}"
+    return f"cli:{user} (unauthenticated; OS user {os_user()})"
+
+
 def _print_problems(exc: ImportRejected) -> None:
     for problem in exc.problems:
         label = "error" if problem.severity == "error" else "warning"
@@ -66,11 +92,15 @@ def import_command(
         ..., help="Folders of <table>.csv, .xlsx workbooks, or REDCap mapping .yaml files."
     ),
     user: str | None = typer.Option(
-        None, "--user", help="Who is importing (audit log); default: the OS user."
+        None,
+        "--user",
+        help="Who is importing (audit log, recorded as an unauthenticated claim); "
+        "default: the OS user.",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate and count the changes, write nothing."
     ),
+    key_file: Path | None = typer.Option(None, "--audit-key-file", help=KEY_FILE_HELP),
 ) -> None:
     """Import sources: validated, all or nothing, every change audited."""
     with ExitStack() as stack:
@@ -88,7 +118,14 @@ def import_command(
             progress.update(task, completed=done)
 
         try:
-            report = import_sources(registry, sources, user=user, progress=on_row, dry_run=dry_run)
+            report = import_sources(
+                registry,
+                sources,
+                user=who(user),
+                progress=on_row,
+                dry_run=dry_run,
+                audit_key=_key(key_file),
+            )
         except ImportRejected as exc:
             stack.close()
             _print_problems(exc)
@@ -114,23 +151,43 @@ def import_command(
 @app.command("export")
 def export_command(
     registry: Path = typer.Argument(..., help="Registry file."),
-    outdir: Path = typer.Argument(..., help="Folder to write <table>.csv files into."),
+    outdir: Path = typer.Argument(..., help="Folder to write the CSV files into."),
     deidentified: bool = typer.Option(
-        False, "--deidentified", help="HIPAA Safe Harbor de-identification (see docs/registry.md)."
+        False,
+        "--deidentified",
+        help="Row-level tables de-identified by HIPAA Safe Harbor (see docs/registry.md).",
     ),
-    min_cell: int = typer.Option(
-        DEFAULT_MIN_CELL,
+    aggregate: bool = typer.Option(
+        False,
+        "--aggregate",
+        help="Only summary_counts.csv: counts per coded value, small cells suppressed.",
+    ),
+    min_cell: int | None = typer.Option(
+        None,
         "--min-cell",
-        help="With --deidentified: counts from 1 to min-cell - 1 are suppressed.",
+        help=f"With --aggregate: counts from 1 to min-cell - 1 are suppressed "
+        f"(default {DEFAULT_MIN_CELL}, at least 3).",
     ),
+    user: str | None = typer.Option(
+        None, "--user", help="Who is exporting (audit log, an unauthenticated claim)."
+    ),
+    key_file: Path | None = typer.Option(None, "--audit-key-file", help=KEY_FILE_HELP),
 ) -> None:
-    """Export every table as CSV, in full or de-identified."""
+    """Export the registry as CSV: full, de-identified rows, or aggregate counts. Audited."""
     try:
-        report = export_registry(registry, outdir, deidentified=deidentified, min_cell=min_cell)
+        report = export_registry(
+            registry,
+            outdir,
+            deidentified=deidentified,
+            min_cell=min_cell,
+            aggregate=aggregate,
+            user=who(user),
+            audit_key=_key(key_file),
+        )
     except InputError as exc:
         fail(str(exc))
         return
-    kind = "de-identified" if report.deidentified else "full"
+    kind = {"full": "full", "deidentified": "de-identified", "aggregate": "aggregate"}[report.mode]
     typer.echo(f"{kind} export of {sum(report.rows.values())} rows to {outdir}")
 
 
@@ -139,21 +196,26 @@ def audit_command(
     registry: Path = typer.Argument(..., help="Registry file."),
     as_json: bool = typer.Option(False, "--json", help="One JSON array of entries on stdout."),
     verify: bool = typer.Option(
-        False, "--verify", help="Check the hash chain; exit 2 if an entry was edited."
+        False,
+        "--verify",
+        help="Check the chain, the HMACs, the table digests and the head; exit 2 on tampering.",
     ),
+    head: Path | None = typer.Option(
+        None, "--head", help="With --verify: the clinic's own copy of the audit head file."
+    ),
+    key_file: Path | None = typer.Option(None, "--audit-key-file", help=KEY_FILE_HELP),
 ) -> None:
     """Show the append-only audit log (who changed what, when, from which file)."""
+    if verify:
+        _verify(registry, head, _key(key_file))
+        return
+    if head is not None:
+        fail("--head is used with --verify")
     try:
         with open_registry(registry) as opened:
             entries = opened.audit()
-            broken = opened.audit_intact() if verify else None
     except InputError as exc:
         fail(str(exc))
-        return
-    if verify:
-        if broken is not None:
-            fail(f"{registry}: audit entry {broken} breaks the hash chain: the log was edited")
-        typer.echo(f"audit log intact: {len(entries)} entries")
         return
     if as_json:
         rows = [asdict(e) | {"at_utc": e.at_utc.isoformat()} for e in entries]
@@ -173,3 +235,18 @@ def audit_command(
             e.batch_id[:8],
         )
     Console().print(table)
+
+
+def _verify(registry: Path, head: Path | None, key: bytes | None) -> None:
+    try:
+        verdict = verify_audit(registry, key=key, head=head)
+    except InputError as exc:
+        fail(str(exc))
+        return
+    for line in verdict.unproven:
+        typer.echo(f"not proven: {line}", err=True)
+    if not verdict.intact:
+        for line in verdict.problems[1:]:
+            typer.echo(f"tampering: {line}", err=True)
+        fail(f"{registry}: {verdict.problems[0]}")
+    typer.echo(f"audit log intact: {verdict.entries} entries")
