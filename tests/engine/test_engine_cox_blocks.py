@@ -130,6 +130,7 @@ def assert_same_fit(got: EngineCox, want: EngineCox) -> None:
     for key in ("loglik", "loglik_null", "lrt", "wald", "score", "concordance"):
         assert_close(getattr(a, key), getattr(b, key), key, rtol=ENGINE_TOL)
     assert got.concordance.concordant == pytest.approx(want.concordance.concordant, rel=1e-12)
+    assert_close(got.concordance.std_err, want.concordance.std_err, "concordance std", ENGINE_TOL)
     assert (got.terms, got.term_columns) == (want.terms, want.term_columns)
     assert got.stratum_labels == want.stratum_labels
     for transform in ("km", "rank", "identity", "log"):

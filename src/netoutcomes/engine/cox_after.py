@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netoutcomes.engine.concordance_se import concordance_with_se
 from netoutcomes.engine.cox_passes import A, C, E, StratumCodes, T, TimeFix, W, column
 from netoutcomes.engine.cox_result import CoxConcordance, km_transform_from_counts
-from netoutcomes.survival.concordance import concordance
 from netoutcomes.survival.cox import CoxTimeSums, time_terms
 from netoutcomes.survival.model_spec import CoxSpec
 
@@ -167,22 +167,27 @@ def concordance_on_engine(
     fix: TimeFix,
 ) -> CoxConcordance:
     """R's concordance of the fit from the rows' (stratum, time, status, entry, weight,
-    risk score), pulled: one row per data row.  The standard error needs each row's
-    influence (R's concordancefit), which ``survival.concordance`` does not give yet."""
-    keys = [*spec.strata, T, E, *([A] if spec.entry else []), *([W] if spec.weights else [])]
+    risk score), pulled: one row per data row; the standard error is R's
+    infinitesimal jackknife (``engine.concordance_se``)."""
+    keys = [*spec.strata, T, E, *([A] if spec.entry else []), *([W] if spec.weights else []),
+            *([C] if spec.cluster else [])]  # fmt: skip
     lp = _linear_predictor(rows, x_cols, coef).name("__lp")
     # A plain projection: grouping on the (nearly unique) risk score costs a hash
     # aggregate over as many keys as rows and saves nothing with a continuous covariate.
     result = rows.select(*keys, lp).to_pyarrow()
-    counts = concordance(
+    return concordance_with_se(
         fix(column(result, T).astype(np.float64)),
         column(result, E) == 1.0,
         column(result, "__lp").astype(np.float64),
         fix(column(result, A).astype(np.float64)) if spec.entry else None,
         _codes(result, list(spec.strata), codes) if spec.strata else None,
         column(result, W).astype(np.float64) if spec.weights else None,
+        _cluster_codes(result) if spec.cluster else None,
     )
-    return CoxConcordance(
-        counts.concordance, float("nan"), counts.concordant, counts.discordant,
-        counts.tied_x, counts.tied_y,
-    )  # fmt: skip
+
+
+def _cluster_codes(result: pa.Table) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(result.column(C).combine_chunks())
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)

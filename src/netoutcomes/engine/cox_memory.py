@@ -14,15 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from netoutcomes.engine.cox_result import (
-    CoxConcordance,
-    EngineCox,
-    zph_terms,
-)
+from netoutcomes.engine.concordance_se import concordance_with_se
+from netoutcomes.engine.cox_result import EngineCox, zph_terms
 from netoutcomes.engine.inputs import Described, arrow_columns
 from netoutcomes.engine.source import SurvivalData, validated_survival_data
 from netoutcomes.errors import InputError
-from netoutcomes.survival.concordance import concordance
 from netoutcomes.survival.cox import CoxData, cox_ph, integer_codes, r_timefix
 from netoutcomes.survival.cox_zph import km_transform
 from netoutcomes.survival.groups import crossed_level_labels
@@ -98,18 +94,12 @@ def memory_cox(described: Described, spec: CoxSpec, conf_level: float = 0.95) ->
         raise InputError(f"{described.name}: {exc}") from None
     coef = np.nan_to_num(fit.coef, nan=0.0)
     score = (d.x - fit.means) @ coef
-    counts = concordance(d.time, d.event, score, d.entry, d.strata, d.weights)
     terms, columns = zph_terms(spec, fit.coef)
     return EngineCox(
         fit=fit,
-        concordance=CoxConcordance(
-            counts.concordance,
-            float("nan"),
-            counts.concordant,
-            counts.discordant,
-            counts.tied_x,
-            counts.tied_y,
-        ),  # fmt: skip
+        concordance=concordance_with_se(
+            d.time, d.event, score, d.entry, d.strata, d.weights, arrays.cluster
+        ),
         n_dropped=arrays.n_dropped,
         terms=terms,
         term_columns=columns,
