@@ -162,6 +162,10 @@ def test_html_is_self_contained_with_every_figure_and_links(
     assert html.count("<svg") >= len(figures)
     assert "SYNTHETIC DATA" in html
     assert '<img src="http' not in html and "<script src" not in html
+    assert '<meta name="viewport"' in html
+    # the demo writes the report in all three formats
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert (out / "report.docx").read_bytes().startswith(b"PK")  # a zip (Office Open XML)
     for seg in r["narrative"]["segments"]:
         if seg["table"]:
             anchor = f"{seg['table']}--{seg['row']}--{seg['column']}"

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import app, fail
-from netoutcomes.interfaces.report.html import ReportFiles, write_outputs
+from netoutcomes.interfaces.report.html import FORMATS, ReportFiles, parse_formats, write_outputs
 from netoutcomes.study.analysis import StudyResult
 from netoutcomes.study.eligibility import Screening, Verdict
 from netoutcomes.study.protocol import bundled_protocol_path
@@ -109,6 +109,9 @@ def print_summary(console: Console, result: StudyResult, files: ReportFiles) -> 
         console.print("[bold red]SYNTHETIC DATA: no real patient[/bold red]")
     console.print(result.narrative_text(), soft_wrap=True)
     console.print(f"\nresults: {files.results_json}\nreport:  {files.report_html}")
+    for extra in (files.report_pdf, files.report_docx):
+        if extra is not None:
+            console.print(f"         {extra}")
 
 
 @app.command("analyze")
@@ -116,12 +119,17 @@ def analyze_command(
     registry: Path = typer.Argument(..., help="Registry file (DuckDB)."),
     protocol: str = typer.Option(..., "--protocol", "-p", help="Protocol YAML or bundled name."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    formats: str = typer.Option(
+        "html", "--format", "-f", help="Report formats, comma-separated: html, pdf, docx."
+    ),
 ) -> None:
-    """Analyse a study: results.json, a CSV per table, figures and report.html."""
+    """Analyse a study: results.json, a CSV per table, figures and the report
+    (report.html, and report.pdf / report.docx on request)."""
     try:
+        wanted = parse_formats(formats)
         _check_registry(registry)
         result = analyse_registry(registry, resolve_protocol(protocol))
-        files = write_outputs(result, out)
+        files = write_outputs(result, out, wanted)
     except InputError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -151,7 +159,8 @@ def comparison_table(result: StudyResult) -> Table:
 def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Output folder."),
 ) -> None:
-    """Build a temporary registry from the bundled SYNTHETIC cohort, screen, analyse, report."""
+    """Build a temporary registry from the bundled SYNTHETIC cohort, screen, analyse, and
+    write the report as HTML, PDF and Word."""
     console = Console()
     started = time.perf_counter()
     try:
@@ -160,7 +169,7 @@ def demo_command(
             protocol = bundled_protocol_path(DEMO_PROTOCOL)
             screening = screen_registry(registry, protocol)
             result = analyse_registry(registry, protocol)
-        files = write_outputs(result, out)
+        files = write_outputs(result, out, FORMATS)
     except InputError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -1,14 +1,17 @@
-"""Write a study's outputs: results.json, one CSV per table, figures, report.html.
+"""Write a study's outputs: results.json, one CSV per table, figures, and the report
+as HTML (always), PDF and Word (on request).
 
-The HTML is one self-contained file (figures inline as SVG); each table cell
-has an id so that the numbers of the Results paragraph link to their cells.
+The HTML is one self-contained file (figures inline as SVG); every number of a
+table keeps the id of its study cell, so the Results paragraph links to it.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -16,11 +19,21 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from netoutcomes.interfaces.report.figures import Rendered, study_figures
-from netoutcomes.study.analysis import StudyResult
-from netoutcomes.study.tables import Table, cell_anchor
+from netoutcomes.errors import InputError
+from netoutcomes.interfaces.report.contents import (
+    Paragraph,
+    methods_paragraphs,
+    report_sections,
+    report_tables,
+    results_paragraphs,
+)
+from netoutcomes.interfaces.report.layout import DisplayTable, Part, display_table
+from netoutcomes.interfaces.report.study_figures import Rendered, study_figures
+from netoutcomes.study.results import StudyResult
 
 VERSIONED = ["netoutcomes", "numpy", "scipy", "duckdb", "matplotlib", "jinja2", "pydantic"]
+FORMATS = ("html", "pdf", "docx")
+COLUMN_FIGURES = {"km_naive_gap"}  # drawn one journal column wide
 
 
 def software_versions() -> dict[str, str]:
@@ -33,29 +46,48 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def _format(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.0f}" if value.is_integer() else f"{value:g}"
-    return str(value)
+def _part_html(p: Part) -> str:
+    if p.anchor is None:
+        return str(escape(p.text))
+    value = "" if p.value is None else f' data-value="{escape(str(p.value))}"'
+    return f'<span class="n" id="{escape(p.anchor)}"{value}>{escape(p.text)}</span>'
 
 
-def table_html(table: Table) -> Markup:
-    head = "".join(f"<th>{escape(table.header(c))}</th>" for c in table.columns)
+def table_html(table: DisplayTable) -> Markup:
+    head = []
+    for header_row in table.header:
+        cells = "".join(
+            f"<th{f' colspan={c.colspan}' if c.colspan > 1 else ''}"
+            f"{f' rowspan={c.rowspan}' if c.rowspan > 1 else ''}>{escape(c.text)}</th>"
+            for c in header_row
+        )
+        head.append(f"<tr>{cells}</tr>")
     body = []
     for row in table.rows:
-        key = str(row[table.key])
         cells = "".join(
-            f'<td id="{escape(cell_anchor(table.id, key, c))}">{escape(_format(row[c]))}</td>'
-            for c in table.columns
+            f'<td class="{"num" if c.numeric else "txt"}">'
+            f"{''.join(_part_html(p) for p in c.parts)}</td>"
+            for c in row
         )
         body.append(f"<tr>{cells}</tr>")
-    note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
+    notes = "".join(f"<li>{escape(n)}</li>" for n in table.footnotes)
     return Markup(
-        f'<h3 id="{escape(table.id)}">{escape(table.title)}</h3><div class="scroll"><table>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}"
+        f'<section class="table" id="{escape(table.id)}"><h3>{escape(table.title)}</h3>'
+        f'<div class="scroll" tabindex="0" role="region" aria-label="{escape(table.title)}">'
+        f"<table><thead>{''.join(head)}</thead><tbody>{''.join(body)}</tbody></table></div>"
+        f"{f'<ul class=notes>{notes}</ul>' if notes else ''}</section>"
     )
+
+
+def paragraph_html(paragraph: Paragraph) -> Markup:
+    out = []
+    for s in paragraph.segments:
+        if s.anchor:
+            out.append(f'<a href="#{escape(s.anchor)}">{escape(s.text)}</a>')
+        else:
+            out.append(str(escape(s.text)))
+    lead = f"<b>{escape(paragraph.heading)}.</b> " if paragraph.heading else ""
+    return Markup(f"<p>{lead}{''.join(out)}</p>")
 
 
 def _svg_body(svg: str) -> str:
@@ -69,53 +101,75 @@ class ReportFiles:
     report_html: Path
     csv: list[Path]
     figures: list[Path]
+    report_pdf: Path | None = None
+    report_docx: Path | None = None
 
 
-def render_html(result: StudyResult, figures: list[Rendered], versions: dict[str, str]) -> str:
+def render_html(
+    result: StudyResult,
+    figures: list[Rendered],
+    versions: dict[str, str],
+    tables: dict[str, DisplayTable] | None = None,
+    png_figures: bool = False,
+) -> str:
+    """The report page; ``png_figures`` inlines the PNGs instead of the SVGs (for the
+    PDF: WeasyPrint lays out text-heavy SVG slowly, about 20 s for the demo's)."""
     env = Environment(
         loader=PackageLoader("netoutcomes.interfaces.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
     )
+    shown = tables if tables is not None else report_tables(result)
+    numbers = {f.name: i + 1 for i, f in enumerate(figures)}
     by_name = {f.name: f for f in figures}
 
     def figure(name: str) -> Markup:
         f = by_name.get(name)
         if f is None:
             return Markup("")
+        wide = ' class="column"' if name in COLUMN_FIGURES else ""
+        if png_figures:
+            data = base64.b64encode(f.png).decode("ascii")
+            body = f'<img src="data:image/png;base64,{data}" alt="Figure {numbers[name]}">'
+        else:
+            body = _svg_body(f.svg)
         return Markup(
-            f'<figure id="figure-{escape(name)}">{_svg_body(f.svg)}'
-            f"<figcaption>{escape(f.title)}</figcaption></figure>"
+            f'<figure id="figure-{escape(name)}"{wide}>'
+            f'<div class="svg">{body}</div>'
+            f"<figcaption><b>Figure {numbers[name]}.</b> {escape(f.caption)}</figcaption></figure>"
         )
 
     protocol = result.protocol
-    definitions = [
-        f"{o.label}: {label} = {' + '.join(cats)}"
-        for o in protocol.outcomes
-        for label, cats in ((o.objective_label, o.objective), (o.control_label, o.control))
-        if cats
-    ]
     return env.get_template("report.html.j2").render(
         study={
             "name": protocol.name,
             "short_name": protocol.short_name,
             "synthetic": result.synthetic,
-            "entry_agent_name": protocol.entry.agent_name,
         },
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         versions=versions,
-        narrative=result.narrative,
-        anchor=cell_anchor,
-        section_tables=result.section_tables,
-        table=lambda tid: table_html(result.tables[tid]),
+        results=[paragraph_html(p) for p in results_paragraphs(result)],
+        warnings=result.warnings,
+        methods=[paragraph_html(p) for p in methods_paragraphs(result)],
+        sections=report_sections(result, figures, shown),
+        table=lambda tid: table_html(shown[tid]),
         figure=figure,
-        km_figures=[f.name for f in figures if f.name.startswith("km_")],
-        definitions=definitions,
-        adjustment=protocol.comparisons.adjustment,
     )
 
 
-def write_outputs(result: StudyResult, out_dir: str | Path) -> ReportFiles:
-    """results.json, tables/<id>.csv, figures/<name>.svg and .png, report.html."""
+def parse_formats(text: str) -> list[str]:
+    """``html,pdf,docx`` -> the list; an unknown name is an input error."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise InputError(f"--format: {','.join(unknown) or text!r} is not one of html, pdf, docx")
+    return names
+
+
+def write_outputs(
+    result: StudyResult, out_dir: str | Path, formats: Sequence[str] = ("html",)
+) -> ReportFiles:
+    """results.json, tables/<id>.csv, figures/<name>.svg and .png, report.html, and
+    report.pdf / report.docx when ``formats`` asks for them."""
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -124,9 +178,9 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> ReportFiles:
     results_json = out / "results.json"
     results_json.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     csv_paths = []
-    for table in result.tables.values():
-        path = out / "tables" / f"{table.id}.csv"
-        path.write_text(table.to_csv())
+    for t in result.tables.values():
+        path = out / "tables" / f"{t.id}.csv"
+        path.write_text(t.to_csv())
         csv_paths.append(path)
     figures = study_figures(result)
     figure_paths = []
@@ -136,6 +190,21 @@ def write_outputs(result: StudyResult, out_dir: str | Path) -> ReportFiles:
         png = out / "figures" / f"{f.name}.png"
         png.write_bytes(f.png)
         figure_paths += [svg, png]
+    shown = report_tables(result)
+    html = render_html(result, figures, versions, shown)
     report = out / "report.html"
-    report.write_text(render_html(result, figures, versions))
-    return ReportFiles(results_json, report, csv_paths, figure_paths)
+    report.write_text(html)
+    pdf = docx = None
+    if "pdf" in formats:
+        from netoutcomes.interfaces.report.pdf import write_pdf  # WeasyPrint: slow to import
+
+        printable = render_html(result, figures, versions, shown, png_figures=True)
+        pdf = write_pdf(printable, out / "report.pdf")
+    if "docx" in formats:
+        from netoutcomes.interfaces.report.word import write_docx  # python-docx: only if asked
+
+        docx = write_docx(result, figures, shown, versions, out / "report.docx")
+    return ReportFiles(results_json, report, csv_paths, figure_paths, pdf, docx)
+
+
+__all__ = ["FORMATS", "ReportFiles", "display_table", "parse_formats", "write_outputs"]
