@@ -20,7 +20,7 @@ runner = CliRunner()
 CASES = cox_cases()
 KEYS = [
     "terms", "coef", "se", "robust_se", "hr", "hr_lower", "hr_upper", "p", "loglik_null",
-    "loglik", "lrt", "wald", "score", "n", "nevent", "concordance", "zph",
+    "loglik", "lrt", "wald", "score", "n", "nevent", "concordance", "concordance_se", "zph",
 ]  # fmt: skip
 
 
@@ -43,10 +43,11 @@ def test_json_matches_r(case: CoxCase, ties: str) -> None:
     code, out, err = run(case.cli_args(ties))
     assert code == 0, err
     got = json.loads(out)
-    assert list(got) == KEYS
+    # reference_levels (each factor's reference level) only when the model has a factor
+    assert [k for k in got if k != "reference_levels"] == KEYS
     ref = case.reference[ties]
     assert got["terms"] == list(np.atleast_1d(ref["terms"]))
-    for key in KEYS[1:-1]:
+    for key in [k for k in KEYS[1:-1] if k != "concordance_se"]:  # not in these R files
         np.testing.assert_allclose(
             np.atleast_1d(np.array(got[key], dtype=float)),
             as_array(ref[key]),

@@ -180,7 +180,7 @@ def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
             "data row 2, column 'a': entry 2 is not before",
         ),
         ("", [], "is empty"),
-        ("t,e\n1,1\n2,0,5\n3,1\n", [], "cannot read the file: "),
+        ("t,e\n1,1\n2,0,5\n3,1\n", [], "cannot read the "),
         ("t,e\n", [], "no data rows"),
         ("t,e\n1,1\n", ["--by", "sex"], "no column 'sex'; the columns are: t, e"),
         ("t,e\n1,1\n", ["--conf-level", "95"], "--conf-level: 95 is not between 0 and 1"),

@@ -1,56 +1,36 @@
-"""`netoutcomes stats km` and `netoutcomes stats logrank`: survival statistics on any CSV/Parquet.
+"""`netoutcomes stats km` and `netoutcomes stats logrank`: a face over ``no.survfit`` and
+``no.survdiff``.
 
-Thin: read and validate the file (engine.source), build count tables, call the
-pure statistics (survival.*), render JSON or a Rich table.  JSON keys are a
-public contract (issue 2); NaN and infinities are written as null.
+Thin: parse the options, call the API, print ``.to_dict()`` (``--json``: the JSON
+is the API's by construction) or a Rich table.  No statistics and no SQL here; the
+API is imported inside the commands so that ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from netoutcomes.engine.analysis import grouped_tables_on
-from netoutcomes.engine.backends import BACKENDS
+from netoutcomes.api import text
 from netoutcomes.errors import InputError
+from netoutcomes.interfaces.cli.cli_support import (
+    BACKEND_HELP,
+    CSV_HELP,
+    SPARK_MASTER_HELP,
+    WEIGHTS_HELP,
+    BackendOption,
+    check_conf_level,
+    column_list,
+    echo_json,
+    parse_numbers,
+    progress,
+    report_dropped,
+    write_csv,
+)
 from netoutcomes.interfaces.cli.main import fail, stats_app
-from netoutcomes.survival.curves import (
-    GroupCurve,
-    TwoGroupDifferences,
-    km_by_group,
-    two_group_differences,
-)
-from netoutcomes.survival.logrank import (
-    LogRank,
-    PairwiseComparison,
-    TrendTest,
-    logrank,
-    logrank_trend,
-    pairwise_logrank,
-)
-from netoutcomes.survival.twosample import Difference
-
-
-class BackendOption(StrEnum):
-    """Where the file is read and counted (``engine.backends.BACKENDS``)."""
-
-    duckdb = "duckdb"
-    spark = "spark"
-    memory = "memory"
-
-
-assert {b.value for b in BackendOption} == set(BACKENDS)
-
-BACKEND_HELP = "Where the file is read and counted: duckdb (default), spark or memory."
-SPARK_MASTER_HELP = "Spark master URL for --backend spark (default local[*])."
 
 
 class ConfTypeOption(StrEnum):
@@ -59,172 +39,87 @@ class ConfTypeOption(StrEnum):
     plain = "plain"
 
 
-def _json_value(x: Any) -> Any:
-    """Plain JSON: numpy to Python, NaN/inf to null, whole floats kept as floats."""
-    if isinstance(x, dict):
-        return {k: _json_value(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_value(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_json_value(v) for v in x.tolist()]
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    return x
+def _console() -> Any:
+    from rich.console import Console
 
-
-def _echo_json(obj: dict[str, Any]) -> None:
-    typer.echo(json.dumps(_json_value(obj), allow_nan=False))
-
-
-def _parse_numbers(option: str, text: str | None) -> list[float] | None:
-    """A comma-separated list of finite numbers (None when the option is absent)."""
-    if text is None:
-        return None
-    out = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise InputError(f"{option}: {part.strip()!r} is not a number") from None
-        if not math.isfinite(value):
-            raise InputError(f"{option}: {part.strip()!r} is not a finite number")
-        out.append(value)
-    return out
-
-
-def column_list(option: str, text: str | None) -> list[str]:
-    """``--by a`` or ``--by a,b`` (the combinations of a and b, as R's ``~ a + b``);
-    the same for ``--strata``."""
-    if text is None:
-        return []
-    names = [c.strip() for c in text.split(",")]
-    if not all(names):
-        raise InputError(f"{option}: {text!r} has an empty column name")
-    if len(set(names)) < len(names):
-        raise InputError(f"{option}: {text!r} names a column twice")
-    return names
-
-
-def _check_conf_level(conf_level: float) -> None:
-    if not 0.0 < conf_level < 1.0:
-        raise InputError(f"--conf-level: {conf_level:g} is not between 0 and 1 (e.g. 0.95)")
-
-
-def _curve_json(c: GroupCurve) -> dict[str, Any]:
-    km = c.km
-    at = c.at_times
-    return {
-        "label": c.label,
-        "n": km.n,
-        "events": km.events,
-        "median": c.median.median,
-        "median_lower": c.median.lower,
-        "median_upper": c.median.upper,
-        "rmst": c.rmst.rmst,
-        "rmst_se": c.rmst.se,
-        "rmst_tau": c.rmst.tau,
-        "table": {
-            "time": km.time,
-            "n_risk": km.n_risk,
-            "n_event": km.n_event,
-            "n_censor": km.n_censor,
-            "surv": km.surv,
-            "std_err_cumhaz": km.std_err_cumhaz,
-            "lower": km.lower,
-            "upper": km.upper,
-            "cumhaz": km.cumhaz,
-        },
-        "at_times": []
-        if at is None
-        else [
-            {
-                "time": at.time[i],
-                "n_risk": at.n_risk[i],
-                "surv": at.surv[i],
-                "std_err": at.std_err[i],
-                "lower": at.lower[i],
-                "upper": at.upper[i],
-            }
-            for i in range(at.time.size)
-        ],
-    }
-
-
-def _difference_json(d: Difference) -> dict[str, Any]:
-    return {"estimate": d.estimate, "se": d.se, "lower": d.lower, "upper": d.upper, "p": d.p}
-
-
-def _differences_json(diff: TwoGroupDifferences) -> dict[str, Any]:
-    return {
-        "groups": [diff.group_a, diff.group_b],
-        "surv_at_times": [{"time": t} | _difference_json(d) for t, d in diff.at_times],
-        "rmst": {"tau": diff.tau} | _difference_json(diff.rmst),
-    }
-
-
-def _print_differences(diff: TwoGroupDifferences, conf_level: float) -> None:
-    pct = f"{conf_level * 100:g}%"
-    table = Table(title=f"Difference {diff.group_a} minus {diff.group_b}")
-    for col in ("quantity", "difference", "SE", f"{pct} CI", "p"):
-        table.add_column(col, justify="left" if col == "quantity" else "right")
-    rows = [(f"survival at {_fmt(t)}", d) for t, d in diff.at_times]
-    rows.append((f"RMST to {_fmt(diff.tau)}", diff.rmst))
-    for name, d in rows:
-        table.add_row(
-            name, _fmt(d.estimate), _fmt(d.se), f"{_fmt(d.lower)} - {_fmt(d.upper)}", _fmt(d.p, 3)
-        )
-    Console().print(table)
-
-
-def _fmt(x: float, digits: int = 4) -> str:
-    return "NA" if not math.isfinite(x) else f"{x:.{digits}g}"
-
-
-def _print_curves(curves: list[GroupCurve], conf_level: float) -> None:
     console = Console()
-    pct = f"{conf_level * 100:g}%"
-    summary = Table(title="Kaplan-Meier")
-    for col in ("group", "n", "events", "median", f"{pct} CI", "RMST", "SE", "tau"):
-        summary.add_column(col, justify="left" if col == "group" else "right")
-    for c in curves:
+    if not console.is_terminal:  # a file or a pipe: no reason to squeeze into 80 columns
+        console = Console(width=160)
+    return console
+
+
+def _table(title: str, columns: list[str]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for i, col in enumerate(columns):
+        # group labels are never truncated: they wrap inside their column instead
+        table.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
+    return table
+
+
+def _print_curves(out: dict[str, Any]) -> None:
+    console = _console()
+    pct = f"{out['conf_level'] * 100:g}%"
+    summary = _table("Kaplan-Meier", ["group", "n", "events", "median", f"{pct} CI", "RMST", "SE"])
+    for s in out["strata"]:
         summary.add_row(
-            c.label,
-            str(c.km.n),
-            _fmt(c.km.events),
-            _fmt(c.median.median),
-            f"{_fmt(c.median.lower)} - {_fmt(c.median.upper)}",
-            _fmt(c.rmst.rmst),
-            _fmt(c.rmst.se),
-            _fmt(c.rmst.tau),
+            s["label"],
+            text.count(s["n"]),
+            text.count(s["events"]),
+            text.number(_nan(s["median"])),
+            text.interval(_nan(s["median_lower"]), _nan(s["median_upper"])),
+            text.number(_nan(s["rmst"])),
+            text.number(_nan(s["rmst_se"]), 3),
         )
     console.print(summary)
-    if any(c.at_times is not None for c in curves):
-        at_table = Table(title="Survival at given times")
-        for col in ("group", "time", "n at risk", "survival", "SE", f"{pct} CI"):
-            at_table.add_column(col, justify="left" if col == "group" else "right")
-        for c in curves:
-            at = c.at_times
-            if at is None:
-                continue
-            for i in range(at.time.size):
-                at_table.add_row(
-                    c.label,
-                    _fmt(at.time[i]),
-                    _fmt(at.n_risk[i]),
-                    _fmt(at.surv[i]),
-                    _fmt(at.std_err[i]),
-                    f"{_fmt(at.lower[i])} - {_fmt(at.upper[i])}",
+    console.print(f"RMST to {text.number(out['strata'][0]['rmst_tau'])}")
+    if any(s["at_times"] for s in out["strata"]):
+        at = _table("Survival at given times", ["group", "time", "at risk", "survival", "SE"])
+        at.add_column(f"{pct} CI", justify="right")
+        for s in out["strata"]:
+            for a in s["at_times"]:
+                at.add_row(
+                    s["label"],
+                    text.number(a["time"]),
+                    text.count(_nan(a["n_risk"])),
+                    text.number(_nan(a["surv"]), 3),
+                    text.number(_nan(a["std_err"]), 3),
+                    text.interval(_nan(a["lower"]), _nan(a["upper"])),
                 )
-        console.print(at_table)
+        console.print(at)
+    if any("quantiles" in s for s in out["strata"]):
+        qt = _table("Quantiles of survival time", ["group", "p", "time", f"{pct} CI"])
+        for s in out["strata"]:
+            for q in s["quantiles"]:
+                qt.add_row(
+                    s["label"],
+                    text.number(q["p"]),
+                    text.number(_nan(q["time"])),
+                    text.interval(_nan(q["lower"]), _nan(q["upper"])),
+                )
+        console.print(qt)
+    diff = out.get("difference")
+    if diff is not None:
+        a, b = diff["groups"]
+        dt = _table(f"Difference {a} minus {b}", ["quantity", "difference", "SE", f"{pct} CI"])
+        dt.add_column("p", justify="right")
+        rows = [(f"survival at {text.number(d['time'])}", d) for d in diff["surv_at_times"]]
+        rows.append((f"RMST to {text.number(diff['rmst']['tau'])}", diff["rmst"]))
+        for name, d in rows:
+            dt.add_row(
+                name,
+                text.number(_nan(d["estimate"]), 3),
+                text.number(_nan(d["se"]), 3),
+                text.interval(_nan(d["lower"]), _nan(d["upper"])),
+                text.p_value(_nan(d["p"])),
+            )
+        console.print(dt)
 
 
-def _report_dropped(n_dropped: int) -> None:
-    if n_dropped:
-        rows = "row" if n_dropped == 1 else "rows"
-        typer.echo(f"note: {n_dropped} {rows} dropped (missing value in a used column)", err=True)
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 @stats_app.command("km")
@@ -236,93 +131,98 @@ def km_command(
     by: str | None = typer.Option(
         None, "--by", help="One curve per value of this column (a,b: per combination)."
     ),
+    weights: str | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
     conf_type: ConfTypeOption = typer.Option(ConfTypeOption.log, "--conf-type"),
     conf_level: float = typer.Option(0.95, "--conf-level"),
     times: str | None = typer.Option(None, "--times", help="Landmark times, e.g. 365,730."),
     tau: float | None = typer.Option(
         None, "--tau", help="RMST horizon (default: the largest observed time)."
     ),
+    quantiles: str | None = typer.Option(
+        None, "--quantiles", help="Survival-time quantiles, e.g. 0.25,0.5,0.75 (fraction failed)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    csv: Path | None = typer.Option(None, "--csv", help=CSV_HELP),
     backend: BackendOption = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
     """Kaplan-Meier curves with Greenwood intervals, median, RMST and landmark survival (as R)."""
+    from netoutcomes.api import survfit
+
     try:
-        _check_conf_level(conf_level)
-        landmarks = _parse_numbers("--times", times)
+        check_conf_level(conf_level)
+        landmarks = parse_numbers("--times", times)
+        probs = parse_numbers("--quantiles", quantiles)
         by_columns = column_list("--by", by)
-        counted = grouped_tables_on(
-            file, time, event, entry, by_columns, None, backend.value, spark_master
-        )
-        tables = counted.tables
-        first_time = min(float(t.time.min()) for t in tables.tables.values())
-        if tau is not None and tau < min(0.0, first_time):
-            raise InputError(f"--tau: {tau:g} is before the start of follow-up")
-        curves = km_by_group(tables, conf_type.value, conf_level, landmarks, tau)
-        differences = two_group_differences(curves, landmarks, conf_level)
+        with progress("Kaplan-Meier"):
+            fit = survfit(
+                file,
+                time,
+                event,
+                entry,
+                by_columns,
+                weights,
+                conf_type.value,
+                conf_level,
+                backend.value,
+                spark_master,
+            )
+            out = fit.to_dict(times=landmarks, tau=tau, quantile_probs=probs)
+        write_csv(csv, fit.table)
     except InputError as exc:
-        fail(str(exc))
+        fail(_option_names(str(exc)))
         return
     if as_json:
-        _echo_json(
-            {
-                "conf_type": conf_type.value,
-                "conf_level": conf_level,
-                "n_dropped": counted.n_dropped,
-                "strata": [_curve_json(c) for c in curves],
-            }
-            | ({} if differences is None else {"difference": _differences_json(differences)})
-        )
+        echo_json(out)
         return
-    _report_dropped(counted.n_dropped)
-    _print_curves(curves, conf_level)
-    if differences is not None:
-        _print_differences(differences, conf_level)
+    report_dropped(fit.n_dropped)
+    _print_curves(out)
 
 
-def _logrank_json(result: LogRank) -> dict[str, Any]:
-    return {
-        "chisq": result.chisq,
-        "df": result.df,
-        "p": result.p,
-        "groups": result.groups,
-        "n": result.n,
-        "observed": result.observed,
-        "expected": result.expected,
-        "var": result.var,
-        "rho": result.rho,
-    }
+def _option_names(message: str) -> str:
+    """The API names its arguments (``tau:``); the CLI user typed options (``--tau:``)."""
+    for name in ("tau", "scores", "quantiles", "times", "weights", "reference"):
+        if message.startswith(f"{name}: "):
+            return f"--{message}"
+    return message
 
 
-def _print_logrank(
-    result: LogRank, trend: TrendTest | None, pairs: list[PairwiseComparison] | None
-) -> None:
-    console = Console()
-    title = "Log-rank test" if result.rho == 0 else f"G-rho test (rho = {result.rho:g})"
-    table = Table(title=title)
-    for col in ("group", "N", "observed", "expected", "(O-E)^2/E"):
-        table.add_column(col, justify="left" if col == "group" else "right")
-    for i, g in enumerate(result.groups):
-        o, e = result.observed[i], result.expected[i]
+def _print_logrank(out: dict[str, Any]) -> None:
+    console = _console()
+    rho, q = out["rho"], out["q"]
+    title = "Log-rank test" if rho == 0 and q == 0 else f"G(rho = {rho:g}, q = {q:g}) test"
+    table = _table(title, ["group", "N", "observed", "expected", "(O-E)^2/E", "(O-E)^2/V"])
+    for i, g in enumerate(out["groups"]):
+        o, e, v = out["observed"][i], out["expected"][i], out["var"][i][i]
         table.add_row(
-            g, _fmt(result.n[i]), _fmt(o), _fmt(e), _fmt((o - e) ** 2 / e if e > 0 else math.nan)
+            g,
+            text.count(out["n"][i]),
+            text.count(o),
+            text.number(e, 3),
+            text.number((o - e) ** 2 / e if e > 0 else float("nan"), 3),
+            text.number((o - e) ** 2 / v if v > 0 else float("nan"), 3),
         )
     console.print(table)
-    console.print(f"Chisq = {_fmt(result.chisq)} on {result.df} df, p = {_fmt(result.p, 3)}")
+    p = _nan(out["p"])
+    console.print(f"Chisq = {text.number(out['chisq'], 4)} on {out['df']} df, {text.p_equals(p)}")
+    trend = out.get("trend")
     if trend is not None:
-        console.print(f"Trend: Chisq = {_fmt(trend.chisq)} on 1 df, p = {_fmt(trend.p, 3)}")
+        console.print(
+            f"Trend: Chisq = {text.number(trend['chisq'], 4)} on 1 df, "
+            f"{text.p_equals(_nan(trend['p']))}"
+        )
+    pairs = out.get("pairwise")
     if pairs:
-        pt = Table(title="Pairwise comparisons")
-        for col in ("group A", "group B", "chisq", "p", "p (Holm)", "p (BH)"):
-            pt.add_column(col, overflow="fold")
+        pt = _table("Pairwise comparisons", ["group A", "group B", "chisq", "p", "p (Holm)"])
+        pt.add_column("p (BH)", justify="right")
         for pc in pairs:
             pt.add_row(
-                pc.group_a,
-                pc.group_b,
-                _fmt(pc.chisq),
-                _fmt(pc.p, 3),
-                _fmt(pc.p_holm, 3),
-                _fmt(pc.p_bh, 3),
+                pc["group_a"],
+                pc["group_b"],
+                text.number(_nan(pc["chisq"]), 4),
+                text.p_value(_nan(pc["p"])),
+                text.p_value(_nan(pc["p_holm"])),
+                text.p_value(_nan(pc["p_bh"])),
             )
         console.print(pt)
 
@@ -337,53 +237,49 @@ def logrank_command(
     strata: str | None = typer.Option(
         None, "--strata", help="Stratify the test by this column (a,b: by combinations)."
     ),
+    weights: str | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
     rho: float = typer.Option(0.0, "--rho", help="G-rho weight S(t-)^rho: 0 log-rank, 1 Peto."),
+    q: float = typer.Option(
+        0.0, "--q", help="Fleming-Harrington weight S(t-)^rho (1 - S(t-))^q (default 0)."
+    ),
     trend: bool = typer.Option(False, "--trend", help="Also test for trend over ordered groups."),
     scores: str | None = typer.Option(
         None, "--scores", help="Trend scores in group order, e.g. 0,0.5,1 (default 1,2,...)."
     ),
     pairwise: bool = typer.Option(False, "--pairwise", help="Also compare every pair of groups."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    csv: Path | None = typer.Option(None, "--csv", help=CSV_HELP),
     backend: BackendOption = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
-    """k-sample log-rank / G-rho test as R's survdiff (stratified with --strata)."""
+    """k-sample log-rank / G(rho, q) test as R's survdiff (stratified with --strata)."""
+    from netoutcomes.api import survdiff
+
     try:
-        by_columns = column_list("--by", by)
-        strata_columns = column_list("--strata", strata)
-        counted = grouped_tables_on(
-            file, time, event, entry, by_columns, strata_columns, backend.value, spark_master
-        )
-        tables = counted.tables
-        if len(tables.groups) < 2:
-            raise InputError(
-                f"{file}: column {by!r} has only one value ({tables.groups[0]}); "
-                "the test compares two or more groups"
+        with progress("log-rank test"):
+            result = survdiff(
+                file,
+                time,
+                event,
+                column_list("--by", by),
+                entry,
+                column_list("--strata", strata),
+                weights,
+                rho,
+                q,
+                trend,
+                parse_numbers("--scores", scores),
+                pairwise,
+                backend.value,
+                spark_master,
             )
-        result = logrank(tables, rho=rho)
-        trend_scores = _parse_numbers("--scores", scores)
-        if trend_scores is not None and len(trend_scores) != len(tables.groups):
-            raise InputError(
-                f"--scores: {len(trend_scores)} scores for {len(tables.groups)} groups "
-                f"({', '.join(tables.groups)})"
-            )
-        trend_result = logrank_trend(tables, trend_scores, rho=rho) if trend else None
-        pairs = pairwise_logrank(tables, rho=rho) if pairwise else None
+            out = result.to_dict()
+        write_csv(csv, result.pairs() if pairwise else result.summary())
     except InputError as exc:
-        fail(str(exc))
+        fail(_option_names(str(exc)))
         return
     if as_json:
-        out = _logrank_json(result) | {"n_dropped": counted.n_dropped}
-        if trend_result is not None:
-            out["trend"] = {
-                "scores": trend_result.scores,
-                "z": trend_result.z,
-                "chisq": trend_result.chisq,
-                "p": trend_result.p,
-            }
-        if pairs is not None:
-            out["pairwise"] = [pc.__dict__ for pc in pairs]
-        _echo_json(out)
+        echo_json(out)
         return
-    _report_dropped(counted.n_dropped)
-    _print_logrank(result, trend_result, pairs)
+    report_dropped(result.n_dropped)
+    _print_logrank(out)

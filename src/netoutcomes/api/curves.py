@@ -1,0 +1,320 @@
+"""``no.survfit``: Kaplan-Meier curves per group, as R's ``survfit(Surv(...) ~ by)``.
+
+Data -> model -> results: the engine reduces the data to count tables
+(``engine.analysis.grouped_tables_on``), the kernels (``survival.km``,
+``survival.curves``) compute, and ``SurvivalCurves`` holds the result and
+shows it (``.table``, ``.median()``, ``.at()``, ``.to_dict()`` = ``stats km --json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from netoutcomes.api import text
+from netoutcomes.api.data import check_conf_level, column_names, engine_data, resolve_backend
+from netoutcomes.api.plain import plain
+from netoutcomes.engine.analysis import grouped_tables_on
+from netoutcomes.errors import InputError
+from netoutcomes.survival.curves import GroupCurve, km_by_group, two_group_differences
+from netoutcomes.survival.groups import GroupedTables
+from netoutcomes.survival.km import CONF_TYPES, ConfType, quantiles, restricted_mean, survival_at
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd  # deferred: the CLI's --json path never needs pandas
+
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class SurvivalCurves:
+    """Kaplan-Meier curves, one per group (R's strata), in R's group order."""
+
+    tables: GroupedTables
+    curves: tuple[GroupCurve, ...]  # with the RMST to the largest time, no landmark times
+    conf_type: ConfType
+    conf_level: float
+    n_dropped: int  # rows with a missing value in a used column
+
+    @property
+    def groups(self) -> list[str]:
+        return [c.label for c in self.curves]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Every curve row: group, time, n_risk, n_event, n_censor, surv, std_err (SE of
+        S, as R's ``summary(fit)``), lower, upper, cumhaz (Nelson-Aalen)."""
+        rows = []
+        for c in self.curves:
+            km = c.km
+            with np.errstate(invalid="ignore"):
+                std_err = km.surv * km.std_err_cumhaz
+            for i in range(km.time.size):
+                rows.append(
+                    {
+                        "group": c.label,
+                        "time": km.time[i],
+                        "n_risk": km.n_risk[i],
+                        "n_event": km.n_event[i],
+                        "n_censor": km.n_censor[i],
+                        "surv": km.surv[i],
+                        "std_err": std_err[i],
+                        "lower": km.lower[i],
+                        "upper": km.upper[i],
+                        "cumhaz": km.cumhaz[i],
+                    }
+                )
+        columns = ["group", "time", "n_risk", "n_event", "n_censor", "surv", "std_err"]
+        return _frame(rows, [*columns, "lower", "upper", "cumhaz"])
+
+    def median(self) -> pd.DataFrame:
+        """Median survival and its interval per group (R's ``print(fit)``)."""
+        rows = [
+            {"group": c.label, "median": c.median.median, "lower": c.median.lower}
+            | {"upper": c.median.upper}
+            for c in self.curves
+        ]
+        return _frame(rows, ["group", "median", "lower", "upper"])
+
+    def quantile(self, probs: float | Sequence[float] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+        """Survival-time quantiles (p = fraction failed) with intervals, as R's
+        ``quantile(fit, probs)``."""
+        ps = _probabilities(probs)
+        rows = [
+            {"group": c.label, "p": q.probability, "time": q.time}
+            | {"lower": q.lower, "upper": q.upper}
+            for c in self.curves
+            for q in quantiles(c.km, ps)
+        ]
+        return _frame(rows, ["group", "p", "time", "lower", "upper"])
+
+    def at(self, times: float | Sequence[float]) -> pd.DataFrame:
+        """Survival at given times, as R's ``summary(fit, times=, extend=TRUE)``."""
+        grid = _times(times)
+        rows = []
+        for c in self.curves:
+            at = survival_at(c.km, grid)
+            for i in range(at.time.size):
+                rows.append(
+                    {"group": c.label, "time": at.time[i], "n_risk": at.n_risk[i]}
+                    | {"surv": at.surv[i], "std_err": at.std_err[i]}
+                    | {"lower": at.lower[i], "upper": at.upper[i]}
+                )
+        return _frame(rows, ["group", "time", "n_risk", "surv", "std_err", "lower", "upper"])
+
+    def rmst(self, tau: float | None = None) -> pd.DataFrame:
+        """Restricted mean survival time to ``tau`` (default: the largest time of all
+        groups, R's ``rmean = "common"``) and its SE."""
+        tau = self._tau(tau)
+        rows = []
+        for c in self.curves:
+            r = restricted_mean(c.km, tau)
+            rows.append({"group": c.label, "tau": r.tau, "rmst": r.rmst, "se": r.se})
+        return _frame(rows, ["group", "tau", "rmst", "se"])
+
+    def summary(self) -> pd.DataFrame:
+        """One row per group: n, events, median and interval, RMST and SE (R's
+        ``summary(fit)$table``)."""
+        rows = [
+            {"group": c.label, "n": c.km.n, "events": c.km.events}
+            | {"median": c.median.median, "lower": c.median.lower, "upper": c.median.upper}
+            | {"rmst": c.rmst.rmst, "rmst_se": c.rmst.se, "tau": c.rmst.tau}
+            for c in self.curves
+        ]
+        columns = ["group", "n", "events", "median", "lower", "upper", "rmst", "rmst_se"]
+        return _frame(rows, [*columns, "tau"])
+
+    def _tau(self, tau: float | None) -> float:
+        if tau is None:
+            return self.curves[0].rmst.tau
+        first = min(float(t.time.min()) for t in self.tables.tables.values())
+        if tau < min(0.0, first):
+            raise InputError(f"tau: {tau:g} is before the start of follow-up")
+        return float(tau)
+
+    def to_dict(
+        self,
+        times: Sequence[float] | None = None,
+        tau: float | None = None,
+        quantile_probs: Sequence[float] | None = None,
+    ) -> dict[str, Any]:
+        """Exactly what ``netoutcomes stats km --json`` prints (the CLI prints this):
+        ``times`` as ``--times``, ``tau`` as ``--tau``, ``quantile_probs`` as
+        ``--quantiles``.  Plain JSON values; NaN and infinities are None."""
+        landmarks = None if times is None else [float(t) for t in _times(times)]
+        curves = km_by_group(
+            self.tables, self.conf_type, self.conf_level, landmarks, self._tau(tau)
+        )
+        differences = two_group_differences(curves, landmarks, self.conf_level)
+        probs = None if quantile_probs is None else _probabilities(quantile_probs)
+        out: dict[str, Any] = {
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "n_dropped": self.n_dropped,
+            "strata": [_curve_dict(c, probs) for c in curves],
+        }
+        if differences is not None:
+            out["difference"] = {
+                "groups": [differences.group_a, differences.group_b],
+                "surv_at_times": [{"time": t} | _difference(d) for t, d in differences.at_times],
+                "rmst": {"tau": differences.tau} | _difference(differences.rmst),
+            }
+        return plain(out)  # type: ignore[no-any-return,unused-ignore]
+
+    def __repr__(self) -> str:
+        """As R prints a survfit: n, events, median and its limits per group."""
+        pct = f"{self.conf_level:g}"
+        header = ["", "n", "events", "median", f"{pct}LCL", f"{pct}UCL"]
+        rows = [
+            [
+                c.label,
+                text.count(c.km.n),
+                text.count(c.km.events),
+                text.number(c.median.median),
+                text.number(c.median.lower),
+                text.number(c.median.upper),
+            ]
+            for c in self.curves
+        ]
+        lines = [f"Kaplan-Meier curves ({self.conf_type} intervals)"]
+        lines += _aligned([header, *rows])
+        if self.n_dropped:
+            lines.append(f"{self.n_dropped} rows dropped (missing values)")
+        return "\n".join(lines)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Columns as R prints a matrix: the first left-aligned, the others right-aligned."""
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    return [
+        " ".join(
+            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j]) for j, cell in enumerate(r)
+        ).rstrip()
+        for r in rows
+    ]
+
+
+def _difference(d: Any) -> dict[str, Any]:
+    return {"estimate": d.estimate, "se": d.se, "lower": d.lower, "upper": d.upper, "p": d.p}
+
+
+def _curve_dict(c: GroupCurve, probs: np.ndarray | None) -> dict[str, Any]:
+    km, at = c.km, c.at_times
+    out: dict[str, Any] = {
+        "label": c.label,
+        "n": km.n,
+        "events": km.events,
+        "median": c.median.median,
+        "median_lower": c.median.lower,
+        "median_upper": c.median.upper,
+        "rmst": c.rmst.rmst,
+        "rmst_se": c.rmst.se,
+        "rmst_tau": c.rmst.tau,
+        "table": {
+            "time": km.time,
+            "n_risk": km.n_risk,
+            "n_event": km.n_event,
+            "n_censor": km.n_censor,
+            "surv": km.surv,
+            "std_err_cumhaz": km.std_err_cumhaz,
+            "lower": km.lower,
+            "upper": km.upper,
+            "cumhaz": km.cumhaz,
+        },
+        "at_times": []
+        if at is None
+        else [
+            {
+                "time": at.time[i],
+                "n_risk": at.n_risk[i],
+                "surv": at.surv[i],
+                "std_err": at.std_err[i],
+                "lower": at.lower[i],
+                "upper": at.upper[i],
+            }
+            for i in range(at.time.size)
+        ],
+    }
+    if probs is not None:
+        out["quantiles"] = [
+            {"p": q.probability, "time": q.time, "lower": q.lower, "upper": q.upper}
+            for q in quantiles(km, probs)
+        ]
+    return out
+
+
+def _times(times: float | Sequence[float]) -> np.ndarray:
+    grid = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    if not np.all(np.isfinite(grid)):
+        raise InputError(f"times: {times!r} has a value that is not a finite number")
+    return grid
+
+
+def _probabilities(probs: float | Sequence[float]) -> np.ndarray:
+    ps = np.atleast_1d(np.asarray(probs, dtype=np.float64))
+    bad = ps[~((ps >= 0.0) & (ps <= 1.0))]
+    if bad.size:
+        raise InputError(f"quantiles: {bad[0]:g} is not a probability between 0 and 1")
+    return ps
+
+
+def survfit(
+    data: Any,
+    time: str,
+    event: str,
+    entry: str | None = None,
+    by: str | Sequence[str] | None = None,
+    weights: str | None = None,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    backend: str | None = None,
+    spark_master: str | None = None,
+) -> SurvivalCurves:
+    """Kaplan-Meier curves, as R's ``survfit(Surv(entry, time, event) ~ by, weights=)``.
+
+    ``data``: a CSV/Parquet path, a pandas or polars DataFrame, a pyarrow Table or
+    an Ibis table.  ``by``: one column or several (one curve per combination
+    present, labelled as R labels strata).  ``weights``: a case-weight column.
+    """
+    if conf_type not in CONF_TYPES:
+        raise InputError(f"conf_type: {conf_type!r} is not one of {', '.join(CONF_TYPES)}")
+    check_conf_level(conf_level)
+    counted = _grouped_tables(
+        data, time, event, entry, column_names("by", by), [], weights, backend, spark_master
+    )
+    checked = cast(ConfType, conf_type)
+    curves = km_by_group(counted.tables, checked, conf_level)
+    return SurvivalCurves(counted.tables, tuple(curves), checked, conf_level, counted.n_dropped)
+
+
+def _grouped_tables(
+    data: Any,
+    time: str,
+    event: str,
+    entry: str | None,
+    by: list[str],
+    strata: list[str],
+    weights: str | None,
+    backend: str | None,
+    spark_master: str | None,
+) -> Any:
+    """The engine's count tables (one reader, one grouped-count path for every input)."""
+    extra: dict[str, Any] = {} if weights is None else {"weights": weights}
+    return grouped_tables_on(
+        engine_data(data),
+        time,
+        event,
+        entry,
+        by,
+        strata,
+        backend=resolve_backend(data, backend),  # type: ignore[arg-type]
+        spark_master=spark_master,
+        **extra,
+    )
