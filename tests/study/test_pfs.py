@@ -12,7 +12,7 @@ from lifelines import KaplanMeierFitter
 from netoutcomes.errors import InputError
 from netoutcomes.study.analysis import analyse
 from netoutcomes.study.eligibility import screen
-from netoutcomes.study.endpoints import pfs_time
+from netoutcomes.study.endpoint_times import pfs_time
 from netoutcomes.study.protocol import ProgressionFreeSurvival, parse_protocol
 from netoutcomes.study.records import Assessment, Histology, PatientRecord, Therapy
 
@@ -115,7 +115,7 @@ def test_pfs_table_equals_lifelines_on_hand_derived_times() -> None:
     patients = [p for p, _, _ in cases]
     protocol = parse_protocol(PROTOCOL)
     result = analyse(protocol, patients, screen(protocol, patients))
-    table = result.tables["pfs_pfs"]
+    table = result.tables["endpoint_pfs"]
     time = np.array([d for _, d, _ in cases]) / YEAR
     event = np.array([e for _, _, e in cases])
     kmf = KaplanMeierFitter().fit(time, event)
@@ -138,3 +138,48 @@ def test_endpoint_ids_are_unique() -> None:
     text = PROTOCOL + "  - {id: pfs, label: again}\n"
     with pytest.raises(InputError, match=r"line 15: field endpoints\.1\.id: endpoint id 'pfs'"):
         parse_protocol(text)
+
+
+def test_duration_of_response_and_time_to_next_treatment_by_hand() -> None:
+    from netoutcomes.study.endpoint_times import endpoint_time
+    from netoutcomes.study.protocol import DurationOfResponse, TimeToNextTreatment
+    from netoutcomes.study.records import Treatment
+
+    dor = DurationOfResponse(kind="duration_of_response", id="dor")
+    # SD at day 60, PR at day 120, PD at day 400: responded 120 -> 400 = 280 days
+    a = patient("A", (60, "SD"), (120, "PR"), (400, "PD"))
+    got = endpoint_time(dor, a, START, None, "agent")
+    assert got is not None and (got.time, got.outcome) == (pytest.approx(280 / YEAR), "progression")
+    # never responded: not in the population
+    assert endpoint_time(dor, patient("B", (60, "SD"), (200, "PD")), START, None, "agent") is None
+    # PR at day 90, SD at day 300, alive: censored at the last adequate assessment (210 days)
+    got = endpoint_time(dor, patient("C", (90, "PR"), (300, "SD")), START, None, "agent")
+    assert got is not None and (got.time, got.outcome) == (pytest.approx(210 / YEAR), "censored")
+
+    ttnt = TimeToNextTreatment(kind="time_to_next_treatment", id="ttnt")
+    day = START + dt.timedelta(days=250)
+    d = patient("D", death=900)
+    treated = PatientRecord(
+        **{
+            **d.__dict__,
+            "treatments": (
+                Treatment("somatostatin_analogue", START - dt.timedelta(days=100)),  # before
+                Treatment("chemotherapy", day),
+            ),
+        }
+    )
+    got = endpoint_time(ttnt, treated, START, None, "agent")
+    assert got is not None and (got.time, got.outcome) == (
+        pytest.approx(250 / YEAR),
+        "next_treatment",
+    )
+    only_surgery = ttnt.model_copy(update={"treatment_kinds": ["cytoreductive_surgery"]})
+    got = endpoint_time(only_surgery, treated, START, None, "agent")
+    assert got is not None and (got.time, got.outcome) == (pytest.approx(900 / YEAR), "death")
+    other_agent = PatientRecord(
+        **{**patient("E").__dict__, "therapies": (Therapy("agent", START), Therapy("lu", day))}
+    )
+    got = endpoint_time(ttnt, other_agent, START, None, "agent")
+    assert got is not None and got.outcome == "next_treatment"
+    got = endpoint_time(ttnt, patient("F", last=700), START, None, "agent")
+    assert got is not None and (got.time, got.outcome) == (pytest.approx(700 / YEAR), "censored")

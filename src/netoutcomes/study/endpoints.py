@@ -1,103 +1,85 @@
-"""Time-to-event endpoints declared in the protocol: progression-free survival.
+"""Time-to-event endpoints declared in the protocol (PFS, duration of response, time to
+next treatment): a Kaplan-Meier table by cohort, curves and the disjoint comparisons.
 
-PFS runs from the first entry therapy.  The event is the first progression
-after it (a registry progression record, or a tumour assessment reading in the
-progression categories) or death, whichever is first; without an event a
-patient is censored at the last adequate tumour assessment (FDA/EMA), or at
-the last contact when the protocol says ``censoring: last_contact``.  A data
-cut-off ignores everything after it.  Dates on the therapy day are baseline,
-not follow-up.
+Each patient's time comes from ``study.endpoint_times``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from netoutcomes.study.cohorts import SurvivalData, members, years
+from netoutcomes.study.cohorts import SurvivalData, members
 from netoutcomes.study.comparisons import (
     TEST_COLUMNS,
     TEST_LABELS,
     adjusted_p_values,
     group_test,
 )
-from netoutcomes.study.protocol import ProgressionFreeSurvival
+from netoutcomes.study.endpoint_times import PfsTime, endpoint_time
+from netoutcomes.study.protocol import DurationOfResponse, Endpoint, TimeToNextTreatment
 from netoutcomes.study.records import PatientRecord
 from netoutcomes.study.results import Curve, StudyResult
 from netoutcomes.study.rounding import p_cell
 from netoutcomes.study.survival_tables import km_note, km_summary, landmark_columns
 from netoutcomes.study.tables import Table
 
-PfsOutcome = Literal["progression", "death", "censored"]
+# per kind: the first-event columns (outcome, column, header) and where time starts
+FIRST_EVENTS: dict[str, list[tuple[str, str, str]]] = {
+    "pfs": [
+        ("progression", "progressions", "Progressions"),
+        ("death", "deaths", "Deaths without progression"),
+    ],
+    "duration_of_response": [
+        ("progression", "progressions", "Progressions"),
+        ("death", "deaths", "Deaths without progression"),
+    ],
+    "time_to_next_treatment": [
+        ("next_treatment", "next_treatments", "Next treatments"),
+        ("death", "deaths", "Deaths before a next treatment"),
+    ],
+}
+STARTS = {
+    "pfs": "first therapy",
+    "duration_of_response": "first response",
+    "time_to_next_treatment": "first therapy",
+}
 
 
-@dataclass(frozen=True)
-class PfsTime:
-    """One patient's PFS: years from the first therapy, and how it ended."""
-
-    time: float
-    outcome: PfsOutcome
-
-    @property
-    def event(self) -> bool:
-        return self.outcome != "censored"
+def table_id(endpoint: Endpoint) -> str:
+    return f"endpoint_{endpoint.id}"
 
 
-def pfs_time(
-    endpoint: ProgressionFreeSurvival,
-    patient: PatientRecord,
-    start: dt.date,
-    cutoff: dt.date | None,
-) -> PfsTime:
-    def seen(d: dt.date | None) -> bool:
-        return d is not None and d > start and (cutoff is None or d <= cutoff)
-
-    readings = [a for a in patient.assessments if a.kind == endpoint.assessment and seen(a.date)]
-    progressions = [a.date for a in readings if a.result in endpoint.progression_categories]
-    if endpoint.recorded_progressions:
-        progressions += [d for d in patient.progressions if seen(d)]
-    adequate = [a.date for a in readings if a.result in endpoint.adequate_categories]
-    last_adequate = max((d for d in adequate if d is not None), default=start)
-    first_progression = min((d for d in progressions if d is not None), default=None)
-    death = patient.death_date if seen(patient.death_date) else None
-    events: list[tuple[dt.date, PfsOutcome]] = []
-    if first_progression is not None:
-        events.append((first_progression, "progression"))
-    if death is not None:
-        events.append((death, "death"))
-    if events:
-        # the earlier; a progression recorded on the day of death counts as a progression
-        when, outcome = min(events, key=lambda e: (e[0], e[1] != "progression"))
-        window = endpoint.event_window_days
-        if window is None or (when - last_adequate).days <= window:
-            return PfsTime(years(start, when), outcome)
-        return PfsTime(years(start, last_adequate), "censored")
-    if endpoint.censoring == "last_contact":
-        last = patient.last_contact or start
-        if cutoff is not None and last > cutoff:
-            last = cutoff
-        return PfsTime(years(start, max(last, start)), "censored")
-    return PfsTime(years(start, last_adequate), "censored")
-
-
-def pfs_data(
-    endpoint: ProgressionFreeSurvival,
+def endpoint_data(
+    endpoint: Endpoint,
     patients: list[PatientRecord],
     entry_dates: dict[str, dt.date],
     cutoff: dt.date | None,
+    entry_agent: str,
 ) -> tuple[SurvivalData, list[PfsTime]]:
-    times = [pfs_time(endpoint, p, entry_dates[p.patient_id], cutoff) for p in patients]
+    """The endpoint's times of the patients in its population (all but non-responders)."""
+    ids, times = [], []
+    for p in patients:
+        t = endpoint_time(endpoint, p, entry_dates[p.patient_id], cutoff, entry_agent)
+        if t is not None:
+            ids.append(p.patient_id)
+            times.append(t)
     data = SurvivalData(
-        [p.patient_id for p in patients],
+        ids,
         np.array([t.time for t in times], dtype=np.float64),
         np.array([t.event for t in times], dtype=bool),
         None,
-        [],
+        sorted({p.patient_id for p in patients} - set(ids)),
     )
     return data, times
+
+
+def _censoring(endpoint: Endpoint) -> str:
+    if isinstance(endpoint, TimeToNextTreatment):
+        return "last contact"
+    return endpoint.censoring.replace("_", " ")
 
 
 def endpoint_tables(
@@ -105,34 +87,40 @@ def endpoint_tables(
 ) -> None:
     """Per endpoint: a Kaplan-Meier table by cohort, curves, and the disjoint comparisons
     of the protocol whose origin is the first therapy."""
-    spec = result.protocol.survival
-    for endpoint in result.protocol.endpoints:
-        km_columns, km_labels = landmark_columns(endpoint.landmarks_years, "PFS")
+    protocol = result.protocol
+    spec = protocol.survival
+    for endpoint in protocol.endpoints:
+        first_events = FIRST_EVENTS[endpoint.kind]
+        km_columns, km_labels = landmark_columns(endpoint.landmarks_years, endpoint.label)
+        population = " Responders only." if isinstance(endpoint, DurationOfResponse) else ""
         table = result.add_table(
             "survival",
             Table(
-                id=f"pfs_{endpoint.id}",
-                title=f"{endpoint.label} from first therapy",
-                columns=["row", "cohort", *km_columns[:2], "progressions", "deaths"]
+                id=table_id(endpoint),
+                title=f"{endpoint.label} from {STARTS[endpoint.kind]}",
+                columns=["row", "cohort", *km_columns[:2], *(c for _, c, _ in first_events)]
                 + [*km_columns[2:], "followup_end", "note"],
                 labels=km_labels
+                | {c: header for _, c, header in first_events}
                 | {
                     "row": "Row",
                     "cohort": "Cohort",
                     "events": "Events",
-                    "progressions": "Progressions",
-                    "deaths": "Deaths without progression",
                     "followup_end": "Follow-up ends (years)",
                     "note": "Note",
                 },
                 note=km_note(spec, "events")
-                + f" Censored at the {endpoint.censoring.replace('_', ' ')}.",
+                + f" Censored at the {_censoring(endpoint)}.{population}",
             ),
         )
         curves: list[Curve] = []
-        for cohort in result.protocol.cohorts:
-            data, times = pfs_data(
-                endpoint, members(cohort, patients), entry_dates, spec.data_cutoff
+        for cohort in protocol.cohorts:
+            data, times = endpoint_data(
+                endpoint,
+                members(cohort, patients),
+                entry_dates,
+                spec.data_cutoff,
+                protocol.entry.agent,
             )
             if data.time.size == 0:
                 continue
@@ -149,13 +137,8 @@ def endpoint_tables(
                 result.warn(f"{cohort.label}, {endpoint.label}: {summary.small}")
             row = f"{cohort.id}_{endpoint.id}"
             table.row_labels[row] = cohort.label
-            table.add(
-                row=row,
-                cohort=cohort.label,
-                progressions=sum(t.outcome == "progression" for t in times),
-                deaths=sum(t.outcome == "death" for t in times),
-                **summary.cells,
-            )
+            counts = {c: sum(t.outcome == o for t in times) for o, c, _ in first_events}
+            table.add(row=row, cohort=cohort.label, **counts, **summary.cells)
             curves.append(summary.curve)
         result.endpoint_curves[endpoint.id] = curves
         endpoint_comparisons(result, endpoint, patients, entry_dates)
@@ -163,7 +146,7 @@ def endpoint_tables(
 
 def endpoint_comparisons(
     result: StudyResult,
-    endpoint: ProgressionFreeSurvival,
+    endpoint: Endpoint,
     patients: list[PatientRecord],
     entry_dates: dict[str, dt.date],
 ) -> None:
@@ -175,7 +158,7 @@ def endpoint_comparisons(
     table = result.add_table(
         "comparisons",
         Table(
-            id=f"pfs_{endpoint.id}_disjoint",
+            id=f"{table_id(endpoint)}_disjoint",
             title=f"{endpoint.label}: disjoint groups (log-rank test, Cox hazard ratio)",
             columns=["comparison", "group", "versus", *TEST_COLUMNS, "note"],
             labels=TEST_LABELS
@@ -196,8 +179,11 @@ def endpoint_comparisons(
         if {p.patient_id for p in a} & {p.patient_id for p in b}:
             rows.append(row | {"note": "not disjoint"})
             continue
-        pooled, _ = pfs_data(endpoint, a + b, entry_dates, spec.data_cutoff)
-        in_group = np.arange(pooled.time.size) < len(a)  # pfs_data keeps every patient
+        pooled, _ = endpoint_data(
+            endpoint, a + b, entry_dates, spec.data_cutoff, protocol.entry.agent
+        )
+        in_a = {p.patient_id for p in a}
+        in_group = np.array([pid in in_a for pid in pooled.ids], dtype=bool)
         tested = group_test(pooled, in_group, row, spec, "events")
         row |= tested.cells
         if tested.test is None:

@@ -18,7 +18,9 @@ The Methods paragraph is ``study.methods_text``.
 from __future__ import annotations
 
 from netoutcomes.study.cohorts import primary_method
+from netoutcomes.study.endpoints import FIRST_EVENTS, STARTS, table_id
 from netoutcomes.study.methods_text import ADJUSTMENT_NAMES
+from netoutcomes.study.protocol import DurationOfResponse
 from netoutcomes.study.results import Segment, StudyResult
 from netoutcomes.study.rounding import landmark_key
 from netoutcomes.study.tables import Cell
@@ -299,14 +301,21 @@ def _comparisons(w: _Writer) -> None:
 
 
 def _endpoints(w: _Writer) -> None:
+    """One sentence per endpoint; the first endpoint is kept before the others."""
     protocol = w.result.protocol
     first = protocol.cohorts[0]
-    for endpoint in protocol.endpoints:
-        table, row = f"pfs_{endpoint.id}", f"{first.id}_{endpoint.id}"
+    for number, endpoint in enumerate(protocol.endpoints):
+        table, row = table_id(endpoint), f"{first.id}_{endpoint.id}"
         if not w.has(table, row, "n"):
             continue
-        w.sentence(1)
-        w.text(f"{endpoint.label} from first therapy: median ")
+        w.sentence(1 if number == 0 else 3)
+        if isinstance(endpoint, DurationOfResponse):
+            w.text(f"{endpoint.label} (")
+            w.number(table, row, "n")
+            w.text(" responders)")
+        else:
+            w.text(f"{endpoint.label} from {STARTS[endpoint.kind]}")
+        w.text(": median ")
         if w.has(table, row, "median"):
             w.number(table, row, "median", " years")
             w.text(" (")
@@ -317,14 +326,14 @@ def _endpoints(w: _Writer) -> None:
         for i, t in enumerate(endpoint.landmarks_years):
             w.text("; " if i == 0 else " and ")
             _landmark(w, table, row, t, "events")
-        w.text(" (")
-        w.number(table, row, "progressions")
-        w.text(" progressions, ")
-        w.number(table, row, "deaths")
-        w.text(" deaths without progression)")
+        for i, (_, column, header) in enumerate(FIRST_EVENTS[endpoint.kind]):
+            w.text(" (" if i == 0 else ", ")
+            w.number(table, row, column)
+            w.text(f" {header[0].lower()}{header[1:]}")
+        w.text(")")
         _flag(w, table, row)
         w.text(". ")
-        _endpoint_comparisons(w, f"pfs_{endpoint.id}_disjoint", endpoint.label)
+        _endpoint_comparisons(w, f"{table}_disjoint", endpoint.label)
 
 
 def _endpoint_comparisons(w: _Writer, table_id: str, label: str) -> None:

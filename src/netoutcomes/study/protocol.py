@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from netoutcomes.errors import InputError
 
@@ -147,28 +155,74 @@ Origin = Literal["diagnosis", "first_therapy"]
 PfsCensoring = Literal["last_adequate_assessment", "last_contact"]
 
 
-class ProgressionFreeSurvival(_Strict):
-    """Progression-free survival from the first entry therapy.
+Landmarks = list[Annotated[float, Field(gt=0)]]
 
-    Event: the first progression after the therapy (a registry progression record,
+
+class _ProgressionEndpoint(_Strict):
+    """What counts as progression and as an adequate tumour assessment.
+
+    Event: the first progression after the start (a registry progression record,
     when ``recorded_progressions``, or an ``assessment`` reading in
     ``progression_categories``) or death, whichever comes first.  Without an event
     a patient is censored at the last adequate tumour assessment (a reading in
-    ``adequate_categories``; at the therapy date when there is none), the FDA/EMA
+    ``adequate_categories``; at the start when there is none), the FDA/EMA
     convention, or with ``censoring: last_contact`` at the last contact.  With
     ``event_window_days``, an event later than that after the last adequate
     assessment (missed assessments) is censored at that assessment."""
 
-    kind: Literal["pfs"] = "pfs"
     id: str
-    label: str = "Progression-free survival"
     assessment: str = "recist"
     progression_categories: list[str] = ["PD"]
     adequate_categories: list[str] = ["CR", "PR", "SD", "PD"]
     recorded_progressions: bool = True
     censoring: PfsCensoring = "last_adequate_assessment"
     event_window_days: int | None = Field(default=None, gt=0)
-    landmarks_years: list[Annotated[float, Field(gt=0)]] = Field(default=[1.0, 2.0], min_length=1)
+    landmarks_years: Landmarks = Field(default=[1.0, 2.0], min_length=1)
+
+
+class ProgressionFreeSurvival(_ProgressionEndpoint):
+    """Progression-free survival from the first entry therapy."""
+
+    kind: Literal["pfs"] = "pfs"
+    label: str = "Progression-free survival"
+
+
+class DurationOfResponse(_ProgressionEndpoint):
+    """Among responders: from the first reading in ``response_categories`` after the
+    first therapy to progression or death (censored as PFS)."""
+
+    kind: Literal["duration_of_response"]
+    label: str = "Duration of response"
+    response_categories: list[str] = ["CR", "PR"]
+
+
+class TimeToNextTreatment(_Strict):
+    """From the first entry therapy to the start of the next treatment (a treatment of
+    ``treatment_kinds``, any kind when not given, or a therapy with another agent when
+    ``other_agents``) or death (when ``death_is_event``); censored at the last contact."""
+
+    kind: Literal["time_to_next_treatment"]
+    id: str
+    label: str = "Time to next treatment"
+    treatment_kinds: list[str] | None = None
+    other_agents: bool = True
+    death_is_event: bool = True
+    landmarks_years: Landmarks = Field(default=[1.0, 2.0], min_length=1)
+
+
+def _endpoint_kind(value: Any) -> str:
+    """The tag of an endpoint entry; a PFS entry may leave out ``kind``."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "pfs"))
+    return str(getattr(value, "kind", "pfs"))
+
+
+Endpoint = Annotated[
+    Annotated[ProgressionFreeSurvival, Tag("pfs")]
+    | Annotated[DurationOfResponse, Tag("duration_of_response")]
+    | Annotated[TimeToNextTreatment, Tag("time_to_next_treatment")],
+    Discriminator(_endpoint_kind),
+]
 
 
 class SurvivalSpec(_Strict):
@@ -219,7 +273,7 @@ class Protocol(_Strict):
     outcomes: list[ResponseOutcome]
     survival: SurvivalSpec
     comparisons: Comparisons = Comparisons()
-    endpoints: list[ProgressionFreeSurvival] = []  # time-to-event endpoints beyond survival
+    endpoints: list[Endpoint] = []  # time-to-event endpoints beyond overall survival
 
     @model_validator(mode="after")
     def _references_exist(self) -> Protocol:
