@@ -94,6 +94,7 @@ TESTS: dict[str, list[str]] = {
         T + "test_cox_extra.py",
     ],
     "cox.py": [
+        T + "test_cox_edges_reference.py",
         T + "test_cox_time_terms.py",
         T + "test_cox_design.py",
         T + "test_cox_extra.py",
