@@ -1,0 +1,195 @@
+"""What the pages read and write, through the registry and study layers only (no SQL here).
+
+DuckDB lets one process hold a file either read-only or read-write, not both at
+once, so every call into the registry goes through ``RegistryAccess.call``:
+one at a time, in a worker thread. The server is the only writer of the file
+(``registry.server_lock``), so what it read stays true until it writes itself:
+the screening of the whole registry is cached until the next write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from netoutcomes.registry.importing import ImportReport, import_data
+from netoutcomes.registry.model import TABLES
+from netoutcomes.registry.schema import StoredRow
+from netoutcomes.registry.sources import Problem, SourceData, SourceFile, SourceRow
+from netoutcomes.registry.store import AuditEntry, open_registry, row_key
+from netoutcomes.registry.users import User, list_users
+from netoutcomes.study.eligibility import PatientVerdict, Screening, screen
+from netoutcomes.study.load import patient_records
+from netoutcomes.study.protocol import Protocol, bundled_protocol_path, load_protocol
+from netoutcomes.study.records import PatientRecord
+
+T = TypeVar("T")
+PROTOCOLS = ("mibg-net", "lu177-pnet")  # the bundled protocols the web app offers
+FORM_FILE = "web form"
+
+
+def protocol_named(name: str | None) -> str:
+    return name if name in PROTOCOLS else PROTOCOLS[0]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the pages read, loaded in one opening of the registry."""
+
+    tables: dict[str, list[StoredRow]]
+    records: list[PatientRecord]
+    audit: list[AuditEntry]
+    users: dict[str, User]
+
+
+@dataclass
+class _Cache:
+    generation: int = 0
+    snapshot: Snapshot | None = None
+    screenings: dict[str, Screening] = field(default_factory=dict)
+    protocols: dict[str, Protocol] = field(default_factory=dict)
+
+
+class RegistryAccess:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._cache = _Cache()
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await run_in_threadpool(self._locked, fn, *args)
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            return fn(*args)
+
+    def changed(self) -> None:
+        """After any write by this server: the snapshot is stale."""
+        self._cache = _Cache(generation=self._cache.generation + 1, protocols=self._cache.protocols)
+
+    # --- reads (call them through ``call``) ------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        # Opening a registry costs three DuckDB connections (tens of ms each): read it
+        # all once, and again only after this server wrote (it is the only writer).
+        if self._cache.snapshot is None:
+            with open_registry(self.path) as registry:
+                tables = {name: registry.stored_rows(name) for name in TABLES}
+                records = patient_records(registry)
+                audit = registry.audit()
+            users = {u.name: u for u in list_users(self.path)}
+            self._cache.snapshot = Snapshot(tables, records, audit, users)
+        return self._cache.snapshot
+
+    def user(self, name: str) -> User | None:
+        return self.snapshot().users.get(name)
+
+    def protocol(self, name: str) -> Protocol:
+        if name not in self._cache.protocols:
+            self._cache.protocols[name] = load_protocol(bundled_protocol_path(name))
+        return self._cache.protocols[name]
+
+    def records(self) -> list[PatientRecord]:
+        return self.snapshot().records
+
+    def screening(self, name: str) -> Screening:
+        if name not in self._cache.screenings:
+            self._cache.screenings[name] = screen(self.protocol(name), self.records())
+        return self._cache.screenings[name]
+
+    def counts(self) -> dict[str, int]:
+        return {table: len(rows) for table, rows in self.snapshot().tables.items()}
+
+    def rows(self, table: str) -> list[StoredRow]:
+        return self.snapshot().tables[table]
+
+    def patient_rows(self, patient_id: str) -> dict[str, list[StoredRow]]:
+        """Every row about one patient, per table (lesions through the patient's scans)."""
+        tables = self.snapshot().tables
+        found = {
+            name: [r for r in tables[name] if r.get("patient_id") == patient_id]
+            for name, spec in TABLES.items()
+            if "patient_id" in spec.model.model_fields
+        }
+        scans = {r["scan_id"] for r in found.get("scans", [])}
+        found["lesions"] = [r for r in tables["lesions"] if r["scan_id"] in scans]
+        return found
+
+    def verdict(self, name: str, patient_id: str) -> PatientVerdict | None:
+        for v in self.screening(name).verdicts:
+            if v.patient_id == patient_id:
+                return v
+        return None
+
+    def stored(self, table: str, key: tuple[str, ...]) -> StoredRow | None:
+        spec = TABLES[table]
+        for row in self.rows(table):
+            if tuple(str(v) for v in row_key(spec, row)) == key:
+                return row
+        return None
+
+    def audit(self) -> list[AuditEntry]:
+        return self.snapshot().audit
+
+    # --- writes -------------------------------------------------------------------
+
+    def save_rows(
+        self, rows: list[tuple[str, dict[str, Any]]], user: str, new_keys: bool
+    ) -> ImportReport:
+        """Rows from a form, validated and written as one import (all or nothing).
+
+        ``new_keys``: the form adds records, so a key already stored is an error
+        rather than an update of someone else's record. Raises ImportRejected.
+        """
+        from netoutcomes.registry.importing import ImportRejected
+
+        digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode())
+        sha = digest.hexdigest()
+        source = SourceData(
+            rows=[
+                SourceRow(table, FORM_FILE, number, values, sha)
+                for number, (table, values) in enumerate(rows, start=1)
+            ],
+            files=[SourceFile(FORM_FILE, sha)],
+        )
+        if new_keys:
+            taken = self._taken_keys(rows)
+            if taken:
+                raise ImportRejected(taken)
+        try:
+            return import_data(self.path, source, user=user)
+        finally:
+            self.changed()
+
+    def _taken_keys(self, rows: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
+        problems = []
+        for number, (table, values) in enumerate(rows, start=1):
+            spec = TABLES[table]
+            key = tuple(str(values.get(c) or "") for c in spec.primary_key)
+            if self.stored(table, key) is not None:
+                column = spec.primary_key[-1]
+                problems.append(
+                    Problem(FORM_FILE, number, column, key[-1], "this id is already in use")
+                )
+        return problems
+
+    def import_files(self, sources: list[Path], user: str, dry_run: bool) -> ImportReport:
+        from netoutcomes.registry.sources import read_sources
+
+        try:
+            return import_data(self.path, read_sources(sources), user=user, dry_run=dry_run)
+        finally:
+            if not dry_run:
+                self.changed()
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

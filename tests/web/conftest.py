@@ -1,0 +1,76 @@
+"""A SYNTHETIC demo registry with one user per role, copied fresh for each test."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from netoutcomes.interfaces.web.app import create_app
+from netoutcomes.registry.users import Role, add_user
+from netoutcomes.study.run import build_demo_registry
+
+PASSWORDS = {role.value: f"{role.value}-pass-2026" for role in Role}
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def _template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("web-template")
+    registry = build_demo_registry(folder / "registry.duckdb")
+    for role, password in PASSWORDS.items():
+        add_user(registry, role.replace("_", "-"), role, password, by="test setup")
+    return folder
+
+
+@pytest.fixture
+def registry(_template_dir: Path, tmp_path: Path) -> Path:
+    """The registry file (and its audit head file beside it), a private copy."""
+    target = tmp_path / "site"
+    shutil.copytree(_template_dir, target)
+    return target / "registry.duckdb"
+
+
+def user_name(role: str) -> str:
+    return role.replace("_", "-")
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def login(client: TestClient, role: str, password: str | None = None) -> int:
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "name": user_name(role),
+            "password": password or PASSWORDS[role],
+        },
+        follow_redirects=False,
+    )
+    return response.status_code
+
+
+@pytest.fixture
+def client_for(registry: Path):
+    """client_for(role) -> a TestClient signed in as that role (None: not signed in)."""
+    app = create_app(registry, secret_key="test-secret")
+    clients = []
+
+    def make(role: str | None) -> TestClient:
+        client = TestClient(app, base_url="http://127.0.0.1")
+        clients.append(client)
+        if role is not None:
+            assert login(client, role) == 303
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
