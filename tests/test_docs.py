@@ -71,3 +71,49 @@ def test_no_documented_command_is_gone() -> None:
             documented.add(" ".join(w for w in words if w.islower()))
     stale = sorted(d for d in documented if d not in known)
     assert not stale, f"docs/cli.md documents commands that do not exist: {stale}"
+
+
+def test_lazy_command_table_is_the_command_tree() -> None:
+    """``--help`` lists commands from main.LAZY_COMMANDS without importing them: the
+    table must name every real command, in the module that registers it."""
+    from netoutcomes.interfaces.cli.main import LAZY_COMMANDS
+
+    root = typer.main.get_command(app)
+    _register_commands()
+    root = typer.main.get_command(app)
+    for group, table in LAZY_COMMANDS.items():
+        real = root if not group else root.commands[group]  # type: ignore[attr-defined]
+        names = set(real.commands) - {"version", "stats"}
+        assert names == set(table), f"{group or 'netoutcomes'}: {sorted(names ^ set(table))}"
+        for name, (module, _) in table.items():
+            callback = real.commands[name].callback
+            if callback is not None:  # a group (user) has none of its own module's
+                assert callback.__module__.endswith(f".{module}"), (name, module)
+
+
+def test_help_imports_no_heavy_module() -> None:
+    """``netoutcomes --help`` must not import numpy, scipy, pandas, Ibis or matplotlib
+    (their import is what made it take 1.8 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.argv = ['netoutcomes', '--help']\n"
+        "from netoutcomes.interfaces.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'pandas', 'ibis', 'matplotlib', 'duckdb')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout[-300:] + out.stderr[-300:]
+
+
+def test_version_option() -> None:
+    from typer.testing import CliRunner
+
+    from netoutcomes import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == __version__
