@@ -53,6 +53,23 @@ def _part_html(p: Part) -> str:
     return f'<span class="n" id="{escape(p.anchor)}"{value}>{escape(p.text)}</span>'
 
 
+def _cell_html(parts: tuple[Part, ...]) -> str:
+    """An estimate, then its interval kept on one line: "58.0 (45.8–73.4)" may wrap
+    only before the parenthesis."""
+    head = _part_html(parts[0])
+    if len(parts) == 1:
+        return head
+    rest = "".join(_part_html(p) for p in parts[1:]).lstrip()
+    return f'{head} <span class="ci">{rest}</span>'
+
+
+WIDE_TABLE = 11  # columns from which the printed table gets a landscape page
+
+
+def _is_wide(table: DisplayTable) -> bool:
+    return bool(table.rows) and len(table.rows[0]) >= WIDE_TABLE
+
+
 def table_html(table: DisplayTable) -> Markup:
     head = []
     for header_row in table.header:
@@ -65,14 +82,13 @@ def table_html(table: DisplayTable) -> Markup:
     body = []
     for row in table.rows:
         cells = "".join(
-            f'<td class="{"num" if c.numeric else "txt"}">'
-            f"{''.join(_part_html(p) for p in c.parts)}</td>"
-            for c in row
+            f'<td class="{"num" if c.numeric else "txt"}">{_cell_html(c.parts)}</td>' for c in row
         )
         body.append(f"<tr>{cells}</tr>")
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.footnotes)
     return Markup(
-        f'<section class="table" id="{escape(table.id)}"><h3>{escape(table.title)}</h3>'
+        f'<section class="table{" wide" if _is_wide(table) else ""}" id="{escape(table.id)}">'
+        f"<h3>{escape(table.title)}</h3>"
         f'<div class="scroll" tabindex="0" role="region" aria-label="{escape(table.title)}">'
         f"<table><thead>{''.join(head)}</thead><tbody>{''.join(body)}</tbody></table></div>"
         f"{f'<ul class=notes>{notes}</ul>' if notes else ''}</section>"

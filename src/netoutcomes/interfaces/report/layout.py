@@ -182,6 +182,8 @@ def _cell(
     def part(name: str) -> Part:
         v = row[name]
         text = _number(v, decimals, _is_p(name))
+        if v is None and _is_text_column(table, name):
+            text = ""  # a note or label that does not apply: blank, not "not estimable"
         if isinstance(v, str):
             text = value_label(v, value_labels)
         return Part(text, cell_anchor(table.id, key, name), v)
