@@ -119,7 +119,14 @@ def _append(line: str) -> Callable[[bytes], bytes]:
 # (case, file, edit, row, column, expected text in the message)
 BAD_INPUTS: list[tuple[str, str, Callable[[bytes], bytes], int | None, str | None, str]] = [
     ("wrong type", "patients.csv", _replace("1950", "19x0"), 2, "birth_year", "valid integer"),
-    ("unknown code", "patients.csv", _replace("female", "F"), 2, "sex", "'female', 'male'"),
+    (
+        "unknown code",
+        "patients.csv",
+        _replace("female", "F"),
+        2,
+        "sex",
+        "not an allowed value (allowed: female, male, other, unknown)",
+    ),
     (
         "impossible date",
         "diagnoses.csv",
@@ -150,7 +157,7 @@ BAD_INPUTS: list[tuple[str, str, Callable[[bytes], bytes], int | None, str | Non
         _append("John Smith,male,1960,CTR1\n"),
         5,
         "patient_id",
-        "should match pattern",
+        "starts with a letter, contains at least one digit",
     ),
     (
         "duplicate id",

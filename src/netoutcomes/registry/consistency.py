@@ -173,6 +173,32 @@ def _grades(state: State, thresholds: GradeThresholds) -> list[Violation]:
     return found
 
 
+def _repeated_cycles(state: State) -> list[Violation]:
+    """The same cycle number of one agent twice for a patient: a row entered twice."""
+    found = []
+    first: dict[tuple[Any, Any, Any], RowRef] = {}
+    for key, row in sorted(state.get("therapies", {}).items()):
+        cycle = (row["patient_id"], row["agent"], row["cycle"])
+        ref = RowRef("therapies", key)
+        if cycle in first:
+            other = first[cycle]
+            found.append(
+                Violation(
+                    ref,
+                    "cycle",
+                    row["cycle"],
+                    f"cycle {row['cycle']} of {row['agent']} for patient {row['patient_id']} "
+                    f"is already therapy {'/'.join(map(str, other.key))} (the same cycle twice)",
+                    other,
+                )
+            )
+        else:
+            first[cycle] = ref
+    return found
+
+
 def check_consistency(state: State, thresholds: GradeThresholds = WHO_2019) -> list[Violation]:
     """Every cross-table rule broken in ``state``."""
-    return _orphans(state) + _event_order(state) + _grades(state, thresholds)
+    return (
+        _orphans(state) + _event_order(state) + _repeated_cycles(state) + _grades(state, thresholds)
+    )

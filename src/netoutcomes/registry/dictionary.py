@@ -10,7 +10,7 @@ import csv
 from pathlib import Path
 
 from netoutcomes.errors import InputError
-from netoutcomes.registry.model import TABLES, TableSpec
+from netoutcomes.registry.model import PATTERN_RULES, TABLES, TableSpec
 from netoutcomes.registry.schema import (
     SCHEMA_VERSION,
     allowed_codes,
@@ -37,7 +37,7 @@ def _rules(spec: TableSpec, column: str) -> str:
         if getattr(meta, "max_length", None) is not None:
             parts.append(f"at most {meta.max_length} characters")
         if getattr(meta, "pattern", None) is not None:
-            parts.append(f"pattern `{meta.pattern}`")
+            parts.append(PATTERN_RULES.get(meta.pattern, "see the description"))
     return "; ".join(parts)
 
 

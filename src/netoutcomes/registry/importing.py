@@ -30,10 +30,13 @@ from pydantic import ValidationError
 
 from netoutcomes.errors import InputError
 from netoutcomes.registry.consistency import RowRef, State, check_consistency
+from netoutcomes.registry.messages import describe
 from netoutcomes.registry.model import TABLES, WHO_2019, GradeThresholds
+from netoutcomes.registry.plausibility import unlikely_values
 from netoutcomes.registry.sources import (
     COLUMN_ALTERNATIVES,
     Problem,
+    Severity,
     SourceData,
     SourceRow,
     read_sources,
@@ -79,6 +82,7 @@ def _validation_problems(row: SourceRow, error: ValidationError) -> list[Problem
         message = item["msg"].removeprefix("Value error, ")
         column = str(item["loc"][0]) if item["loc"] else _column_named(row, message)
         value = row.values.get(column) if column else None
+        message = describe(item, value)
         shown = None if value is None else str(value)
         problems.append(Problem(row.file, row.row, column, shown, message))
     return problems
@@ -164,6 +168,23 @@ def _consistency_problems(
     return problems
 
 
+def _unlikely(
+    merged: State, stored: State, validated: _Validated, confirmed: bool
+) -> list[Problem]:
+    """Possible-but-unlikely values of new or changed rows: errors unless confirmed."""
+    changed = {
+        ref
+        for ref, source in validated.origin.items()
+        if stored.get(ref.table, {}).get(ref.key) != validated.incoming[ref.table][ref.key]
+    }
+    problems = []
+    for v in unlikely_values(merged, changed):
+        source = validated.origin[v.at]
+        severity: Severity = "warning" if confirmed else "error"
+        problems.append(Problem(source.file, source.row, v.column, str(v.value), v.rule, severity))
+    return problems
+
+
 def _changes(
     stored: State, validated: _Validated
 ) -> tuple[list[RowChange], dict[str, TableCounts]]:
@@ -236,12 +257,15 @@ def import_data(
     progress: ProgressHook | None = None,
     dry_run: bool = False,
     audit_key: bytes | None = None,
+    confirm_unlikely: bool = False,
 ) -> ImportReport:
     """Validate ``data`` against the registry and write it all, or raise ImportRejected.
 
     Validation and writing happen in one transaction (``writer.write_session``).
     ``dry_run`` validates and counts the changes but writes nothing. ``audit_key``
     (default: from the environment, see ``registry.chain``) MACs the audit entries.
+    ``confirm_unlikely`` turns the possible-but-unlikely findings of
+    ``registry.plausibility`` from errors into warnings.
     """
     registry_path = Path(registry_path)
     with write_session(registry_path, audit_key) as session:
@@ -254,6 +278,7 @@ def import_data(
         problems += _consistency_problems(
             merged, validated, data.unreadable, registry_path, thresholds
         )
+        problems += _unlikely(merged, stored, validated, confirm_unlikely)
         if any(p.severity == "error" for p in problems):
             raise ImportRejected(problems)
         changes, counts = _changes(stored, validated)
@@ -277,7 +302,10 @@ def import_sources(
     progress: ProgressHook | None = None,
     dry_run: bool = False,
     audit_key: bytes | None = None,
+    confirm_unlikely: bool = False,
 ) -> ImportReport:
     """Import folders of CSVs, XLSX workbooks and REDCap mappings: all or nothing."""
     data = read_sources([Path(s) for s in sources])
-    return import_data(registry_path, data, user, thresholds, progress, dry_run, audit_key)
+    return import_data(
+        registry_path, data, user, thresholds, progress, dry_run, audit_key, confirm_unlikely
+    )

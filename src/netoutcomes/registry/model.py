@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import math
 import re
+import typing
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -42,8 +43,31 @@ PATIENT_ID_MAX_LENGTH = 32
 # Ids of rows below a patient (treatments, scans, lesions, ...): short codes.
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 RECORD_ID_MAX_LENGTH = 64
+PATIENT_ID_RULE = (
+    "a pseudonymous study id starts with a letter, contains at least one digit and holds "
+    "only letters, digits, '-' and '_' (no spaces, no names, no bare record numbers)"
+)
+RECORD_ID_RULE = "an id starts with a letter or digit and holds only letters, digits, '.', '-', '_'"
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+EARLIEST_DATE = dt.date(1900, 1, 1)  # no event of a living registry predates it
+
+# Shapes of postcodes a centre code must not have (a postcode narrows a patient's
+# home to a street): US ZIP / ZIP+4, 4-6 digit codes (most of Europe, India),
+# UK full and outward codes (SW1A 1AA, M1), Canadian (K1A 0B1), Dutch (1234 AB).
+POSTCODE_SHAPES = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"[0-9]{4,6}",
+        r"[0-9]{5}[- ]?[0-9]{4}",
+        r"[A-Z]{1,2}[0-9][A-Z0-9]?( ?[0-9][A-Z]{2})?",
+        r"[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]",
+        r"[0-9]{4} ?[A-Z]{2}",
+        r"[0-9]{2,3}[- ][0-9]{3,4}",
+    )
+)
+# What each pattern means, in words (a message never shows a regular expression).
+PATTERN_RULES: dict[str, str] = {}
 MBQ_PER_MCI = 37.0  # 1 mCi = 37 MBq exactly.
 # activity_mbq and activity_mci given together must agree to within rounding.
 MBQ_MCI_TOLERANCE = 0.01
@@ -205,6 +229,28 @@ NET_MORPHOLOGY_CODES: dict[str, str] = {
 }
 MORPHOLOGY_PATTERN = r"^[0-9]{4}/[0-9]$"
 TOPOGRAPHY_PATTERN = r"^C[0-9]{2}(\.[0-9])?$"
+PATTERN_RULES.update(
+    {
+        PATIENT_ID_PATTERN: PATIENT_ID_RULE,
+        RECORD_ID_PATTERN: RECORD_ID_RULE,
+        MORPHOLOGY_PATTERN: "an ICD-O-3 morphology code is four digits, '/', one digit (8240/3)",
+        TOPOGRAPHY_PATTERN: "an ICD-O-3 topography code is C, two digits, then optionally "
+        "'.' and one digit (C17.2)",
+    }
+)
+
+# Units of biomarker values (a coded column: free text could carry a name).
+BIOMARKER_UNITS: dict[str, str] = {
+    "mg/24h": "milligrams per 24 hours (urine)",
+    "umol/24h": "micromoles per 24 hours (urine)",
+    "nmol/L": "nanomoles per litre",
+    "umol/L": "micromoles per litre",
+    "pmol/L": "picomoles per litre",
+    "ng/mL": "nanograms per millilitre",
+    "ug/L": "micrograms per litre",
+    "mg/L": "milligrams per litre",
+    "U/L": "units per litre",
+}
 
 # Which ICD-O-3 topography codes agree with a primary site (prefix match).
 TOPOGRAPHY_PREFIXES: dict[PrimarySite, tuple[str, ...]] = {
@@ -304,7 +350,39 @@ class RegistryRecord(BaseModel):
             and not ISO_DATE.fullmatch(value)
         ):
             raise ValueError("not a date: write dates as YYYY-MM-DD")
+        codes = _case_free_codes(cls, info.field_name or "")
+        if isinstance(value, str) and codes and value.strip() not in codes.values():
+            # Codes are matched whatever their case ("Female", "pr"); the code is stored.
+            return codes.get(value.strip().casefold().replace("µ", "u"), value)
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _dates_in_the_past(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dt.date) and info.field_name in _date_fields(cls):
+            if value > dt.date.today():
+                raise ValueError(f"date is in the future (today is {dt.date.today()})")
+            if value < EARLIEST_DATE:
+                raise ValueError("date is before 1900")
+        return value
+
+
+@functools.cache
+def _case_free_codes(model: type[BaseModel], name: str) -> dict[str, str]:
+    """casefolded code -> code, for a field holding an enum or declared codes."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return {}
+    annotation = field.annotation
+    args = typing.get_args(annotation) or (annotation,)
+    for arg in args:
+        if isinstance(arg, type) and issubclass(arg, StrEnum):
+            return {m.value.casefold(): m.value for m in arg}
+    extra = field.json_schema_extra
+    codes = extra.get("codes") if isinstance(extra, dict) else None
+    if isinstance(codes, dict) and field.metadata == []:  # text codes, not uptake grades
+        return {str(c).casefold(): str(c) for c in codes}
+    return {}
 
 
 @functools.cache
@@ -341,13 +419,32 @@ class Patient(RegistryRecord):
     patient_id: str = _patient_id()
     sex: Sex = Field(description="Sex recorded at registration.")
     birth_year: int = Field(
-        description="Year of birth (the registry holds no full birth date).", ge=1900, le=2100
+        description="Year of birth (the registry holds no full birth date); not in the future.",
+        ge=1900,
+        le=2100,
     )
     site: str = Field(
-        description="Treating centre (short code).",
+        description="Treating centre (short code, not a postcode).",
         pattern=RECORD_ID_PATTERN,
         max_length=RECORD_ID_MAX_LENGTH,
     )
+
+    @field_validator("birth_year")
+    @classmethod
+    def _born(cls, year: int) -> int:
+        if year > dt.date.today().year:
+            raise ValueError(f"birth_year is in the future (this year is {dt.date.today().year})")
+        return year
+
+    @field_validator("site")
+    @classmethod
+    def _not_a_postcode(cls, site: str) -> str:
+        if any(shape.fullmatch(site) for shape in POSTCODE_SHAPES):
+            raise ValueError(
+                "looks like a postcode (a postcode narrows down where a patient lives); "
+                "use the centre's short code, e.g. CTR1"
+            )
+        return site
 
 
 class Diagnosis(RegistryRecord):
@@ -633,9 +730,16 @@ class Assessment(RegistryRecord):
     value: float | None = Field(default=None, description="Biomarker value (>= 0).", ge=0)
     unit: str | None = Field(
         default=None,
-        description="Unit of the biomarker value, e.g. mg/24h, nmol/L, ng/mL.",
-        max_length=20,
+        description="Unit of the biomarker value (a code, so that no free text rides along).",
+        json_schema_extra=_codes(BIOMARKER_UNITS),
     )
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str | None) -> str | None:
+        if unit is not None and unit not in BIOMARKER_UNITS:
+            raise ValueError(f"not a known unit (known: {', '.join(BIOMARKER_UNITS)})")
+        return unit
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Assessment:

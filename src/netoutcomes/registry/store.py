@@ -35,6 +35,7 @@ from netoutcomes.registry.chain import (
     resolve_key,
     write_head,
 )
+from netoutcomes.registry.messages import describe
 from netoutcomes.registry.migrations import migrate
 from netoutcomes.registry.model import TABLES, RegistryRecord, TableSpec, table_of
 from netoutcomes.registry.schema import (
@@ -328,7 +329,7 @@ def stored_row_error(
     key = "/".join(str(row[c]) for c in spec.primary_key)
     where = f"{path}, table {spec.name}, row {key}" + (f", column {column}" if column else "")
     value = f"stored value {row.get(column)!r}: " if column else ""
-    rule = first["msg"].removeprefix("Value error, ")
+    rule = describe(first, row.get(column) if column else None)
     return InputError(
         f"{where}: {value}{rule} (the registry was edited outside netoutcomes, "
         "or the value predates this rule; correct it with an import)"

@@ -100,6 +100,11 @@ def import_command(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate and count the changes, write nothing."
     ),
+    confirm_unlikely: bool = typer.Option(
+        False,
+        "--confirm-unlikely",
+        help="Import values that are possible but unlikely (they block the import otherwise).",
+    ),
     key_file: Path | None = typer.Option(None, "--audit-key-file", help=KEY_FILE_HELP),
 ) -> None:
     """Import sources: validated, all or nothing, every change audited."""
@@ -125,6 +130,7 @@ def import_command(
                 progress=on_row,
                 dry_run=dry_run,
                 audit_key=_key(key_file),
+                confirm_unlikely=confirm_unlikely,
             )
         except ImportRejected as exc:
             stack.close()
