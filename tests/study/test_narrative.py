@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from netoutcomes.study.narrative import MAX_WORDS, word_count
+from netoutcomes.study.text_writer import MAX_WORDS, word_count
 from netoutcomes.study.results import Segment, StudyResult
 from netoutcomes.study.run import analyse_registry, build_demo_registry, demo_cohort_dir
 

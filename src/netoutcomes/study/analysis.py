@@ -21,6 +21,7 @@ from netoutcomes.study.cohorts import (
     years,
 )
 from netoutcomes.study.comparisons import TwoGroups, disjoint_table, nested_tables, two_groups
+from netoutcomes.study.competing_risks import competing_risk_tables
 from netoutcomes.study.eligibility import Screening
 from netoutcomes.study.endpoints import endpoint_tables
 from netoutcomes.study.methods_text import write_methods
@@ -113,6 +114,7 @@ def analyse(
     nested_tables(result, analysed, entries)
     disjoint_table(result, analysed, entries)
     endpoint_tables(result, analysed, entries)
+    competing_risk_tables(result, analysed, entries)
     result.narrative = write_narrative(result)
     result.results = write_results(result)
     result.methods = write_methods(result)

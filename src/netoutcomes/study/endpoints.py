@@ -7,6 +7,7 @@ Each patient's time comes from ``study.endpoint_times``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,54 @@ def endpoint_tables(
         endpoint_comparisons(result, endpoint, patients, entry_dates)
 
 
+@dataclass(frozen=True)
+class EndpointPair:
+    """One disjoint comparison of the protocol (from the first therapy) for an endpoint."""
+
+    key: str  # row key, e.g. sb_vs_non_sb
+    label: str  # how a reader names it
+    row: dict[str, Any]  # comparison, group and versus cells
+    data: SurvivalData  # both groups' times (empty when the groups overlap)
+    times: list[PfsTime]
+    in_group: np.ndarray  # True for ``group``
+    overlap: bool  # the two cohorts share patients: no comparison
+
+
+def endpoint_pairs(
+    result: StudyResult,
+    endpoint: Endpoint,
+    patients: list[PatientRecord],
+    entry_dates: dict[str, dt.date],
+) -> list[EndpointPair]:
+    protocol = result.protocol
+    out = []
+    for c in protocol.comparisons.disjoint:
+        if c.origin != "first_therapy":
+            continue
+        group, versus = protocol.cohort(c.group), protocol.cohort(c.versus)
+        a, b = members(group, patients), members(versus, patients)
+        ids_a = {p.patient_id for p in a}
+        overlap = bool(ids_a & {p.patient_id for p in b})
+        agent, cutoff = protocol.entry.agent, protocol.survival.data_cutoff
+        data, times = endpoint_data(endpoint, [] if overlap else a + b, entry_dates, cutoff, agent)
+        out.append(
+            EndpointPair(
+                key=f"{c.group}_vs_{c.versus}",
+                label=f"{group.label} vs {versus.label}",
+                row={
+                    "comparison": f"{c.group}_vs_{c.versus}",
+                    "group": group.label,
+                    "versus": versus.label,
+                },
+                data=data,
+                times=times,
+                in_group=np.array([pid in ids_a for pid in data.ids], dtype=bool),
+                overlap=overlap,
+            )
+        )
+    return out
+
+
 def endpoint_comparisons(
     result: StudyResult,
     endpoint: Endpoint,
@@ -152,7 +201,7 @@ def endpoint_comparisons(
 ) -> None:
     protocol = result.protocol
     spec = protocol.survival
-    pairs = [c for c in protocol.comparisons.disjoint if c.origin == "first_therapy"]
+    pairs = endpoint_pairs(result, endpoint, patients, entry_dates)
     if not pairs:
         return
     table = result.add_table(
@@ -170,25 +219,17 @@ def endpoint_comparisons(
     )
     rows: list[dict[str, Any]] = []
     unrounded: dict[int, float] = {}
-    for c in pairs:
-        key = f"{c.group}_vs_{c.versus}"
-        group, versus = protocol.cohort(c.group), protocol.cohort(c.versus)
-        table.row_labels[key] = f"{group.label} vs {versus.label}"
-        row: dict[str, Any] = {"comparison": key, "group": group.label, "versus": versus.label}
-        a, b = members(group, patients), members(versus, patients)
-        if {p.patient_id for p in a} & {p.patient_id for p in b}:
+    for pair in pairs:
+        table.row_labels[pair.key] = pair.label
+        row = dict(pair.row)
+        if pair.overlap:
             rows.append(row | {"note": "not disjoint"})
             continue
-        pooled, _ = endpoint_data(
-            endpoint, a + b, entry_dates, spec.data_cutoff, protocol.entry.agent
-        )
-        in_a = {p.patient_id for p in a}
-        in_group = np.array([pid in in_a for pid in pooled.ids], dtype=bool)
-        tested = group_test(pooled, in_group, row, spec, "events")
+        tested = group_test(pair.data, pair.in_group, row, spec, "events")
         row |= tested.cells
         if tested.test is None:
             rows.append(row | {"note": tested.note})
-            result.warn(f"{endpoint.label}, {table.row_labels[key]}: {tested.note}")
+            result.warn(f"{endpoint.label}, {pair.label}: {tested.note}")
             continue
         unrounded[len(rows)] = tested.test.logrank_p
         rows.append(row)

@@ -49,6 +49,15 @@ def not_estimable_reason(end: float) -> str:
     return f"not estimable (follow-up ends at {end:.1f} years)"
 
 
+def landmark_reason(t: float, end: float, at_risk: int, min_at_risk: int) -> str | None:
+    """Why an estimate at landmark ``t`` is not shown, or None when it is."""
+    if not math.isfinite(end) or t > end:
+        return not_estimable_reason(end)
+    if at_risk < min_at_risk:
+        return f"not reported (fewer than {min_at_risk} at risk)"
+    return None
+
+
 def landmark_estimates(
     curve: st.KaplanMeier, end: float, landmarks: list[float], min_at_risk: int
 ) -> list[LandmarkEstimate]:
@@ -62,11 +71,7 @@ def landmark_estimates(
     out = []
     for t in landmarks:
         s, lo, hi, nr = by_time[t]
-        reason = None
-        if not math.isfinite(end) or t > end:
-            reason = not_estimable_reason(end)
-        elif nr < min_at_risk:
-            reason = f"not reported (fewer than {min_at_risk} at risk)"
+        reason = landmark_reason(t, end, nr, min_at_risk)
         if reason is not None:
             s = lo = hi = float("nan")
         out.append(LandmarkEstimate(t, s, lo, hi, nr, reason))

@@ -1,4 +1,4 @@
-"""The abstract-style Methods and Results paragraphs, written from the protocol and the tables.
+"""The abstract-style Results paragraph, written from the tables.
 
 Every number in the Results comes from one table cell: it is a ``Segment``
 naming that cell, so the report can link it and a test can check it.  Numbers
@@ -23,114 +23,12 @@ from netoutcomes.study.methods_text import ADJUSTMENT_NAMES
 from netoutcomes.study.protocol import DurationOfResponse
 from netoutcomes.study.results import Segment, StudyResult
 from netoutcomes.study.rounding import landmark_key
-from netoutcomes.study.tables import Cell
+from netoutcomes.study.text_writer import MAX_WORDS, SegmentWriter, format_number, word_count
 
-MAX_WORDS = 300
-
-
-def format_number(value: float) -> str:
-    """Whole numbers without decimals (46, not 46.0); others as stored."""
-    if float(value).is_integer():
-        return f"{value:.0f}"
-    return f"{value:g}"
+__all__ = ["MAX_WORDS", "format_number", "word_count", "write_narrative", "write_results"]
 
 
-def format_p(p: float) -> str:
-    """Journal style: '< 0.001', else two decimals (three below 0.01); never '0.00'."""
-    if p < 0.001:
-        return "< 0.001"
-    if p < 0.01:
-        return f"= {p:.3f}"
-    if p >= 0.995:
-        return "> 0.99"
-    return f"= {p:.2f}"
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-class _Writer:
-    def __init__(self, result: StudyResult, journal_p: bool) -> None:
-        self.result = result
-        self.journal_p = journal_p
-        self.segments: list[Segment] = []
-        # sentences in text order with their priority (0 first kept; dropped from the
-        # largest when the paragraph is over MAX_WORDS)
-        self.sentences: list[tuple[int, list[Segment]]] = []
-
-    def sentence(self, priority: int) -> None:
-        """Start a sentence of this priority."""
-        self.segments = []
-        self.sentences.append((priority, self.segments))
-
-    def paragraph(self) -> list[Segment]:
-        """The sentences, dropping the least important ones until MAX_WORDS holds."""
-        kept = list(self.sentences)
-
-        def words() -> int:
-            return word_count("".join(s.text for _, group in kept for s in group))
-
-        while words() > MAX_WORDS and len({p for p, _ in kept}) > 1:
-            lowest = max(p for p, _ in kept)
-            kept = [(p, g) for p, g in kept if p != lowest]
-        return [s for _, group in kept for s in group]
-
-    def text(self, text: str) -> None:
-        self.segments.append(Segment(text))
-
-    def value(self, table: str, row: str, column: str) -> Cell:
-        try:
-            return self.result.tables[table].cell(row, column)
-        except KeyError:
-            return None
-
-    def has(self, table: str, row: str, column: str) -> bool:
-        value = self.value(table, row, column)
-        return isinstance(value, int | float)
-
-    def cell(self, table: str, row: str, column: str, shown: str) -> None:
-        value = self.value(table, row, column)
-        assert isinstance(value, int | float)
-        self.segments.append(Segment(shown, table, row, column, float(value)))
-
-    def number(
-        self, table: str, row: str, column: str, suffix: str = "", decimals: int | None = None
-    ) -> None:
-        """The cell's value as stored (``decimals`` pads, e.g. 90 -> 90.0), or 'not reached'."""
-        value = self.value(table, row, column)
-        if not isinstance(value, int | float):
-            self.text("not reached" if column.startswith("median") else "not estimable")
-            return
-        shown = f"{value:.{decimals}f}" if decimals is not None else format_number(float(value))
-        self.cell(table, row, column, shown + suffix)
-
-    def interval(self, table: str, row: str, lower: str, upper: str, unit: str = "") -> None:
-        """'95% CI 66.3-90.0%' (or '-1.4 to 43.8' when a bound is negative)."""
-        lo, hi = self.value(table, row, lower), self.value(table, row, upper)
-        values = [float(v) for v in (lo, hi) if isinstance(v, int | float)]
-        decimals = 1 if any(not v.is_integer() for v in values) and unit == "%" else None
-        negative = any(v < 0 for v in values)
-        self.text("95% CI ")
-        self.number(table, row, lower, "", decimals)
-        self.text(" to " if negative or len(values) < 2 else "-")
-        self.number(table, row, upper, unit, decimals)
-
-    def p_value(self, table: str, row: str, column: str) -> None:
-        value = self.value(table, row, column)
-        if not isinstance(value, int | float):
-            self.text("p not estimable")
-            return
-        if self.journal_p:
-            shown = format_p(float(value))
-            self.text("p ")
-            self.cell(table, row, column, shown)
-        else:
-            self.text("p = ")
-            self.cell(table, row, column, format_number(float(value)))
-
-
-def _screening(w: _Writer) -> None:
+def _screening(w: SegmentWriter) -> None:
     w.sentence(0)
     agent = w.result.protocol.entry.agent_name
     w.text("Of ")
@@ -151,7 +49,7 @@ def _screening(w: _Writer) -> None:
     w.text(". ")
 
 
-def _response(w: _Writer) -> None:
+def _response(w: SegmentWriter) -> None:
     for outcome in w.result.protocol.outcomes:
         w.sentence(1)
         table = f"response_{outcome.id}"
@@ -180,7 +78,7 @@ def _response(w: _Writer) -> None:
         w.text(". ")
 
 
-def _landmark(w: _Writer, table: str, row: str, t: float, events: str = "deaths") -> None:
+def _landmark(w: SegmentWriter, table: str, row: str, t: float, events: str = "deaths") -> None:
     """'58% (95% CI 45.8-73.4%) at 5 years' or 'not estimable (...) at 10 years'."""
     k = landmark_key(t)
     if w.has(table, row, f"s_{k}"):
@@ -197,13 +95,13 @@ def _landmark(w: _Writer, table: str, row: str, t: float, events: str = "deaths"
         w.text(f"{reason} at {t:g} {'year' if t == 1 else 'years'}")
 
 
-def _flag(w: _Writer, table: str, row: str) -> None:
+def _flag(w: SegmentWriter, table: str, row: str) -> None:
     note = w.value(table, row, "note")
     if isinstance(note, str) and note:
         w.text(f" [{note}]")
 
 
-def _survival(w: _Writer) -> None:
+def _survival(w: SegmentWriter) -> None:
     protocol = w.result.protocol
     spec = protocol.survival
     first = protocol.cohorts[0]
@@ -249,7 +147,7 @@ def _survival(w: _Writer) -> None:
     gap = "immortal_time_gap"
     shows_gap = w.has(gap, first.id, f"gap_{k}") and w.value(gap, first.id, f"gap_{k}") != 0
     if spec.delayed_entry and shows_gap:
-        w.sentence(4)
+        w.sentence(5)
         w.text(f"Ignoring delayed entry would give {first.label} ")
         w.number(gap, first.id, f"naive_{k}", "%")
         w.text(" instead of ")
@@ -257,7 +155,7 @@ def _survival(w: _Writer) -> None:
         w.text(" (immortal-time bias). ")
 
 
-def _differences(w: _Writer, cohort_id: str, k: str) -> None:
+def _differences(w: SegmentWriter, cohort_id: str, k: str) -> None:
     """The cohort's nested differences (column ``k``): '(21.2 points vs All NETs, ...)'."""
     protocol = w.result.protocol
     shown = [
@@ -275,7 +173,7 @@ def _differences(w: _Writer, cohort_id: str, k: str) -> None:
         w.text(")")
 
 
-def _comparisons(w: _Writer) -> None:
+def _comparisons(w: SegmentWriter) -> None:
     if "disjoint" not in w.result.tables:
         return
     adjustment = ADJUSTMENT_NAMES[w.result.protocol.comparisons.adjustment]
@@ -300,7 +198,7 @@ def _comparisons(w: _Writer) -> None:
         w.text(". ")
 
 
-def _endpoints(w: _Writer) -> None:
+def _endpoints(w: SegmentWriter) -> None:
     """One sentence per endpoint; the first endpoint is kept before the others."""
     protocol = w.result.protocol
     first = protocol.cohorts[0]
@@ -333,10 +231,28 @@ def _endpoints(w: _Writer) -> None:
         w.text(")")
         _flag(w, table, row)
         w.text(". ")
+        _incidence(w, f"{table}_cif", row, max(endpoint.landmarks_years))
         _endpoint_comparisons(w, f"{table}_disjoint", endpoint.label)
 
 
-def _endpoint_comparisons(w: _Writer, table_id: str, label: str) -> None:
+def _incidence(w: SegmentWriter, table: str, row: str, t: float) -> None:
+    """'By 2 years, progression 30% (95% CI ...) and death without progression ...'."""
+    k = landmark_key(t)
+    if not (w.has(table, row, f"progression_{k}") and w.has(table, row, f"death_{k}")):
+        return
+    w.sentence(3)
+    w.text(f"Cumulative incidence by {t:g} {'year' if t == 1 else 'years'}: progression ")
+    for name, label in (("progression", ""), ("death", ", death without progression ")):
+        w.text(label)
+        w.number(table, row, f"{name}_{k}", "%")
+        if w.has(table, row, f"{name}_{k}_lower"):
+            w.text(" (")
+            w.interval(table, row, f"{name}_{k}_lower", f"{name}_{k}_upper", "%")
+            w.text(")")
+    w.text(". ")
+
+
+def _endpoint_comparisons(w: SegmentWriter, table_id: str, label: str) -> None:
     if table_id not in w.result.tables:
         return
     for row in w.result.tables[table_id].rows:
@@ -363,7 +279,7 @@ def _trim(segments: list[Segment]) -> list[Segment]:
 
 def write_results(result: StudyResult, journal_p: bool = True) -> list[Segment]:
     """The Results paragraph; ``journal_p=False`` shows p-values as their cells."""
-    w = _Writer(result, journal_p)
+    w = SegmentWriter(result, journal_p)
     _screening(w)
     if result.screening.flow.analysed == 0:
         w.text("No patient could be analysed.")

@@ -178,6 +178,8 @@ class _ProgressionEndpoint(_Strict):
     censoring: PfsCensoring = "last_adequate_assessment"
     event_window_days: int | None = Field(default=None, gt=0)
     landmarks_years: Landmarks = Field(default=[1.0, 2.0], min_length=1)
+    # cumulative incidence of progression with death as the competing event, Gray's test
+    competing_risks: bool = True
 
 
 class ProgressionFreeSurvival(_ProgressionEndpoint):

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netoutcomes.survival.cif import CauseAtTimes, aalen_johansen, cif_at
 from netoutcomes.survival.counts import CountTable, count_table
 from netoutcomes.survival.cox import CoxData, cox_ph
+from netoutcomes.survival.gray import gray_test
 from netoutcomes.survival.groups import grouped_count_tables
 from netoutcomes.survival.km import (
     KaplanMeier,
@@ -34,6 +36,7 @@ CONF_LEVEL = 0.95
 
 __all__ = [
     "CONF_LEVEL",
+    "CauseAtTimes",
     "CountTable",
     "Difference",
     "KaplanMeier",
@@ -43,7 +46,9 @@ __all__ = [
     "TwoGroupTest",
     "adjust_p",
     "counts",
+    "cumulative_incidence_at",
     "follow_up_median",
+    "gray_p",
     "km",
     "median",
     "proportion",
@@ -130,3 +135,19 @@ def two_group_test(
         float(fit.hr_upper[0]),
         float(fit.p[0]),
     )
+
+
+def cumulative_incidence_at(
+    time: np.ndarray, status: np.ndarray, causes: list[int], times: list[float]
+) -> dict[int, CauseAtTimes]:
+    """Aalen-Johansen cumulative incidence of each cause (status 0 censored, else the cause)
+    at ``times``, with R's variance and log intervals (multi-state survfit)."""
+    fit = aalen_johansen(time, status, causes=causes, conf_level=CONF_LEVEL)
+    grid = np.array(times, dtype=np.float64)
+    return {c.cause: cif_at(c, grid) for c in fit.causes}
+
+
+def gray_p(time: np.ndarray, status: np.ndarray, in_group: np.ndarray, cause: int) -> float:
+    """Gray's test of one cause between two groups (cmprsk::cuminc)."""
+    (test,) = gray_test(time, status, in_group.astype(np.intp), causes=[cause])
+    return float(test.p)
