@@ -18,12 +18,14 @@ from netoutcomes.figures import (
     ForestItem,
     KMPanel,
     consort_figure,
+    cumulative_incidence_figure,
     forest_figure,
     format_p,
     kaplan_meier_figure,
     save_figure,
     series_from_km,
 )
+from netoutcomes.survival.cif import cif_by_group
 from netoutcomes.survival.counts import count_table
 from netoutcomes.survival.cox import CoxData, cox_ph
 from netoutcomes.survival.curves import km_by_group
@@ -165,3 +167,19 @@ def test_consort_lists_reasons_with_counts() -> None:
     svg = io.StringIO()
     fig.savefig(svg, format="svg")
     assert "Analysed" in svg.getvalue()  # text stays text in the SVG
+
+
+def test_cumulative_incidence_one_panel_per_cause_worked_by_hand() -> None:
+    """Exits at 1 (cause 1), 2 (cause 2), 3 (censored), 4 (cause 1). Aalen-Johansen:
+    t=1: 1/4 -> CIF1 0.25, event-free 0.75; t=2: 0.75 x 1/3 -> CIF2 0.25, event-free 0.5;
+    t=4: 0.5 x 1/1 -> CIF1 0.75. At risk at 0, 2, 4: 4, 3, 1."""
+    groups = cif_by_group(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 0.0, 1.0]))
+    fig = cumulative_incidence_figure(groups, cause_labels={1: "Death", 2: "Progression"})
+    plot_1, table_1, plot_2 = fig.axes[0], fig.axes[1], fig.axes[2]
+    assert plot_1.get_ylabel() == "Cumulative incidence (%)"
+    assert plot_1.get_lines()[0].get_ydata()[-1] == pytest.approx(0.75)
+    assert plot_2.get_lines()[0].get_ydata()[-1] == pytest.approx(0.25)
+    counts = sorted((t.get_position()[0], t.get_text()) for t in table_1.texts if t.get_text())
+    assert [n for x, n in counts if x in (0.0, 2.0, 4.0)] == ["4", "3", "1"]
+    joined = " ".join(texts(fig))
+    assert "Death" in joined and "Progression" in joined

@@ -128,6 +128,7 @@ def _draw_panel(
     font: float,
     label_chars: int,
     legend: bool,
+    ylabel: str = "Survival (%)",
 ) -> None:
     series = [as_series(c) for c in panel.curves]
     colours = list(panel.colours) or [colour(i) for i in range(len(series))]
@@ -155,7 +156,7 @@ def _draw_panel(
     plot.set_ylim(0, 1.02)
     plot.set_xticks(ticks, [f"{t:g}" for t in ticks])
     plot.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25", "50", "75", "100"])
-    plot.set_ylabel("Survival (%)")
+    plot.set_ylabel(ylabel)
     plot.tick_params(labelsize=font)
     if panel.annotation:  # bottom left: where curves that start at 100% leave room
         plot.text(
@@ -214,6 +215,7 @@ def kaplan_meier_figure(
     tick_step: float | None = None,
     columns: int | None = None,
     footnote: str | None = None,
+    ylabel: str = "Survival (%)",
 ) -> Figure:
     """Kaplan-Meier curves with a number-at-risk table aligned with the x ticks.
 
@@ -258,7 +260,7 @@ def kaplan_meier_figure(
             _draw_panel(
                 plot, table, panel, x_max=end, ticks=ticks, ci=ci, censor_marks=censor_marks,
                 median_lines=median_lines, font=font, label_chars=label_chars,
-                legend=not risk_table or len(panel.curves) > 1,
+                legend=not risk_table or len(panel.curves) > 1, ylabel=ylabel,
             )  # fmt: skip
             plot.set_xlabel(xlabel, fontsize=font)
         if title:
