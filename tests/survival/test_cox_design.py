@@ -45,3 +45,17 @@ def test_symbols_sort_before_digits_and_letters_as_r() -> None:
     # always ICU's: R puts "§" before "%" and "°" before "©"; these are not covered.)
     values = np.array(["1", "°", "a", "€", "Z"], dtype=object)
     assert factor_levels(values) == ["°", "€", "1", "a", "Z"]
+
+
+def test_digits_of_any_script_sort_before_letters_as_r() -> None:
+    # R 4.2.2 (ICU): sort(c("a", "\u0663", "Z", "1", "b")) gives "1" "٣" "a" "b" "Z"
+    # (U+0663, ARABIC-INDIC DIGIT THREE, has a code point above every Latin letter)
+    values = np.array(["a", "\u0663", "Z", "1", "b"], dtype=object)
+    assert factor_levels(values) == ["1", "\u0663", "a", "b", "Z"]
+
+
+def test_no_covariates_gives_an_empty_design() -> None:
+    empty = design_matrix({}, [])
+    assert empty.x.shape == (0, 0) and empty.keep.shape == (0,) and empty.n_dropped == 0
+    rows = design_matrix({"t": np.array([1.0, 2.0, 3.0])}, [])
+    assert rows.x.shape == (3, 0) and rows.keep.tolist() == [True] * 3

@@ -23,6 +23,7 @@ CTYPE = {1: "nelson-aalen", 2: "fleming-harrington"}
 
 
 def check_curve(km: KaplanMeier, ref: dict, what: str) -> None:
+    assert km.n == ref["n"][0], f"{what}: n {km.n}, R {ref['n']}"  # rows used
     for ours, key in [
         (km.time, "time"),
         (km.n_risk, "n_risk"),
