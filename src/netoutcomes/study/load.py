@@ -53,7 +53,7 @@ def patient_records(registry: Registry) -> list[PatientRecord]:
         )
     therapies = defaultdict(list)
     for th in registry.rows_of(m.Therapy):
-        therapies[th.patient_id].append(Therapy(th.agent.value, th.date))
+        therapies[th.patient_id].append(Therapy(th.agent.value, th.date, th.activity_mbq))
     assessments = defaultdict(list)
     for a in registry.rows_of(m.Assessment):
         result = _assessment_result(a)
@@ -85,6 +85,7 @@ def patient_records(registry: Registry) -> list[PatientRecord]:
                 last_contact=f.last_contact_date if f else None,
                 death_date=f.death_date if f else None,
                 vital_status=f.vital_status.value if f else None,
+                birth_year=patient.birth_year,
             )
         )
     return records

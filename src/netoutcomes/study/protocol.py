@@ -17,16 +17,46 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
     Field,
-    Tag,
     ValidationError,
     model_validator,
 )
 
 from netoutcomes.errors import InputError
+from netoutcomes.study.protocol_base import Origin, _Strict
+from netoutcomes.study.protocol_endpoints import (
+    CategoricalCovariate,
+    Covariate,
+    CoxModel,
+    DurationOfResponse,
+    Endpoint,
+    PfsCensoring,
+    ProgressionFreeSurvival,
+    SurvivalSpec,
+    TimeToNextTreatment,
+)
+
+# the protocol's types, wherever they are defined, are imported from here
+__all__ = [
+    "CategoricalCovariate",
+    "Cohort",
+    "CoxModel",
+    "Covariate",
+    "DisjointComparison",
+    "DurationOfResponse",
+    "EligibilityRule",
+    "Endpoint",
+    "Origin",
+    "PfsCensoring",
+    "ProgressionFreeSurvival",
+    "Protocol",
+    "ResponseOutcome",
+    "SurvivalSpec",
+    "TimeToNextTreatment",
+    "bundled_protocol_path",
+    "load_protocol",
+    "parse_protocol",
+]
 
 
 class PathError(ValueError):
@@ -36,10 +66,6 @@ class PathError(ValueError):
         super().__init__(message)
         self.path = path
         self.message = message
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class EntryTreatment(_Strict):
@@ -150,97 +176,6 @@ class ResponseOutcome(_Strict):
     control_label: str = "disease control rate"
 
 
-Origin = Literal["diagnosis", "first_therapy"]
-
-PfsCensoring = Literal["last_adequate_assessment", "last_contact"]
-
-
-Landmarks = list[Annotated[float, Field(gt=0)]]
-
-
-class _ProgressionEndpoint(_Strict):
-    """What counts as progression and as an adequate tumour assessment.
-
-    Event: the first progression after the start (a registry progression record,
-    when ``recorded_progressions``, or an ``assessment`` reading in
-    ``progression_categories``) or death, whichever comes first.  Without an event
-    a patient is censored at the last adequate tumour assessment (a reading in
-    ``adequate_categories``; at the start when there is none), the FDA/EMA
-    convention, or with ``censoring: last_contact`` at the last contact.  With
-    ``event_window_days``, an event later than that after the last adequate
-    assessment (missed assessments) is censored at that assessment."""
-
-    id: str
-    assessment: str = "recist"
-    progression_categories: list[str] = ["PD"]
-    adequate_categories: list[str] = ["CR", "PR", "SD", "PD"]
-    recorded_progressions: bool = True
-    censoring: PfsCensoring = "last_adequate_assessment"
-    event_window_days: int | None = Field(default=None, gt=0)
-    landmarks_years: Landmarks = Field(default=[1.0, 2.0], min_length=1)
-    # cumulative incidence of progression with death as the competing event, Gray's test
-    competing_risks: bool = True
-
-
-class ProgressionFreeSurvival(_ProgressionEndpoint):
-    """Progression-free survival from the first entry therapy."""
-
-    kind: Literal["pfs"] = "pfs"
-    label: str = "Progression-free survival"
-
-
-class DurationOfResponse(_ProgressionEndpoint):
-    """Among responders: from the first reading in ``response_categories`` after the
-    first therapy to progression or death (censored as PFS)."""
-
-    kind: Literal["duration_of_response"]
-    label: str = "Duration of response"
-    response_categories: list[str] = ["CR", "PR"]
-
-
-class TimeToNextTreatment(_Strict):
-    """From the first entry therapy to the start of the next treatment (a treatment of
-    ``treatment_kinds``, any kind when not given, or a therapy with another agent when
-    ``other_agents``) or death (when ``death_is_event``); censored at the last contact."""
-
-    kind: Literal["time_to_next_treatment"]
-    id: str
-    label: str = "Time to next treatment"
-    treatment_kinds: list[str] | None = None
-    other_agents: bool = True
-    death_is_event: bool = True
-    landmarks_years: Landmarks = Field(default=[1.0, 2.0], min_length=1)
-
-
-def _endpoint_kind(value: Any) -> str:
-    """The tag of an endpoint entry; a PFS entry may leave out ``kind``."""
-    if isinstance(value, dict):
-        return str(value.get("kind", "pfs"))
-    return str(getattr(value, "kind", "pfs"))
-
-
-Endpoint = Annotated[
-    Annotated[ProgressionFreeSurvival, Tag("pfs")]
-    | Annotated[DurationOfResponse, Tag("duration_of_response")]
-    | Annotated[TimeToNextTreatment, Tag("time_to_next_treatment")],
-    Discriminator(_endpoint_kind),
-]
-
-
-class SurvivalSpec(_Strict):
-    origins: list[Origin] = Field(min_length=1)
-    landmarks_years: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
-    delayed_entry: bool = True  # from diagnosis: at risk only from the entry therapy
-    data_cutoff: dt.date | None = None  # follow-up beyond it is censored at it
-    # a landmark with fewer patients at risk is not reported (always: none past the
-    # cohort's largest follow-up time, where the estimate is not estimable)
-    min_at_risk: int = Field(default=1, ge=1)
-    # cohorts under min_patients patients or min_events deaths are flagged in the
-    # tables, the curves and the text, and get no test in the disjoint comparisons
-    min_patients: int = Field(default=10, ge=1)
-    min_events: int = Field(default=5, ge=1)
-
-
 class NestedComparison(_Strict):
     """A cohort against the cohort that contains it: descriptive differences."""
 
@@ -276,6 +211,7 @@ class Protocol(_Strict):
     survival: SurvivalSpec
     comparisons: Comparisons = Comparisons()
     endpoints: list[Endpoint] = []  # time-to-event endpoints beyond overall survival
+    models: list[CoxModel] = []  # adjusted Cox models
 
     @model_validator(mode="after")
     def _references_exist(self) -> Protocol:
@@ -291,6 +227,14 @@ class Protocol(_Strict):
         for i, eid in enumerate(endpoint_ids):
             if eid in endpoint_ids[:i]:
                 raise PathError(("endpoints", i, "id"), f"endpoint id {eid!r} is used twice")
+        for i, model in enumerate(self.models):
+            if model.endpoint != "overall_survival" and model.endpoint not in endpoint_ids:
+                known = ", ".join(["overall_survival", *endpoint_ids])
+                raise PathError(
+                    ("models", i, "endpoint"), f"unknown endpoint {model.endpoint!r} ({known})"
+                )
+            if model.cohort is not None and model.cohort not in ids:
+                raise PathError(("models", i, "cohort"), f"unknown cohort {model.cohort!r}")
         references = [
             (("comparisons", "nested", i, field), getattr(c, field))
             for i, c in enumerate(self.comparisons.nested)

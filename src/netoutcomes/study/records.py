@@ -35,6 +35,7 @@ class Treatment:
 class Therapy:
     agent: str
     date: dt.date | None
+    activity_mbq: float | None = None  # administered activity
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class PatientRecord:
     last_contact: dt.date | None = None
     death_date: dt.date | None = None
     vital_status: str | None = None  # alive / dead
+    birth_year: int | None = None  # the registry holds no full birth date
     extra: dict[str, str] = field(default_factory=dict)
 
     def first_therapy(self, agent: str) -> dt.date | None:
