@@ -26,12 +26,16 @@ def _template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def copy_registry(template: Path, folder: Path) -> Path:
+    """The registry file (and its audit head file beside it), a private copy."""
+    target = folder / "site"
+    shutil.copytree(template, target)
+    return target / "registry.duckdb"
+
+
 @pytest.fixture
 def registry(_template_dir: Path, tmp_path: Path) -> Path:
-    """The registry file (and its audit head file beside it), a private copy."""
-    target = tmp_path / "site"
-    shutil.copytree(_template_dir, target)
-    return target / "registry.duckdb"
+    return copy_registry(_template_dir, tmp_path)
 
 
 def user_name(role: str) -> str:
@@ -58,11 +62,9 @@ def login(client: TestClient, role: str, password: str | None = None) -> int:
     return response.status_code
 
 
-@pytest.fixture
-def client_for(registry: Path):
-    """client_for(role) -> a TestClient signed in as that role (None: not signed in)."""
+def clients_of(registry: Path):
     app = create_app(registry, secret_key="test-secret")
-    clients = []
+    clients: list[TestClient] = []
 
     def make(role: str | None) -> TestClient:
         client = TestClient(app, base_url="http://127.0.0.1")
@@ -74,3 +76,15 @@ def client_for(registry: Path):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def client_for(registry: Path):
+    """client_for(role) -> a TestClient signed in as that role (None: not signed in)."""
+    yield from clients_of(registry)
+
+
+@pytest.fixture(scope="module")
+def shared_client_for(_template_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """As client_for, over one registry for the whole module (for tests that only read)."""
+    yield from clients_of(copy_registry(_template_dir, tmp_path_factory.mktemp("shared")))

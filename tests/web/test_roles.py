@@ -79,8 +79,8 @@ def test_every_route_has_an_expected_entry(registry) -> None:
 
 
 @pytest.mark.parametrize("role", [None, A, D, N, V])
-def test_every_route_refuses_every_role_it_does_not_allow(client_for, role) -> None:
-    client = client_for(role)
+def test_every_route_refuses_every_role_it_does_not_allow(shared_client_for, role) -> None:
+    client = shared_client_for(role)
     token = csrf_of(client.get("/login").text) if role is None else None
     for (method, pattern), allowed in sorted(EXPECTED.items()):
         if pattern in ("/login", "/logout"):
