@@ -104,7 +104,9 @@ def _value_labels(result: StudyResult) -> dict[str, str]:
 def _footnotes(result: StudyResult, table_id: str) -> list[str]:
     spec = result.protocol.survival
     notes = []
-    if table_id == "survival_diagnosis" and spec.delayed_entry:
+    table = result.tables[table_id]
+    said = "delayed entry" in table.note.lower() and "at risk" in table.note.lower()
+    if table_id == "survival_diagnosis" and spec.delayed_entry and not said:
         notes.append(
             "At risk: patients under observation at that time, counted from their study "
             "entry (delayed entry at the first therapy); the number can rise with time."

@@ -70,6 +70,7 @@ class Column:
     upper: str | None
     group: str | None
     header: str
+    joined: str | None = None  # a second text column shown in the same cell ("A vs B")
 
 
 def _is_text_column(table: Table, column: str) -> bool:
@@ -98,6 +99,10 @@ def _plan(table: Table) -> list[Column]:
     skip: set[str] = set()
     for i, c in enumerate(columns):
         if c in skip:
+            continue
+        if c == "group" and "versus" in columns:  # one "Comparison" cell: "A vs B"
+            plan.append(Column(c, None, None, None, "Comparison", joined="versus"))
+            skip.add("versus")
             continue
         lower, upper = f"{c}_lower", f"{c}_upper"
         if c.endswith("_lower") or c.endswith("_upper"):
@@ -189,6 +194,8 @@ def _cell(
         return Part(text, cell_anchor(table.id, key, name), v)
 
     parts = [part(column.base)]
+    if column.joined:
+        parts += [Part(" vs "), part(column.joined)]
     lower, upper = column.lower, column.upper
     if lower and upper and (row[lower] is not None or row[upper] is not None):
         # a bound the data cannot give (e.g. a median's upper limit): "NE"
