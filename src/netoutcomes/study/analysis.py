@@ -25,6 +25,7 @@ from netoutcomes.study.competing_risks import competing_risk_tables
 from netoutcomes.study.eligibility import Screening
 from netoutcomes.study.endpoints import endpoint_tables
 from netoutcomes.study.methods_text import write_methods
+from netoutcomes.study.models import model_tables
 from netoutcomes.study.narrative import write_narrative, write_results
 from netoutcomes.study.protocol import Protocol
 from netoutcomes.study.records import PatientRecord
@@ -115,6 +116,7 @@ def analyse(
     disjoint_table(result, analysed, entries)
     endpoint_tables(result, analysed, entries)
     competing_risk_tables(result, analysed, entries)
+    model_tables(result, analysed, entries)
     result.narrative = write_narrative(result)
     result.results = write_results(result)
     result.methods = write_methods(result)

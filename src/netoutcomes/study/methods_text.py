@@ -68,6 +68,37 @@ def write_methods(result: StudyResult) -> list[Segment]:
             + (f"; log-rank p-values were {adjust}-adjusted" if adjust else "")
             + ". "
         )
+    labels = {e.id: e.label for e in p.endpoints}
+    progression = [e for e in p.endpoints if e.kind != "time_to_next_treatment"]
+    if progression:
+        names = " and ".join(
+            (e.label if i == 0 else e.label[:1].lower() + e.label[1:])
+            + (" (responders)" if e.kind == "duration_of_response" else "")
+            for i, e in enumerate(progression)
+        )
+        censor = {getattr(e, "censoring", "") for e in progression}
+        where = (
+            "the last adequate tumour assessment"
+            if censor == {"last_adequate_assessment"}
+            else "the last assessment or contact"
+        )
+        parts.append(
+            f"{names} (event: first progression or death; censored at {where}) were "
+            "estimated likewise, with the cumulative incidence of progression against death "
+            "(Aalen-Johansen) and Gray's test. "
+        )
+    for e in p.endpoints:
+        if e.kind == "time_to_next_treatment":
+            parts.append(f"{e.label} ended at the next treatment or death. ")
+    for model in p.models:
+        covariates = ", ".join(c.replace("_", " ") for c in model.covariates)
+        outcome = labels.get(model.endpoint, model.endpoint.replace("_", " ")).lower()
+        parts.append(
+            f"An adjusted Cox model of {outcome} included {covariates} (complete cases"
+            + (f", stratified by {', '.join(model.strata)}" if model.strata else "")
+            + "), with the Schoenfeld-residual test of proportional hazards; fewer than 10 "
+            "events per variable is flagged. "
+        )
     parts.append(
         "Statistics were computed with netoutcomes, whose estimators match R's survival package."
     )

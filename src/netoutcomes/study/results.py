@@ -151,6 +151,7 @@ class StudyResult:
                 ],
             ),
             "comparisons": section("comparisons", forest=[f.__dict__ for f in self.forest]),
+            "models": section("models"),
             "endpoints": {
                 # the endpoints' tables are in "survival" (pfs_<id>) and "comparisons"
                 "curves": {

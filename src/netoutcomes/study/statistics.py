@@ -16,7 +16,8 @@ import numpy as np
 
 from netoutcomes.survival.cif import CauseAtTimes, aalen_johansen, cif_at
 from netoutcomes.survival.counts import CountTable, count_table
-from netoutcomes.survival.cox import CoxData, cox_ph
+from netoutcomes.survival.cox import CoxData, CoxFit, cox_ph
+from netoutcomes.survival.cox_zph import cox_zph
 from netoutcomes.survival.gray import gray_test
 from netoutcomes.survival.groups import grouped_count_tables
 from netoutcomes.survival.km import (
@@ -37,6 +38,7 @@ CONF_LEVEL = 0.95
 __all__ = [
     "CONF_LEVEL",
     "CauseAtTimes",
+    "CoxFit",
     "CountTable",
     "Difference",
     "KaplanMeier",
@@ -46,6 +48,8 @@ __all__ = [
     "TwoGroupTest",
     "adjust_p",
     "counts",
+    "cox_fit",
+    "cox_zph_p",
     "cumulative_incidence_at",
     "follow_up_median",
     "gray_p",
@@ -151,3 +155,27 @@ def gray_p(time: np.ndarray, status: np.ndarray, in_group: np.ndarray, cause: in
     """Gray's test of one cause between two groups (cmprsk::cuminc)."""
     (test,) = gray_test(time, status, in_group.astype(np.intp), causes=[cause])
     return float(test.p)
+
+
+def cox_fit(
+    x: np.ndarray,
+    names: list[str],
+    time: np.ndarray,
+    event: np.ndarray,
+    entry: np.ndarray | None,
+    strata: np.ndarray | None,
+) -> CoxFit:
+    """Cox proportional hazards, Efron ties, as R's coxph (strata: integer codes)."""
+    data = CoxData(x, time, event, entry, None, None if strata is None else strata.astype(np.int64))
+    return cox_ph(data, names, conf_level=CONF_LEVEL)
+
+
+def cox_zph_p(
+    fit: CoxFit, time: np.ndarray, event: np.ndarray, entry: np.ndarray | None
+) -> dict[str, float]:
+    """R's cox.zph(fit) p-value per term and "GLOBAL" (Kaplan-Meier transform); aliased
+    terms (coefficient NA) are left out, as R does."""
+    kept = [t for t, c in zip(fit.terms, fit.coef, strict=True) if np.isfinite(c)]
+    columns = [[j] for j in range(len(kept))]
+    test = cox_zph(fit.sums, fit.ties, kept, columns, time, event, entry)
+    return dict(zip(test.terms, (float(p) for p in test.p), strict=True))
