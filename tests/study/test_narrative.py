@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from netoutcomes.study.text_writer import MAX_WORDS, word_count
 from netoutcomes.study.results import Segment, StudyResult
 from netoutcomes.study.run import analyse_registry, build_demo_registry, demo_cohort_dir
+from netoutcomes.study.text_writer import MAX_WORDS, word_count
 
 ROOT = Path(__file__).parents[2]
 R_DEMO = json.loads((ROOT / "tests" / "fixtures" / "r" / "demo_cohort.json").read_text())
