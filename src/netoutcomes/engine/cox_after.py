@@ -168,14 +168,17 @@ def concordance_on_engine(
 ) -> CoxConcordance:
     """R's concordance of the fit from the rows' (stratum, time, status, entry, weight,
     risk score), pulled: one row per data row; the standard error is R's
-    infinitesimal jackknife (``engine.concordance_se``)."""
+    infinitesimal jackknife (``engine.concordance_se``).  The last use of ``rows``
+    (a cached table): it is released here."""
     keys = [*spec.strata, T, E, *([A] if spec.entry else []), *([W] if spec.weights else []),
             *([C] if spec.cluster else [])]  # fmt: skip
     lp = _linear_predictor(rows, x_cols, coef).name("__lp")
     # A plain projection: grouping on the (nearly unique) risk score costs a hash
     # aggregate over as many keys as rows and saves nothing with a continuous covariate.
     result = rows.select(*keys, lp).to_pyarrow()
-    return concordance_with_se(
+    # The last query: the engine's cached model rows are freed before the pair counting.
+    rows.release()
+    arrays = (
         fix(column(result, T).astype(np.float64)),
         column(result, E) == 1.0,
         column(result, "__lp").astype(np.float64),
@@ -184,6 +187,8 @@ def concordance_on_engine(
         column(result, W).astype(np.float64) if spec.weights else None,
         _cluster_codes(result) if spec.cluster else None,
     )
+    del result  # the numpy copies are what the counting reads
+    return concordance_with_se(*arrays)
 
 
 def _cluster_codes(result: pa.Table) -> np.ndarray:

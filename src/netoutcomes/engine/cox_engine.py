@@ -352,6 +352,7 @@ def engine_cox(
             rows, [all_x[j] for j in kept], spec, newton.coef, newton.var, sums, steps.last[2],
             checked.codes, steps.fix,
         )  # fmt: skip
+    km_at_events = km_on_engine(rows, spec, steps.fix, sums.time)
     conc = concordance_on_engine(rows, [all_x[j] for j in kept], spec, newton.coef,
                                  checked.codes, steps.fix)  # fmt: skip
     fit: CoxFit = cox_summary(
@@ -369,7 +370,7 @@ def engine_cox(
         terms=terms,
         term_columns=term_columns,
         stratum_labels=checked.labels,
-        km_at_events=km_on_engine(rows, spec, steps.fix, fit.sums.time),
+        km_at_events=km_at_events,
     )
 
 

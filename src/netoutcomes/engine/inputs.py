@@ -135,10 +135,10 @@ def engine_table(
     from netoutcomes.engine.backends import spark_session
 
     session = spark if spark is not None else spark_session(spark_master)
-    con = ibis.pyspark.connect(session)
-    return con.create_table(
-        f"frame_{id(described.arrow)}", described.arrow.to_pandas(), temp=True, overwrite=True
-    )
+    name = f"frame_{id(described.arrow)}"
+    # A temporary view (Ibis's PySpark backend has no temporary tables).
+    session.createDataFrame(described.arrow.to_pandas()).createOrReplaceTempView(name)
+    return ibis.pyspark.connect(session).table(name)
 
 
 # Internal column names of the engine's query; prefixed so they cannot clash with user columns.
