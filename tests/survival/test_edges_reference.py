@@ -257,3 +257,14 @@ def test_quantile_tolerance_boundary_as_r_findq() -> None:
     assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [1.5, 2.5]
     km = _curve([0.75 + 2 * tol, 0.5, 0.25])
     assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [2.0, 2.5]
+
+
+def test_start_of_an_empty_curve_is_zero() -> None:
+    from netoutcomes.survival.km import start_time
+
+    # R's default origin min(0, time) is min(0, numeric(0)) = 0 without any time
+    km = kaplan_meier(count_table(np.array([]), np.array([], bool)))
+    assert km.time.size == 0 and start_time(km) == 0.0
+    # and with times it is the smaller of 0 and the first (negative) time
+    assert start_time(kaplan_meier(count_table(np.array([-2.0, 1.0]), np.ones(2, bool)))) == -2.0
+    assert start_time(kaplan_meier(count_table(np.array([2.0, 1.0]), np.ones(2, bool)))) == 0.0
