@@ -325,3 +325,18 @@ def test_random_csv_same_output_on_duckdb_as_memory(tmp_path: Path, seed: int) -
             memory.stdout,
             memory.stderr,
         ), args
+
+
+def test_progress_never_writes_stdout_and_is_silent_off_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The spinner is for people at a terminal: on a pipe or file it draws nothing, and
+    it never writes on stdout (where --json goes)."""
+    import time as clock
+
+    from netoutcomes.interfaces.cli.cli_support import progress
+
+    with progress("working", delay=0.0):
+        clock.sleep(0.2)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

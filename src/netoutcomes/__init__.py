@@ -21,11 +21,11 @@ __version__ = "0.1.0"
 # does not import numpy, scipy or Ibis.
 _API = {"survfit", "survdiff", "coxph", "cif"}
 
-__all__ = ["InputError", "__version__", "coxph", "survdiff", "survfit"]
+__all__ = ["InputError", "__version__", "cif", "coxph", "survdiff", "survfit"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "cif":  # competing risks, api/cif.py (once it exists)
+    if name == "cif":  # competing risks (api/cif.py)
         from netoutcomes.api.cif import cif
 
         return cif

@@ -47,7 +47,7 @@ def test_formula_matches_r(name: str) -> None:
     model = _fit(name)
     out = model.to_dict()
     assert out["terms"] == ref["terms"]
-    for key in ("coef", "se", "n", "nevent", "lrt", "score", "concordance"):
+    for key in ("coef", "se", "n", "nevent", "lrt", "score", "concordance", "concordance_se"):
         _close(out[key], ref[key], key)
     _close([out["loglik_null"], out["loglik"]], ref["loglik"], "loglik")
     if ref["robust_se"] is None:

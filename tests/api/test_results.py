@@ -110,3 +110,15 @@ def test_numbers_without_needless_exponents() -> None:
     assert text.count(112.0) == "112"
     assert text.interval(0.0812, 0.3121, 2) == "0.081 to 0.31"
     assert "e" not in text.number(123456.789)
+
+
+def test_the_package_top_exports_the_api() -> None:
+    from netoutcomes.api.cif import cif
+    from netoutcomes.api.comparison import survdiff
+    from netoutcomes.api.cox_fit import coxph
+    from netoutcomes.api.curves import survfit
+
+    assert (no.survfit, no.survdiff, no.coxph, no.cif) == (survfit, survdiff, coxph, cif)
+    assert set(no.__all__) >= {"survfit", "survdiff", "coxph", "cif", "InputError"}
+    with pytest.raises(AttributeError):
+        no.nothing  # noqa: B018

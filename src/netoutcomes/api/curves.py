@@ -10,21 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from netoutcomes.api import text
 from netoutcomes.api.data import check_conf_level, column_names, engine_data, resolve_backend
+from netoutcomes.api.group_curves import group_curves
 from netoutcomes.api.plain import plain
 from netoutcomes.engine.analysis import grouped_tables_on
 from netoutcomes.errors import InputError
-from netoutcomes.survival.curves import GroupCurve, km_by_group, two_group_differences
+from netoutcomes.survival.curves import GroupCurve, two_group_differences
 from netoutcomes.survival.groups import GroupedTables
+from netoutcomes.survival.hazard import (
+    HAZARD_TYPES,
+    SURVIVAL_TYPES,
+    HazardType,
+    SurvivalType,
+)
 from netoutcomes.survival.km import CONF_TYPES, ConfType, quantiles, restricted_mean, survival_at
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -42,6 +51,9 @@ class SurvivalCurves:
     conf_type: ConfType
     conf_level: float
     n_dropped: int  # rows with a missing value in a used column
+    stype: SurvivalType = "kaplan-meier"  # R's stype 1; "exp-hazard" is stype 2
+    ctype: HazardType = "nelson-aalen"  # R's ctype 1; "fleming-harrington" is ctype 2
+    start_time: float | None = None  # R's start.time: curves conditional on reaching it
 
     @property
     def groups(self) -> list[str]:
@@ -131,6 +143,24 @@ class SurvivalCurves:
         columns = ["group", "n", "events", "median", "lower", "upper", "rmst", "rmst_se"]
         return _frame(rows, [*columns, "tau"])
 
+    def plot(
+        self, path: str | Path | None = None, *, ci: bool = True, xlabel: str = "Time"
+    ) -> Figure:
+        """The curves with their number-at-risk table (``netoutcomes.figures``); written
+        to ``path`` (.png, .svg or .pdf) when given.  ``stats km --plot FILE`` draws this."""
+        # deferred: matplotlib only for those who draw
+        from netoutcomes.figures import kaplan_meier_figure, save_figure
+
+        figure = kaplan_meier_figure(list(self.curves), ci=ci, xlabel=xlabel, size="page")
+        if path is not None:
+            if Path(path).suffix.lower() not in {".png", ".svg", ".pdf"}:
+                raise InputError(f"plot: {path} must end in .png, .svg or .pdf")
+            try:
+                save_figure(figure, path)
+            except OSError as exc:
+                raise InputError(f"plot: cannot write {path}: {exc.strerror}") from None
+        return figure
+
     def _tau(self, tau: float | None) -> float:
         if tau is None:
             return self.curves[0].rmst.tau
@@ -149,14 +179,24 @@ class SurvivalCurves:
         ``times`` as ``--times``, ``tau`` as ``--tau``, ``quantile_probs`` as
         ``--quantiles``.  Plain JSON values; NaN and infinities are None."""
         landmarks = None if times is None else [float(t) for t in _times(times)]
-        curves = km_by_group(
-            self.tables, self.conf_type, self.conf_level, landmarks, self._tau(tau)
+        curves = group_curves(
+            self.tables,
+            self.stype,
+            self.ctype,
+            self.conf_type,
+            self.conf_level,
+            self.start_time,
+            landmarks,
+            self._tau(tau),
         )
         differences = two_group_differences(curves, landmarks, self.conf_level)
         probs = None if quantile_probs is None else _probabilities(quantile_probs)
         out: dict[str, Any] = {
             "conf_type": self.conf_type,
             "conf_level": self.conf_level,
+            "stype": self.stype,
+            "ctype": self.ctype,
+            "start_time": self.start_time,
             "n_dropped": self.n_dropped,
             "strata": [_curve_dict(c, probs) for c in curves],
         }
@@ -183,7 +223,9 @@ class SurvivalCurves:
             ]
             for c in self.curves
         ]
-        lines = [f"Kaplan-Meier curves ({self.conf_type} intervals)"]
+        kind = "Kaplan-Meier" if self.stype == "kaplan-meier" else f"exp(-H), H {self.ctype}"
+        since = "" if self.start_time is None else f", given event-free at {self.start_time:g}"
+        lines = [f"{kind} curves ({self.conf_type} intervals{since})"]
         lines += _aligned([header, *rows])
         if self.n_dropped:
             lines.append(f"{self.n_dropped} rows dropped (missing values)")
@@ -227,6 +269,7 @@ def _curve_dict(c: GroupCurve, probs: np.ndarray | None) -> dict[str, Any]:
             "lower": km.lower,
             "upper": km.upper,
             "cumhaz": km.cumhaz,
+            "std_chaz": km.std_chaz,
         },
         "at_times": []
         if at is None
@@ -276,22 +319,57 @@ def survfit(
     conf_level: float = 0.95,
     backend: str | None = None,
     spark_master: str | None = None,
+    *,
+    stype: str = "kaplan-meier",
+    ctype: str = "nelson-aalen",
+    start_time: float | None = None,
 ) -> SurvivalCurves:
-    """Kaplan-Meier curves, as R's ``survfit(Surv(entry, time, event) ~ by, weights=)``.
+    """Survival curves, as R's ``survfit(Surv(entry, time, event) ~ by, weights=, stype=,
+    ctype=, start.time=)``.
 
     ``data``: a CSV/Parquet path, a pandas or polars DataFrame, a pyarrow Table or
     an Ibis table.  ``by``: one column or several (one curve per combination
     present, labelled as R labels strata).  ``weights``: a case-weight column.
+    ``stype``: ``"kaplan-meier"`` (R's 1) or ``"exp-hazard"`` (R's 2, S = exp(-H));
+    ``ctype``: the cumulative hazard, ``"nelson-aalen"`` (R's 1) or
+    ``"fleming-harrington"`` (R's 2); ``start_time``: curves conditional on being
+    event-free at that time (R's ``start.time``).
     """
     if conf_type not in CONF_TYPES:
         raise InputError(f"conf_type: {conf_type!r} is not one of {', '.join(CONF_TYPES)}")
+    if stype not in SURVIVAL_TYPES:
+        raise InputError(f"stype: {stype!r} is not one of {', '.join(SURVIVAL_TYPES)}")
+    if ctype not in HAZARD_TYPES:
+        raise InputError(f"ctype: {ctype!r} is not one of {', '.join(HAZARD_TYPES)}")
     check_conf_level(conf_level)
     counted = _grouped_tables(
         data, time, event, entry, column_names("by", by), [], weights, backend, spark_master
     )
+    if start_time is not None:
+        last = max(float(t.time.max()) for t in counted.tables.tables.values())
+        if not np.isfinite(start_time) or start_time > last:
+            raise InputError(
+                f"start_time: {start_time:g} is not a time before the last one ({last:g})"
+            )
     checked = cast(ConfType, conf_type)
-    curves = km_by_group(counted.tables, checked, conf_level)
-    return SurvivalCurves(counted.tables, tuple(curves), checked, conf_level, counted.n_dropped)
+    curves = group_curves(
+        counted.tables,
+        cast(SurvivalType, stype),
+        cast(HazardType, ctype),
+        checked,
+        conf_level,
+        start_time,
+    )
+    return SurvivalCurves(
+        counted.tables,
+        tuple(curves),
+        checked,
+        conf_level,
+        counted.n_dropped,
+        cast(SurvivalType, stype),
+        cast(HazardType, ctype),
+        None if start_time is None else float(start_time),
+    )
 
 
 def _grouped_tables(
@@ -306,7 +384,6 @@ def _grouped_tables(
     spark_master: str | None,
 ) -> Any:
     """The engine's count tables (one reader, one grouped-count path for every input)."""
-    extra: dict[str, Any] = {} if weights is None else {"weights": weights}
     return grouped_tables_on(
         engine_data(data),
         time,
@@ -314,7 +391,7 @@ def _grouped_tables(
         entry,
         by,
         strata,
-        backend=resolve_backend(data, backend),  # type: ignore[arg-type]
-        spark_master=spark_master,
-        **extra,
+        weights,
+        resolve_backend(data, backend),  # type: ignore[arg-type]
+        spark_master,
     )

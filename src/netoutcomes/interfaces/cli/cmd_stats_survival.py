@@ -39,6 +39,16 @@ class ConfTypeOption(StrEnum):
     plain = "plain"
 
 
+class SurvivalTypeOption(StrEnum):
+    kaplan_meier = "kaplan-meier"
+    exp_hazard = "exp-hazard"
+
+
+class HazardTypeOption(StrEnum):
+    nelson_aalen = "nelson-aalen"
+    fleming_harrington = "fleming-harrington"
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -62,7 +72,10 @@ def _table(title: str, columns: list[str]) -> Any:
 def _print_curves(out: dict[str, Any]) -> None:
     console = _console()
     pct = f"{out['conf_level'] * 100:g}%"
-    summary = _table("Kaplan-Meier", ["group", "n", "events", "median", f"{pct} CI", "RMST", "SE"])
+    title = "Kaplan-Meier" if out["stype"] == "kaplan-meier" else f"exp(-H), H {out['ctype']}"
+    if out["start_time"] is not None:
+        title += f", given event-free at {text.number(out['start_time'])}"
+    summary = _table(title, ["group", "n", "events", "median", f"{pct} CI", "RMST", "SE"])
     for s in out["strata"]:
         summary.add_row(
             s["label"],
@@ -134,6 +147,15 @@ def km_command(
     weights: str | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
     conf_type: ConfTypeOption = typer.Option(ConfTypeOption.log, "--conf-type"),
     conf_level: float = typer.Option(0.95, "--conf-level"),
+    stype: SurvivalTypeOption = typer.Option(
+        SurvivalTypeOption.kaplan_meier, "--stype", help="Curve: product limit or exp(-H)."
+    ),
+    ctype: HazardTypeOption = typer.Option(
+        HazardTypeOption.nelson_aalen, "--ctype", help="Cumulative hazard estimator."
+    ),
+    start_time: float | None = typer.Option(
+        None, "--start-time", help="Curves conditional on being event-free at this time."
+    ),
     times: str | None = typer.Option(None, "--times", help="Landmark times, e.g. 365,730."),
     tau: float | None = typer.Option(
         None, "--tau", help="RMST horizon (default: the largest observed time)."
@@ -143,6 +165,9 @@ def km_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     csv: Path | None = typer.Option(None, "--csv", help=CSV_HELP),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Draw the curves to this .png, .svg or .pdf file."
+    ),
     backend: BackendOption = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
@@ -166,9 +191,14 @@ def km_command(
                 conf_level,
                 backend.value,
                 spark_master,
+                stype=stype.value,
+                ctype=ctype.value,
+                start_time=start_time,
             )
             out = fit.to_dict(times=landmarks, tau=tau, quantile_probs=probs)
         write_csv(csv, fit.table)
+        if plot is not None:
+            fit.plot(plot)
     except InputError as exc:
         fail(_option_names(str(exc)))
         return
@@ -181,9 +211,9 @@ def km_command(
 
 def _option_names(message: str) -> str:
     """The API names its arguments (``tau:``); the CLI user typed options (``--tau:``)."""
-    for name in ("tau", "scores", "quantiles", "times", "weights", "reference"):
+    for name in ("tau", "scores", "quantiles", "times", "weights", "start_time", "plot"):
         if message.startswith(f"{name}: "):
-            return f"--{message}"
+            return "--" + message.replace("_", "-", 1) if name == "start_time" else f"--{message}"
     return message
 
 

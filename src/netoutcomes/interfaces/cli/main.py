@@ -38,6 +38,7 @@ LAZY_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
         "synth": ("cmd_synth", "Write a seeded SYNTHETIC registry (no real patient) as Parquet."),
         "serve": ("cmd_serve", "Serve the web app over a registry."),
         "user": ("cmd_users", "Users of the web app: names, roles, passwords."),
+        "redcap": ("cmd_registry", "REDCap: a project dictionary matching the registry."),
     },
     "stats": {
         "km": ("cmd_stats_survival", "Kaplan-Meier curves, medians, RMST (as R's survfit)."),
