@@ -27,7 +27,8 @@ def proportions_figure(panels: Sequence[ProportionPanel], *, size: Size = "page"
         raise ValueError("proportions_figure needs at least one panel")
     font = FONT[size]
     with rc_context(rc(font)):
-        fig = Figure(figsize=(width(size), 2.4), layout="constrained")
+        # about 3.4 in per panel: one outcome is not stretched over a page
+        fig = Figure(figsize=(min(width(size), 3.4 * len(panels)), 2.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for ax, p in zip(axes, panels, strict=True):
             x = range(len(p.categories))

@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import json
 import platform
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -33,7 +34,6 @@ from netoutcomes.study.results import StudyResult
 
 VERSIONED = ["netoutcomes", "numpy", "scipy", "duckdb", "matplotlib", "jinja2", "pydantic"]
 FORMATS = ("html", "pdf", "docx")
-COLUMN_FIGURES = {"km_naive_gap"}  # drawn one journal column wide
 
 
 def software_versions() -> dict[str, str]:
@@ -106,6 +106,14 @@ def paragraph_html(paragraph: Paragraph) -> Markup:
     return Markup(f"<p>{lead}{''.join(out)}</p>")
 
 
+def _svg_width_px(svg: str) -> int:
+    """The widest a figure may be shown, in CSS px: 120% of the size it was drawn for
+    (matplotlib writes the width in pt), so a one-panel figure is not blown up to a
+    page's width."""
+    match = re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"', svg)
+    return round(float(match.group(1)) * 4 / 3 * 1.2) if match else 880  # up to 120%
+
+
 def _svg_body(svg: str) -> str:
     """The <svg> element alone (drop the XML declaration and DOCTYPE)."""
     return svg[svg.index("<svg") :]
@@ -142,15 +150,17 @@ def render_html(
         f = by_name.get(name)
         if f is None:
             return Markup("")
-        wide = ' class="column"' if name in COLUMN_FIGURES else ""
+        px = _svg_width_px(f.svg)
+        # on a phone a figure keeps at least 34rem (or its own width) and scrolls
+        box = f' style="max-width: {px}px; --fig-min: min(34rem, {px}px)"'
         if png_figures:
             data = base64.b64encode(f.png).decode("ascii")
             body = f'<img src="data:image/png;base64,{data}" alt="Figure {numbers[name]}">'
         else:
             body = _svg_body(f.svg)
         return Markup(
-            f'<figure id="figure-{escape(name)}"{wide}>'
-            f'<div class="svg">{body}</div>'
+            f'<figure id="figure-{escape(name)}">'
+            f'<div class="svg"{box}>{body}</div>'
             f"<figcaption><b>Figure {numbers[name]}.</b> {escape(f.caption)}</figcaption></figure>"
         )
 
