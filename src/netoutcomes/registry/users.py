@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -181,11 +181,14 @@ def _write(path: Path, sql: str, params: list, who: str, details: dict) -> None:
     with write_session(path) as session:
         conn = _same_instance(path)
         try:
-            conn.execute(sql, params)
+            add_users_table(conn)  # idempotent: a registry from before users has none
+            changed = conn.execute(sql, params).fetchall()
         except duckdb.ConstraintException:
             raise InputError(f"{path}: user {details.get('user')!r} already exists") from None
         finally:
             conn.close()
+        if not changed or not changed[0][0]:
+            raise InputError(f"{path}: no user {details.get('user')!r}")
         session.record_event("user", who, details)
 
 
@@ -194,7 +197,6 @@ def add_user(path: str | Path, name: str, role: str, password: str, by: str) -> 
     check_name(name)
     checked_role = check_role(role)
     check_password(password)
-    ensure_users_table(path)
     now = _now()
     _write(
         path,
@@ -206,16 +208,8 @@ def add_user(path: str | Path, name: str, role: str, password: str, by: str) -> 
     return User(name, checked_role, False, 0, None, now)
 
 
-def _existing(path: Path, name: str) -> User:
-    user = get_user(path, name)
-    if user is None:
-        raise InputError(f"{path}: no user {name!r}")
-    return user
-
-
 def set_disabled(path: str | Path, name: str, disabled: bool, by: str) -> None:
     path = Path(path)
-    _existing(path, name)
     _write(
         path,
         "UPDATE users SET disabled = ? WHERE name = ?",
@@ -229,7 +223,6 @@ def reset_password(path: str | Path, name: str, password: str, by: str) -> None:
     """A new password; also unlocks the account."""
     path = Path(path)
     check_password(password)
-    _existing(path, name)
     _write(
         path,
         "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, "
@@ -276,7 +269,7 @@ def authenticate(
     if _verify(password_hash, password):
         if user.failed_logins or user.locked_until is not None:
             _update_state(path, "failed_logins = 0, locked_until = NULL", [name])
-        return LoginResult(_existing(path, name), "ok")
+        return LoginResult(replace(user, failed_logins=0, locked_until=None), "ok")
     failed = user.failed_logins + 1
     if failed < MAX_FAILED_LOGINS:
         _update_state(path, "failed_logins = ?", [failed, name])

@@ -128,6 +128,8 @@ class Headers:
             match, _ = route.matches(scope)
             if match is Match.FULL:
                 return str(getattr(route, "path", "?"))
+        if str(scope.get("path", "")).startswith("/static/"):
+            return "/static"
         return "(no route)"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -30,6 +30,7 @@ from netoutcomes.study.eligibility import PatientVerdict, Screening, screen
 from netoutcomes.study.load import patient_records
 from netoutcomes.study.protocol import Protocol, bundled_protocol_path, load_protocol
 from netoutcomes.study.records import PatientRecord
+from netoutcomes.study.run import is_synthetic
 
 T = TypeVar("T")
 PROTOCOLS = ("mibg-net", "lu177-pnet")  # the bundled protocols the web app offers
@@ -40,6 +41,10 @@ def protocol_named(name: str | None) -> str:
     return name if name in PROTOCOLS else PROTOCOLS[0]
 
 
+# Reads answered from the snapshot once it is loaded (screenings are computed from it).
+_SNAPSHOT_READS = {"counts", "rows", "patient_rows", "stored", "audit", "records", "verdict"}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the pages read, loaded in one opening of the registry."""
@@ -47,7 +52,7 @@ class Snapshot:
     tables: dict[str, list[StoredRow]]
     records: list[PatientRecord]
     audit: list[AuditEntry]
-    users: dict[str, User]
+    synthetic: bool  # the bundled SYNTHETIC cohort (every patient id SYN-...)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class _Cache:
     snapshot: Snapshot | None = None
     screenings: dict[str, Screening] = field(default_factory=dict)
     protocols: dict[str, Protocol] = field(default_factory=dict)
+    users: dict[str, User] | None = None
 
 
 class RegistryAccess:
@@ -65,7 +71,17 @@ class RegistryAccess:
         self._cache = _Cache()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._in_memory(fn):
+            return fn(*args)  # answered from the cache: no thread, no lock
         return await run_in_threadpool(self._locked, fn, *args)
+
+    def _in_memory(self, fn: Callable[..., Any]) -> bool:
+        if getattr(fn, "__self__", None) is not self:
+            return False
+        name = getattr(fn, "__name__", "")
+        if name == "user":
+            return self._cache.users is not None
+        return name in _SNAPSHOT_READS and self._cache.snapshot is not None
 
     def _locked(self, fn: Callable[..., T], *args: Any) -> T:
         with self._lock:
@@ -85,12 +101,23 @@ class RegistryAccess:
                 tables = {name: registry.stored_rows(name) for name in TABLES}
                 records = patient_records(registry)
                 audit = registry.audit()
-            users = {u.name: u for u in list_users(self.path)}
-            self._cache.snapshot = Snapshot(tables, records, audit, users)
+            synthetic = is_synthetic(records)
+            self._cache.snapshot = Snapshot(tables, records, audit, synthetic)
         return self._cache.snapshot
 
+    def synthetic(self) -> bool:
+        """Whether the data shown are SYNTHETIC (as last read; no registry access)."""
+        snapshot = self._cache.snapshot
+        return snapshot is not None and snapshot.synthetic
+
     def user(self, name: str) -> User | None:
-        return self.snapshot().users.get(name)
+        if self._cache.users is None:
+            self._cache.users = {u.name: u for u in list_users(self.path)}
+        return self._cache.users.get(name)
+
+    def users_changed(self) -> None:
+        """After a login attempt (the lock-out counter) or a change to a user."""
+        self._cache.users = None
 
     def protocol(self, name: str) -> Protocol:
         if name not in self._cache.protocols:

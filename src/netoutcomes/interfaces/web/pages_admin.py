@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,7 +47,7 @@ async def login_submit(request: Request) -> Response:
         return render(request, "login.html", status=429, error=message, name=name)
     access = _access(request)
     result = await access.call(users.authenticate, access.path, name, form.get("password", ""))
-    access.changed()  # the lock-out counter moved
+    access.users_changed()  # the lock-out counter moved
     if result.user is None:
         throttle.failed(client)
         log.info("failed login (%s)", result.reason)  # no name: it may be a mistyped password
@@ -66,6 +68,34 @@ async def home(request: Request) -> Response:
     access = _access(request)
     counts = await access.call(access.counts)
     return render(request, "home.html", counts=counts)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry: AuditEntry
+    key: str  # "therapy_id=R1"
+    change: str  # "agent: i131_mibg; date: 2011-04-01" or "cycle: 1 -> 2"
+
+
+def _pairs(text: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {"": text}
+    return value if isinstance(value, dict) else {"": value}
+
+
+def audit_row(entry: AuditEntry) -> AuditRow:
+    key = ", ".join(f"{k}={v}" for k, v in _pairs(entry.row_key).items())
+    new, old = _pairs(entry.new_values), _pairs(entry.old_values)
+    if entry.action == "checkpoint":
+        # The table digests are for `audit --verify`; the page shows why it was written.
+        change = f"{new.get('reason', '')} (table digests recorded)"
+    elif entry.old_values:
+        change = "; ".join(f"{k}: {old.get(k)} → {v}" for k, v in new.items())
+    else:
+        change = "; ".join(f"{k}: {v}" for k, v in new.items() if v is not None)
+    return AuditRow(entry, key, change)
 
 
 def _matches(entry: AuditEntry, who: str, action: str, table: str, since: str, until: str) -> bool:
@@ -89,7 +119,7 @@ async def audit_log(request: Request) -> Response:
     return render(
         request,
         "audit.html",
-        entries=shown[:AUDIT_PAGE_ROWS],
+        entries=[audit_row(e) for e in shown[:AUDIT_PAGE_ROWS]],
         total=len(shown),
         limit=AUDIT_PAGE_ROWS,
         filters=filters,

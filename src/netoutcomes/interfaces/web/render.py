@@ -18,6 +18,7 @@ def render(request: Request, template: str, status: int = 200, **context: object
         role=role.value if role else None,
         can={p.value for p in ROLE_PERMISSIONS[role]} if role else set(),
         csrf=csrf_token(request),
+        synthetic=request.app.state.access.synthetic(),
         **context,
     )
     return HTMLResponse(html, status_code=status)
