@@ -8,6 +8,7 @@ API is imported inside the commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,8 @@ def _console() -> Any:
     from rich.console import Console
 
     console = Console()
-    if not console.is_terminal:  # a file or a pipe: no reason to squeeze into 80 columns
-        console = Console(width=160)
+    if not console.is_terminal:  # a file or a pipe: as wide as COLUMNS says, else 160
+        console = Console(width=int(os.environ.get("COLUMNS", "160")))
     return console
 
 
