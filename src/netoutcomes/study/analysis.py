@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from netoutcomes.study.biochemical import biochemical_tables
 from netoutcomes.study.cohorts import (
     DAYS_PER_YEAR,
     SurvivalData,
@@ -111,6 +112,7 @@ def analyse(
     screening_tables(result)
     for outcome in protocol.outcomes:
         result.add_table("response", response_table(outcome, analysed, entries))
+    biochemical_tables(result, analysed, entries)
     survival_tables(result, analysed, entries)
     nested_tables(result, analysed, entries)
     disjoint_table(result, analysed, entries)

@@ -9,6 +9,7 @@ from netoutcomes.registry import model as m
 from netoutcomes.registry.store import Registry, open_registry
 from netoutcomes.study.records import (
     Assessment,
+    BiomarkerValue,
     Histology,
     Lesion,
     PatientRecord,
@@ -55,10 +56,15 @@ def patient_records(registry: Registry) -> list[PatientRecord]:
     for th in registry.rows_of(m.Therapy):
         therapies[th.patient_id].append(Therapy(th.agent.value, th.date, th.activity_mbq))
     assessments = defaultdict(list)
+    biomarkers = defaultdict(list)
     for a in registry.rows_of(m.Assessment):
         result = _assessment_result(a)
         if result is not None:
             assessments[a.patient_id].append(Assessment(a.kind.value, a.date, result))
+        if a.kind is m.AssessmentKind.biomarker and a.biomarker is not None:
+            biomarkers[a.patient_id].append(
+                BiomarkerValue(a.biomarker.value, a.date, a.value, a.unit)
+            )
 
     records = []
     for patient in registry.rows_of(m.Patient):
@@ -86,6 +92,7 @@ def patient_records(registry: Registry) -> list[PatientRecord]:
                 death_date=f.death_date if f else None,
                 vital_status=f.vital_status.value if f else None,
                 birth_year=patient.birth_year,
+                biomarkers=tuple(biomarkers[pid]),
             )
         )
     return records

@@ -78,6 +78,21 @@ def _response(w: SegmentWriter) -> None:
         w.text(". ")
 
 
+def _biochemical(w: SegmentWriter) -> None:
+    for spec in w.result.protocol.biochemical:
+        table = f"biochemical_{spec.id}"
+        w.sentence(3)
+        label = spec.label or f"Biochemical response ({spec.biomarker})"
+        if w.value(table, "not_evaluable", "n") == w.value(table, "not_evaluable", "total"):
+            w.text(f"{label}: not assessed (no evaluable values). ")
+            continue
+        w.text(f"{label} (fall of at least {spec.response_fall_percent:g}%): ")
+        w.number(table, "response", "percent", "%")
+        w.text(" (")
+        w.interval(table, "response", "ci_lower", "ci_upper", "%")
+        w.text("). ")
+
+
 def _landmark(w: SegmentWriter, table: str, row: str, t: float, events: str = "deaths") -> None:
     """'58% (95% CI 45.8-73.4%) at 5 years' or 'not estimable (...) at 10 years'."""
     k = landmark_key(t)
@@ -285,6 +300,7 @@ def write_results(result: StudyResult, journal_p: bool = True) -> list[Segment]:
         w.text("No patient could be analysed.")
         return w.paragraph()
     _response(w)
+    _biochemical(w)
     _survival(w)
     _endpoints(w)
     _comparisons(w)

@@ -25,6 +25,7 @@ from pydantic import (
 from netoutcomes.errors import InputError
 from netoutcomes.study.protocol_base import Origin, _Strict
 from netoutcomes.study.protocol_endpoints import (
+    BiochemicalResponse,
     CategoricalCovariate,
     Covariate,
     CoxModel,
@@ -38,6 +39,7 @@ from netoutcomes.study.protocol_endpoints import (
 
 # the protocol's types, wherever they are defined, are imported from here
 __all__ = [
+    "BiochemicalResponse",
     "CategoricalCovariate",
     "Cohort",
     "CoxModel",
@@ -212,6 +214,7 @@ class Protocol(_Strict):
     comparisons: Comparisons = Comparisons()
     endpoints: list[Endpoint] = []  # time-to-event endpoints beyond overall survival
     models: list[CoxModel] = []  # adjusted Cox models
+    biochemical: list[BiochemicalResponse] = []  # best biochemical response per marker
 
     @model_validator(mode="after")
     def _references_exist(self) -> Protocol:

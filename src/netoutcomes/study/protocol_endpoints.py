@@ -125,3 +125,16 @@ class CoxModel(_Strict):
     cohort: str | None = None
     covariates: list[Covariate] = Field(min_length=1)
     strata: list[CategoricalCovariate] = []
+
+
+class BiochemicalResponse(_Strict):
+    """Best biochemical response of one marker: the largest fall from baseline (the last
+    value within ``baseline_lookback_days`` before the first therapy, up to its day) to a
+    later value in the same unit; a fall of at least ``response_fall_percent`` is a
+    response."""
+
+    id: str
+    label: str = ""
+    biomarker: str  # registry code: chromogranin_a, 5hiaa_urine, 5hiaa_plasma
+    response_fall_percent: float = Field(default=50.0, gt=0, le=100)
+    baseline_lookback_days: int = Field(default=90, gt=0)

@@ -46,6 +46,14 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class BiomarkerValue:
+    marker: str  # e.g. chromogranin_a, 5hiaa_urine
+    date: dt.date | None
+    value: float | None
+    unit: str | None
+
+
+@dataclass(frozen=True)
 class Histology:
     site: str | None  # site category, e.g. small_bowel, pancreas
     grade: str | None  # G1, G2, G3, NEC, ...
@@ -68,6 +76,7 @@ class PatientRecord:
     death_date: dt.date | None = None
     vital_status: str | None = None  # alive / dead
     birth_year: int | None = None  # the registry holds no full birth date
+    biomarkers: tuple[BiomarkerValue, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def first_therapy(self, agent: str) -> dt.date | None:

@@ -34,12 +34,14 @@ def best_response(outcome: ResponseOutcome, patient: PatientRecord, start: dt.da
     return best
 
 
-def response_table(
-    outcome: ResponseOutcome, patients: list[PatientRecord], entry_dates: dict[str, dt.date]
-) -> Table:
-    table = Table(
-        id=f"response_{outcome.id}",
-        title=outcome.label,
+PROPORTION_NOTE = "Exact (Clopper-Pearson) 95% confidence intervals; denominator: all analysed."
+
+
+def proportion_table(table_id: str, title: str, note: str = PROPORTION_NOTE) -> Table:
+    """A table of counts, each with its percentage of all analysed and exact interval."""
+    return Table(
+        id=table_id,
+        title=title,
         columns=["category", "n", "total", "percent", "ci_lower", "ci_upper"],
         labels={
             "category": "Best response",
@@ -49,22 +51,32 @@ def response_table(
             "ci_lower": "95% CI lower (%)",
             "ci_upper": "95% CI upper (%)",
         },
-        note="Exact (Clopper-Pearson) 95% confidence intervals; denominator: all analysed.",
+        note=note,
     )
+
+
+def add_proportion(table: Table, key: str, count: int, total: int, label: str) -> None:
+    table.row_labels[key] = label
+    prop = st.proportion(count, total)
+    table.add(
+        category=key,
+        n=count,
+        total=total,
+        percent=pct(prop.estimate),
+        ci_lower=pct(prop.lower),
+        ci_upper=pct(prop.upper),
+    )
+
+
+def response_table(
+    outcome: ResponseOutcome, patients: list[PatientRecord], entry_dates: dict[str, dt.date]
+) -> Table:
+    table = proportion_table(f"response_{outcome.id}", outcome.label)
     best = [best_response(outcome, p, entry_dates[p.patient_id]) for p in patients]
     total = len(patients)
 
     def add(key: str, count: int, label: str) -> None:
-        table.row_labels[key] = label
-        prop = st.proportion(count, total)
-        table.add(
-            category=key,
-            n=count,
-            total=total,
-            percent=pct(prop.estimate),
-            ci_lower=pct(prop.lower),
-            ci_upper=pct(prop.upper),
-        )
+        add_proportion(table, key, count, total, label)
 
     for category in outcome.categories:
         add(category, sum(b == category for b in best), category)
