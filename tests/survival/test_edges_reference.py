@@ -257,6 +257,12 @@ def test_quantile_tolerance_boundary_as_r_findq() -> None:
     assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [1.5, 2.5]
     km = _curve([0.75 + 2 * tol, 0.5, 0.25])
     assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [2.0, 2.5]
+    # the end-of-curve rule also needs |p - last value| < tol strictly (R: findq on
+    # failure 0, 0.25, 0.5 at times 0, 1, 2 gives 1.5 NA, and 1.5 2.0 for p = 0.5 + tol/2)
+    km = _curve([0.75, 0.5])
+    got = quantiles(km, np.array([0.25, 0.5 + tol]))
+    assert got[0].time == 1.5 and np.isnan(got[1].time)
+    assert [q.time for q in quantiles(km, np.array([0.25, 0.5 + tol / 2]))] == [1.5, 2.0]
 
 
 def test_start_of_an_empty_curve_is_zero() -> None:
@@ -265,6 +271,10 @@ def test_start_of_an_empty_curve_is_zero() -> None:
     # R's default origin min(0, time) is min(0, numeric(0)) = 0 without any time
     km = kaplan_meier(count_table(np.array([]), np.array([], bool)))
     assert km.time.size == 0 and start_time(km) == 0.0
+    from netoutcomes.survival.km import survival_at
+
+    at = survival_at(km, np.array([1.0]))  # nobody at risk, S = 1 at the origin
+    assert at.n_risk.tolist() == [0.0] and at.surv.tolist() == [1.0]
     # and with times it is the smaller of 0 and the first (negative) time
     assert start_time(kaplan_meier(count_table(np.array([-2.0, 1.0]), np.ones(2, bool)))) == -2.0
     assert start_time(kaplan_meier(count_table(np.array([2.0, 1.0]), np.ones(2, bool)))) == 0.0
