@@ -52,3 +52,40 @@ def test_timefix_ties_times_as_r_aeqsurv() -> None:
     fixed, entry = r_timefix(np.array(ref["time"], float), None)
     assert entry is None
     assert_r(fixed, ref["fixed"], "aeqSurv", rtol=0.0)
+
+
+def test_timefix_with_entry_as_r_aeqsurv() -> None:
+    from netoutcomes.errors import InputError
+
+    # R: aeqSurv(Surv(c(0, 1 + 1e-10, 0.5, 2), c(1, 3, 2 + 1e-9, 4), ...)) gives
+    # start 0 1 0.5 2, stop 1 3 2 4 (entries and exits tied on one grid)
+    fixed, entry = r_timefix(
+        np.array([1.0, 3.0, 2.0 + 1e-9, 4.0]), np.array([0.0, 1.0 + 1e-10, 0.5, 2.0])
+    )
+    assert fixed.tolist() == [1.0, 3.0, 2.0, 4.0]
+    assert entry is not None and entry.tolist() == [0.0, 1.0, 0.5, 2.0]
+    # R: aeqSurv(Surv(c(0, 1), c(1 + 1e-10, 1 + 2e-10), ...)) stops: "an interval has
+    # effective length 0"
+    with pytest.raises(InputError, match="has length 0"):
+        r_timefix(np.array([1.0 + 1e-10, 1.0 + 2e-10]), np.array([0.0, 1.0]))
+
+
+def test_a_missing_stratum_drops_its_row_as_r() -> None:
+    from netoutcomes.survival.cox import cox_model_data
+
+    # R drops a row with a missing strata() value from the model frame: the fit is the
+    # fit without that row
+    ref = COX["regular"]
+    time, event = np.array(ref["time"], float), np.array(ref["event"], bool)
+    x = np.array(ref["x"], float).reshape(2, -1)
+    stratum = np.array([1.0, 1.0, np.nan, 2.0, 2.0, 1.0])
+    columns = {"a": x[0], "c": x[1], "s": stratum}
+    model = cox_model_data(time, event, None, columns, ["a", "c"], strata_column="s")
+    assert model.design.n_dropped == 1 and model.data.x.shape == (5, 2)
+    keep = ~np.isnan(stratum)
+    without = cox_model_data(
+        time[keep], event[keep], None, {k: v[keep] for k, v in columns.items()}, ["a", "c"], "s"
+    )
+    np.testing.assert_array_equal(model.data.x, without.data.x)
+    np.testing.assert_array_equal(model.data.strata, without.data.strata)
+    np.testing.assert_array_equal(model.data.time, without.data.time)
