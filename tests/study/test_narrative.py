@@ -122,3 +122,28 @@ def test_not_estimable_and_flags_reach_the_text(studies: dict[str, StudyResult])
     diff = 100 * (ten["sb_delayed_entry"][2] - ten["all_nets_delayed_entry"][2])
     assert f"51.6% for Small-bowel NETs ({diff:.1f} points vs All NETs, 95% CI" in text
     assert all(isinstance(s, Segment) for s in result.results)
+
+
+def test_no_table_reports_past_its_follow_up(studies: dict[str, StudyResult]) -> None:
+    """Every Kaplan-Meier row of both bundled protocols (survival and endpoints): a
+    landmark after the row's last follow-up time has no estimate and says why."""
+    checked = 0
+    for result in studies.values():
+        for table in result.tables.values():
+            if "followup_end" not in table.columns:
+                continue
+            landmarks = [
+                c[2:-5] for c in table.columns if c.startswith("s_") and c.endswith("_note")
+            ]
+            for row in table.rows:
+                end = row["followup_end"]
+                assert isinstance(end, float)
+                for k in landmarks:
+                    t = float(k.rstrip("y"))
+                    if t > end + 0.005:  # the cell rounds the end to 0.01 years
+                        assert row[f"s_{k}"] is None and row[f"s_{k}_lower"] is None
+                        assert str(row[f"s_{k}_note"]).startswith("not estimable"), row
+                        checked += 1
+                    else:
+                        assert row[f"s_{k}_note"] is None or "at risk" in str(row[f"s_{k}_note"])
+    assert checked > 0  # the demo has such rows (e.g. other sites at 10 years)
