@@ -53,12 +53,12 @@ def _part_html(p: Part) -> str:
     return f'<span class="n" id="{escape(p.anchor)}"{value}>{escape(p.text)}</span>'
 
 
-def _cell_html(parts: tuple[Part, ...]) -> str:
+def _cell_html(parts: tuple[Part, ...], numeric: bool) -> str:
     """An estimate, then its interval kept on one line: "58.0 (45.8–73.4)" may wrap
-    only before the parenthesis."""
+    only before the parenthesis. Text wraps anywhere."""
     head = _part_html(parts[0])
-    if len(parts) == 1:
-        return head
+    if len(parts) == 1 or not numeric:
+        return "".join(_part_html(p) for p in parts)
     rest = "".join(_part_html(p) for p in parts[1:]).lstrip()
     return f'{head} <span class="ci">{rest}</span>'
 
@@ -71,20 +71,29 @@ def _is_wide(table: DisplayTable) -> bool:
 
 
 def table_html(table: DisplayTable) -> Markup:
+    text_columns = (
+        {i for i, c in enumerate(table.rows[0]) if not c.numeric} if table.rows else set()
+    )
     head = []
-    for header_row in table.header:
-        cells = "".join(
-            f"<th{f' colspan={c.colspan}' if c.colspan > 1 else ''}"
-            f"{f' rowspan={c.rowspan}' if c.rowspan > 1 else ''}>{escape(c.text)}</th>"
-            for c in header_row
-        )
-        head.append(f"<tr>{cells}</tr>")
+    for r, header_row in enumerate(table.header):
+        cells, column = [], 0
+        for c in header_row:
+            # a header over a text column is left-aligned like its cells
+            left = r == 0 and c.colspan == 1 and column in text_columns
+            cells.append(
+                f"<th{' class=txt' if left else ''}"
+                f"{f' colspan={c.colspan}' if c.colspan > 1 else ''}"
+                f"{f' rowspan={c.rowspan}' if c.rowspan > 1 else ''}>{escape(c.text)}</th>"
+            )
+            column += c.colspan
+        head.append(f"<tr>{''.join(cells)}</tr>")
     body = []
     for row in table.rows:
-        cells = "".join(
-            f'<td class="{"num" if c.numeric else "txt"}">{_cell_html(c.parts)}</td>' for c in row
+        tds = "".join(
+            f'<td class="{"num" if c.numeric else "txt"}">{_cell_html(c.parts, c.numeric)}</td>'
+            for c in row
         )
-        body.append(f"<tr>{cells}</tr>")
+        body.append(f"<tr>{tds}</tr>")
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.footnotes)
     return Markup(
         f'<section class="table{" wide" if _is_wide(table) else ""}" id="{escape(table.id)}">'

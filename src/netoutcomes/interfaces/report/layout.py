@@ -9,6 +9,7 @@ on it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from netoutcomes.figures.forest import format_p
@@ -129,7 +130,13 @@ def _header(table: Table, column: str) -> tuple[str | None, str]:
     if m and m["prefix"] in LANDMARK_PREFIXES:
         t = float(m["t"])
         group = f"{t:g} year" + ("" if t == 1 else "s")
-        return group, "Note" if m["note"] else LANDMARK_PREFIXES[m["prefix"]]
+        if m["note"]:
+            return group, "Note"
+        label = table.labels.get(column, "")
+        if m["prefix"] == "s" and label.endswith(" (%)"):  # "PFS at 1 y (%)" -> "PFS, %"
+            name = re.sub(r"\s+at\s+[0-9.]+\s*y\b", "", label.removesuffix(" (%)"))
+            return group, f"{name}, %"
+        return group, LANDMARK_PREFIXES[m["prefix"]]
     label = table.labels.get(column, "")
     if label and not looks_like_id(label):
         return None, label
@@ -172,6 +179,7 @@ def display_table(
         for p in plan
     }
     rows = [[_cell(table, r, p, decimals[p.base], value_labels) for p in plan] for r in table.rows]
+    rows = [[_capitalised(row[0]), *row[1:]] for row in rows if row]
     return DisplayTable(table.id, table.title, _header_rows(plan), rows, _notes(table, footnotes))
 
 
@@ -204,6 +212,15 @@ def _cell(
         negative = any(isinstance(b, int | float) and b < 0 for b in bounds)
         parts += [Part(" ("), lo, Part(" to " if negative else "–"), hi, Part(")")]
     return DisplayCell(tuple(parts), not isinstance(row[column.base], str))
+
+
+def _capitalised(cell: DisplayCell) -> DisplayCell:
+    """A row label starts with a capital ("Improved", "Symptom control (...)")."""
+    if cell.numeric or not cell.parts or not cell.parts[0].text[:1].islower():
+        return cell
+    first = cell.parts[0]
+    text = first.text[:1].upper() + first.text[1:]
+    return DisplayCell((Part(text, first.anchor, first.value), *cell.parts[1:]), cell.numeric)
 
 
 def _header_rows(plan: list[Column]) -> list[list[HeaderCell]]:
