@@ -121,8 +121,18 @@ def test_the_log_names_routes_not_patients(client_for, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="netoutcomes.web"):
         assert client.get("/patients/SYN-001?protocol=mibg-net").status_code == 200
         client.get("/patients?q=SYN-002")
-    text = caplog.text
+    access = client.app.state.access
+
+    def broken(patient_id: str) -> None:
+        raise ValueError(f"stored value of {patient_id} is odd")
+
+    access.patient_rows = broken
+    with caplog.at_level(logging.INFO):
+        assert client.get("/patients/SYN-003").status_code == 500
+    # Everything logged except the test client's own request lines (httpx, client side).
+    text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
     assert "GET /patients/{patient_id} 200" in text
+    assert "GET /patients/{patient_id} failed: ValueError" in text
     assert "SYN-" not in text
 
 

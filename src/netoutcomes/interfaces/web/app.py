@@ -151,12 +151,28 @@ class Headers:
                 message["headers"] = headers
             await send(message)
 
+        started_response = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await with_headers(message)
+
         try:
-            await self.app(scope, receive, with_headers)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
-            # The type only: a message may quote a stored value.
+            # The type only, and not re-raised: the server's traceback would print the
+            # exception's message, which may quote a stored value.
             log.error("%s %s failed: %s", scope["method"], self._pattern(scope), type(exc).__name__)
-            raise
+            if not started_response:
+                await tracked(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                    }
+                )
+                await tracked({"type": "http.response.body", "body": b"Internal error."})
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %d %.0f ms", scope["method"], self._pattern(scope), status, elapsed)

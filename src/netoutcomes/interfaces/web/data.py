@@ -30,7 +30,7 @@ from netoutcomes.study.eligibility import PatientVerdict, Screening, screen
 from netoutcomes.study.load import patient_records
 from netoutcomes.study.protocol import Protocol, bundled_protocol_path, load_protocol
 from netoutcomes.study.records import PatientRecord
-from netoutcomes.study.run import is_synthetic
+from netoutcomes.study.run import SYNTHETIC_PREFIX
 
 T = TypeVar("T")
 PROTOCOLS = ("mibg-net", "lu177-pnet")  # the bundled protocols the web app offers
@@ -52,7 +52,7 @@ class Snapshot:
     tables: dict[str, list[StoredRow]]
     records: list[PatientRecord]
     audit: list[AuditEntry]
-    synthetic: bool  # the bundled SYNTHETIC cohort (every patient id SYN-...)
+    synthetic: bool  # holds patients of the bundled SYNTHETIC cohort (ids SYN-...)
 
 
 @dataclass
@@ -101,7 +101,8 @@ class RegistryAccess:
                 tables = {name: registry.stored_rows(name) for name in TABLES}
                 records = patient_records(registry)
                 audit = registry.audit()
-            synthetic = is_synthetic(records)
+            # Labelled as soon as one SYNTHETIC patient is in (a demo registry plus test entries).
+            synthetic = any(r.patient_id.startswith(SYNTHETIC_PREFIX) for r in records)
             self._cache.snapshot = Snapshot(tables, records, audit, synthetic)
         return self._cache.snapshot
 
