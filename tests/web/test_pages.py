@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import zipfile
@@ -137,3 +138,19 @@ def test_names_roles_and_passwords_are_checked(registry: Path) -> None:
         with pytest.raises(InputError):
             call()
     assert "pi2" not in {u.name for u in list_users(registry)}
+
+
+@pytest.mark.slow
+def test_an_analyst_runs_an_analysis_and_everyone_reads_the_report(client_for, registry) -> None:
+    analyst = client_for("analyst")
+    token = csrf_of(analyst.get("/analysis").text)
+    ran = analyst.post("/analysis/run", data={"csrf_token": token, "protocol": "mibg-net"})
+    assert ran.status_code == 200
+    run_id = re.search(r"(mibg-net-\d{8}T\d{6}): <a", ran.text)
+    assert run_id is not None
+    report = client_for("viewer").get(f"/analysis/{run_id.group(1)}/report")
+    assert report.status_code == 200 and "<svg" in report.text
+    assert "SYN-0" not in report.text  # aggregate results only: no patient id
+    with open_registry(registry) as opened:
+        event = [e for e in opened.audit() if e.action == "analyze"][-1]
+    assert event.who == "web:analyst" and '"protocol": "mibg-net"' in event.new_values
