@@ -85,6 +85,9 @@ def coxph(
     engine = resolve_backend(data, backend)
     # The kinds and levels of the columns, from their distinct combinations (a GROUP BY
     # on the engine; rows with a missing used column left out, as the fit leaves them).
+    # TEMPORARY (issue 9): with a continuous covariate and time the distinct combinations
+    # are about the rows, so this pulls them into memory; it wants an engine call giving
+    # each column's kind and a factor's distinct levels (a GROUP BY per factor column).
     rows = survival_data_on(
         engine_data(data),
         time,
