@@ -200,6 +200,9 @@ CASES: dict[str, Case] = {
     "redcap records truncated": _redcap_records(_truncated_records, "cells but the header"),
     "redcap records cut mid-row": _redcap_records(_cut_mid_row, "cells but the header"),
     "redcap cell over 131072 characters": _redcap_records(_huge_cell, "longer than"),
+    "redcap records header malformed (found by the fuzz test)": _redcap_records(
+        lambda t: '"record_id' + t[len("record_id") :], "malformed CSV"
+    ),
     "redcap instrument typo": _instrument_typo,
     "xlsx damaged sheet xml": _damaged_sheet_xml,
     "xlsx sheet named Patients": _sheet_named("Patient"),
@@ -292,3 +295,15 @@ def test_matching_mbq_and_mci_are_accepted(tmp_path: Path, empty_registry: Path)
     assert result.exit_code == 0, result.output
     with open_registry(empty_registry) as registry:
         assert [r["activity_mbq"] for r in registry.stored_rows("therapies")] == [7400.0, 6650.0]
+
+
+def test_screen_over_a_stored_value_the_model_refuses_is_one_error_line(
+    clinic_registry: Path,
+) -> None:
+    conn = duckdb.connect(str(clinic_registry))
+    conn.execute("UPDATE patients SET sex = 'alien' WHERE patient_id = 'NET002'")
+    conn.close()
+    result = runner.invoke(app, ["screen", str(clinic_registry), "--protocol", "mibg-net"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "table patients, row NET002, column sex" in line

@@ -19,12 +19,14 @@ def describe(item: Any, value: object = None) -> str:
     if kind == "string_pattern_mismatch":
         pattern = str(context.get("pattern", ""))
         return PATTERN_RULES.get(pattern, "not in the expected format (see the data dictionary)")
+    if kind in ("missing", "string_type", "float_type", "int_type", "date_type") and value is None:
+        return "required: the cell is empty"
     if kind == "enum":
         allowed = [
             a.strip().strip("'")
             for a in str(context.get("expected", "")).replace(" or ", ", ").split(",")
         ]
         allowed = [a for a in allowed if a]
-        hint = did_you_mean(str(value), allowed) if isinstance(value, str) else ""
+        hint = did_you_mean(str(value), allowed, cutoff=0.75) if isinstance(value, str) else ""
         return f"not an allowed value (allowed: {', '.join(allowed)}){hint}"
     return str(item.get("msg", "invalid")).removeprefix("Value error, ")

@@ -203,6 +203,7 @@ def _read_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, str]
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] = []
     try:
         header = [h.strip() for h in next(reader, [])]
         for cells in reader:
@@ -218,7 +219,7 @@ def _read_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, str]
             rows.append((reader.line_num, dict(zip(header, cells, strict=True))))
     except csv.Error as exc:
         problems.append(Problem(str(path), reader.line_num, None, None, csv_error_rule(exc)))
-    if not header:
+    if not header and not problems:
         problems.append(Problem(str(path), 1, None, None, "empty file: no header row"))
     return rows, problems
 
@@ -246,7 +247,12 @@ def read_redcap(mapping_path: Path) -> SourceData:
             result.problems.append(Problem(str(path), None, None, None, "not UTF-8 text"))
     if result.problems:
         return result
-    fields, forms, choices = _choices(texts[dictionary_path])
+    try:
+        fields, forms, choices = _choices(texts[dictionary_path])
+    except csv.Error as exc:
+        rule = csv_error_rule(exc)
+        result.problems.append(Problem(str(dictionary_path), None, None, None, rule))
+        return result
     records_sha = result.files[1].sha256
     records, problems = _read_records(records_path, texts[records_path])
     result.problems += problems
@@ -275,6 +281,10 @@ def read_redcap(mapping_path: Path) -> SourceData:
         result.problems += [
             Problem(p.file, None, f"tables.{table}.{p.column}", None, p.rule) for p in check
         ]
+        id_field = _id_field(table_map)
+        if records and id_field is not None and id_field not in columns:
+            rule = "the records export has no such column (the patient_id of every row)"
+            result.problems.append(Problem(str(records_path), 1, None, id_field, rule))
         for name in _referenced_fields(table_map):
             if name not in known:
                 rule = "REDCap field not in the data dictionary nor the records export"

@@ -87,7 +87,7 @@ def _not_a_registry(path: Path) -> InputError:
 def create_registry(path: str | Path) -> Path:
     """Create an empty registry file of the current schema version. Refuses to overwrite."""
     path = Path(path)
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise InputError(f"{path}: already exists; refusing to overwrite a registry")
     if not path.parent.exists():
         raise InputError(f"{path.parent}: no such directory")
@@ -101,6 +101,7 @@ def create_registry(path: str | Path) -> Path:
         path.unlink(missing_ok=True)  # no half-made registry left behind
         raise
     conn.close()
+    path.chmod(0o600)  # patient data: the owner only, whatever the umask
     return path
 
 

@@ -22,7 +22,9 @@ from netoutcomes.registry.chain import AuditKeyError, read_key_file
 from netoutcomes.registry.dictionary import write_templates
 from netoutcomes.registry.export import DEFAULT_MIN_CELL, export_registry
 from netoutcomes.registry.importing import ImportRejected, import_sources, os_user
+from netoutcomes.registry.redcap_dictionary import write_redcap_dictionary
 from netoutcomes.registry.store import create_registry, open_registry
+from netoutcomes.registry.workbook import write_template_workbook
 
 # Below this many rows a progress bar is noise.
 PROGRESS_FROM_ROWS = 2000
@@ -42,15 +44,24 @@ def init_command(
 
 @app.command("template")
 def template_command(
-    directory: Path = typer.Argument(..., help="Folder to write the templates into."),
+    directory: Path | None = typer.Argument(
+        None, help="New or empty folder to write the CSV templates into."
+    ),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", help="Also (or instead) write a workbook: a sheet per table, dropdowns."
+    ),
 ) -> None:
-    """Write empty CSV templates, one per table, and the data dictionary."""
+    """Write empty CSV templates, one per table, and the data dictionary (or a workbook)."""
+    if directory is None and xlsx is None:
+        fail("give a folder for the CSV templates, or --xlsx FILE for a workbook")
     try:
-        written = write_templates(directory)
+        if directory is not None:
+            written = write_templates(directory)
+            typer.echo(f"wrote {len(written)} files to {directory}")
+        if xlsx is not None:
+            typer.echo(f"wrote {write_template_workbook(xlsx)}")
     except InputError as exc:
         fail(str(exc))
-        return
-    typer.echo(f"wrote {len(written)} files to {directory}")
 
 
 KEY_FILE_HELP = (
@@ -256,3 +267,26 @@ def _verify(registry: Path, head: Path | None, key: bytes | None) -> None:
             typer.echo(f"tampering: {line}", err=True)
         fail(f"{registry}: {verdict.problems[0]}")
     typer.echo(f"audit log intact: {verdict.entries} entries")
+
+
+redcap_app = typer.Typer(help="REDCap: a project dictionary matching the registry.")
+app.add_typer(redcap_app, name="redcap")
+
+
+@redcap_app.command("dictionary")
+def redcap_dictionary_command(
+    out: Path = typer.Argument(..., help="Data dictionary CSV to write (refuses to overwrite)."),
+) -> None:
+    """Write a REDCap data dictionary matching the registry, and its import mapping."""
+    try:
+        written = write_redcap_dictionary(out)
+    except FileExistsError as exc:
+        fail(f"{exc.filename}: already exists; refusing to overwrite")
+        return
+    except OSError as exc:
+        fail(f"{out}: cannot write the dictionary ({exc.strerror})")
+        return
+    typer.echo(f"wrote {written[0]} (upload it in REDCap) and {written[1]} (the import mapping)")
+    typer.echo(
+        "in the project setup, make every instrument but patients, diagnoses and followup repeating"
+    )
