@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,20 @@ def _counts(report: Any) -> list[tuple[str, int, int, int]]:
     return [(t, c.inserted, c.updated, c.unchanged) for t, c in report.counts.items()]
 
 
+UPLOAD_MINUTES = 30  # a previewed upload waits this long for its confirmation
+
+
+def _fresh_uploads(request: Request) -> dict[str, Path]:
+    """Uploads awaiting confirmation; older ones are deleted (a preview never confirmed)."""
+    uploads: dict[str, Path] = getattr(request.app.state, "uploads", {})
+    cutoff = time.time() - UPLOAD_MINUTES * 60
+    for token, folder in list(uploads.items()):
+        if not folder.exists() or folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            del uploads[token]
+    return uploads
+
+
 async def import_preview(request: Request) -> Response:
     access = _access(request)
     try:
@@ -205,7 +220,7 @@ async def import_preview(request: Request) -> Response:
         problems = [str(p) for p in exc.problems]
         return render(request, "import.html", 400, stage="rejected", problems=problems, error=None)
     token = secrets.token_urlsafe(16)
-    request.app.state.uploads = {**getattr(request.app.state, "uploads", {}), token: folder}
+    request.app.state.uploads = {**_fresh_uploads(request), token: folder}
     request.session["import_token"] = token
     return render(
         request,
@@ -223,7 +238,7 @@ async def import_confirm(request: Request) -> Response:
     form = await checked_form(request)
     access = _access(request)
     token = form.get("token", "")
-    uploads: dict[str, Path] = getattr(request.app.state, "uploads", {})
+    uploads = _fresh_uploads(request)
     if token != request.session.pop("import_token", None) or token not in uploads:
         return render(request, "import.html", 400, stage="upload", error="Upload the files again.")
     folder = uploads.pop(token)
