@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
 
+from netoutcomes.errors import InputError
 from netoutcomes.registry.export import (
     export_registry,
     neutralise,
     suppress_count,
+    suppress_group,
 )
 from netoutcomes.registry.importing import import_sources
 from netoutcomes.registry.model import TABLES
@@ -157,3 +161,57 @@ def test_deidentified_ids_still_link_the_tables(clinic_registry: Path, tmp_path:
     for r in lesions:
         by_scan.setdefault(r["scan_id"], []).append(r["uptake_grade"])
     assert sorted(map(sorted, by_scan.values())) == [["2"], ["3", "4"], ["4"]]
+
+
+def test_one_small_count_gets_a_complementary_suppression() -> None:
+    # Total 52 = 40 + 3 + 9: hiding only the 3 would leave 52 - 40 - 9 = 3 recoverable.
+    assert suppress_group([40, 3, 9], 5) == [40, "<5", "suppressed"]
+    # Two small counts hiding 5 rows between them (3 + 2) protect each other.
+    assert suppress_group([40, 3, 2], 5) == [40, "<5", "<5"]
+    assert suppress_group([40, 6, 0], 5) == [40, 6, 0]
+
+
+def test_small_cells_adding_up_to_less_than_the_threshold_hide_a_third() -> None:
+    # [1, 1, 50], total 52: '<5', '<5', 50 gives 52 - 50 = 2 = 1 + 1, both recovered.
+    assert suppress_group([1, 1, 50], 5) == ["<5", "<5", "suppressed"]
+    # [1, 2, 8, 40]: 1 + 2 = 3 < 5, so the 8 is hidden too (11 rows among three cells).
+    assert suppress_group([1, 2, 8, 40], 5) == ["<5", "<5", "suppressed", 40]
+
+
+def test_summary_breakdowns_include_missing_values(clinic_registry: Path, tmp_path: Path) -> None:
+    export_registry(clinic_registry, tmp_path / "a", aggregate=True, min_cell=3)
+    rows = _read(tmp_path / "a" / "summary_counts.csv")
+    grades = {r["value"]: r["count"] for r in rows if r["column"] == "who_grade"}
+    # Clinic: NET001 G1, NET002 G2, NET003 (lung) not graded: three cells of 1, all hidden.
+    assert grades == {"G1": "<3", "G2": "<3", "(missing)": "<3"}
+
+
+@pytest.mark.parametrize(
+    ("options", "phrase"),
+    [
+        ({"min_cell": 3}, "applies to the aggregate export only"),
+        ({"deidentified": True, "min_cell": 3}, "applies to the aggregate export only"),
+        ({"aggregate": True, "min_cell": 2}, "at least 3"),
+        ({"aggregate": True, "deidentified": True}, "choose one"),
+    ],
+)
+def test_refused_export_options(
+    clinic_registry: Path, tmp_path: Path, options: dict, phrase: str
+) -> None:
+    before = clinic_registry.read_bytes()
+    with pytest.raises(InputError, match=phrase):
+        export_registry(clinic_registry, tmp_path / "out", **options)
+    assert clinic_registry.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_exported_files_and_new_registries_are_owner_only_whatever_the_umask(
+    clinic_registry: Path, tmp_path: Path
+) -> None:
+    old = os.umask(0)
+    try:
+        export_registry(clinic_registry, tmp_path / "out")
+        created = create_registry(tmp_path / "new.duckdb")
+    finally:
+        os.umask(old)
+    for path in [*(tmp_path / "out").iterdir(), created]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
