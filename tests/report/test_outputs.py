@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from docx import Document
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from tests.report.conftest import Report
 
 from netoutcomes.interfaces.report.labels import looks_like_id
@@ -31,6 +31,27 @@ def test_pdf_pages_and_text(report: Report) -> None:
             assert first in text, (table.id, row[0].text)
     assert not SNAKE.findall(text), SNAKE.findall(text)[:5]
     assert f"1 / {len(pages)}" in pages[0]  # page numbers from the print stylesheet
+
+
+def text_starts(page: PageObject) -> list[tuple[float, str]]:
+    """Where each run of text begins on the page (x in points) and what it says."""
+    starts: list[tuple[float, str]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        if text.strip():
+            starts.append((tm[4] * cm[0] + cm[4], text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return starts
+
+
+def test_pdf_text_starts_inside_every_page(report: Report) -> None:
+    """No table column begins beyond the page's right edge (a table cut off in print)."""
+    assert report.files.report_pdf is not None
+    for number, page in enumerate(PdfReader(report.files.report_pdf).pages, start=1):
+        width = float(page.mediabox.width)
+        outside = [(round(x), t[:30]) for x, t in text_starts(page) if not 0 <= x < width - 10]
+        assert not outside, (number, outside[:5])
 
 
 def test_docx_tables_read_back(report: Report) -> None:
