@@ -30,3 +30,27 @@ def test_baseline_and_predictions_match_r(ties: str) -> None:
         np.testing.assert_allclose(one.time, ref["time"], rtol=1e-12)
         np.testing.assert_allclose(one.cumhaz, ref[f"cumhaz_{k}"], rtol=1e-10)
         np.testing.assert_allclose(one.surv, ref[f"surv_{k}"], rtol=1e-10)
+
+
+ZPH = json.loads((FIXTURES / "api" / "zph.json").read_text())
+
+
+_RANK_DIFFERS = pytest.mark.xfail(
+    strict=True,
+    reason="engine.cox_result.event_time_ranks is not R's rank(times) (chisq 0.328 vs R's "
+    "0.0979 for age); reported to the engine's owner",
+)
+
+
+@pytest.mark.parametrize(
+    "transform", ["km", pytest.param("rank", marks=_RANK_DIFFERS), "identity", "log"]
+)
+def test_zph_transforms_match_r(transform: str) -> None:
+    """R's ``cox.zph(fit, transform)`` (tests/fixtures/api/zph.R)."""
+    ref = ZPH[transform]
+    zph = no.coxph(LUNG, "Surv(time, event) ~ age + sex + factor(ph_ecog)").zph(transform)
+    assert zph is not None
+    assert zph.terms == ref["terms"]
+    np.testing.assert_allclose(zph.chisq, ref["chisq"], rtol=1e-8)
+    np.testing.assert_array_equal(zph.df, ref["df"])
+    np.testing.assert_allclose(zph.p, ref["p"], rtol=1e-8)
