@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 from typing import Any, Literal
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: figures are files
-from matplotlib.figure import Figure  # noqa: E402
+# Figures are built as bare ``matplotlib.figure.Figure`` objects, never through pyplot:
+# no backend is chosen or needed (files are written by the Agg canvas), and a notebook
+# that calls the API's ``.plot()`` keeps its own backend.
+from matplotlib.figure import Figure
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common
 # colour-vision deficiency; black last (reserved for single-curve figures).
