@@ -29,6 +29,7 @@ from netoutcomes.registry.chain import (
     head_path,
     read_head,
 )
+from netoutcomes.registry.importing import os_user
 from netoutcomes.registry.store import damaged, open_registry
 from netoutcomes.registry.writer import session_key, tampered_tables, write_session
 
@@ -134,6 +135,14 @@ def verify_audit(
             "updated or deleted outside netoutcomes"
         )
     return AuditVerdict(len(entries), problems, unproven)
+
+
+def cli_who(claimed: str | None) -> str:
+    """The audit log's ``who`` for a command-line user: the OS login (``os:alice``), or a
+    ``--user`` claim marked as such (``cli:jdoe (unauthenticated; OS user alice)``)."""
+    if claimed is None:
+        return f"os:{os_user()}"
+    return f"cli:{claimed} (unauthenticated; OS user {os_user()})"
 
 
 def record_event(

@@ -17,11 +17,11 @@ from rich.table import Table
 
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import app, fail
-from netoutcomes.registry.audit import verify_audit
+from netoutcomes.registry.audit import cli_who, verify_audit
 from netoutcomes.registry.chain import AuditKeyError, read_key_file
 from netoutcomes.registry.dictionary import write_templates
 from netoutcomes.registry.export import DEFAULT_MIN_CELL, export_registry
-from netoutcomes.registry.importing import ImportRejected, import_sources, os_user
+from netoutcomes.registry.importing import ImportRejected, import_sources
 from netoutcomes.registry.redcap_dictionary import write_redcap_dictionary
 from netoutcomes.registry.store import create_registry, open_registry
 from netoutcomes.registry.workbook import write_template_workbook
@@ -81,13 +81,6 @@ def _key(key_file: Path | None) -> bytes | None:
         raise  # fail() exits; this keeps type checkers informed
 
 
-def who(user: str | None) -> str:
-    """The audit log's `who`: the OS login, or the --user claim marked unauthenticated."""
-    if user is None:
-        return f"os:{os_user()}"
-    return f"cli:{user} (unauthenticated; OS user {os_user()})"
-
-
 def _print_problems(exc: ImportRejected) -> None:
     for problem in exc.problems:
         label = "error" if problem.severity == "error" else "warning"
@@ -137,7 +130,7 @@ def import_command(
             report = import_sources(
                 registry,
                 sources,
-                user=who(user),
+                user=cli_who(user),
                 progress=on_row,
                 dry_run=dry_run,
                 audit_key=_key(key_file),
@@ -198,7 +191,7 @@ def export_command(
             deidentified=deidentified,
             min_cell=min_cell,
             aggregate=aggregate,
-            user=who(user),
+            user=cli_who(user),
             audit_key=_key(key_file),
         )
     except InputError as exc:
