@@ -8,6 +8,8 @@ import duckdb
 import pytest
 
 from netoutcomes.errors import InputError
+from netoutcomes.registry.audit import verify_audit
+from netoutcomes.registry.chain import head_path
 from netoutcomes.registry.importing import import_sources
 from netoutcomes.registry.model import Diagnosis, Patient, Therapy
 from netoutcomes.registry.schema import SCHEMA_VERSION
@@ -82,3 +84,16 @@ def test_a_registry_from_a_newer_version_is_refused(clinic_registry: Path) -> No
         open_registry(clinic_registry),
     ):
         pass
+
+
+def test_upgraded_registry_verifies_and_its_checkpoint_covers_the_old_rows(
+    v1_registry: Path,
+) -> None:
+    assert upgrade_registry(v1_registry) == [2, 3]
+    assert head_path(v1_registry).exists()  # written by the upgrade
+    verdict = verify_audit(v1_registry)
+    assert verdict.intact and verdict.entries == 2, verdict.problems
+    conn = duckdb.connect(str(v1_registry))
+    conn.execute("UPDATE therapies SET activity_mbq = 1 WHERE activity_mbq = 7400")
+    conn.close()
+    assert any("table therapies differs" in p for p in verify_audit(v1_registry).problems)
