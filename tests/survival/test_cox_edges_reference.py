@@ -89,3 +89,24 @@ def test_a_missing_stratum_drops_its_row_as_r() -> None:
     np.testing.assert_array_equal(model.data.x, without.data.x)
     np.testing.assert_array_equal(model.data.strata, without.data.strata)
     np.testing.assert_array_equal(model.data.time, without.data.time)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_a_fit_that_does_not_converge_is_r_last_step(ties: str) -> None:
+    # Ten deaths in the order of x: the coefficient runs away; R stops after its 20
+    # iterations at 265.85 and warns "Ran out of iterations and did not converge".  The
+    # risk scores reach exp(350) (once an overflow and a traceback here).  At this point
+    # the information is ~1.6e-9, a difference of sums of order 1, so its rounding
+    # (and the SE's) is ~1e-7 relative, and the log-likelihood is ~-5e-7 near 0: those are
+    # compared at that precision, the coefficient to 1e-9.
+    ref = COX["no_convergence"][ties]
+    result = fit("no_convergence", ties)
+    assert_r(result.coef, ref["coef"], "coef", rtol=1e-9)
+    assert_r(result.se, ref["se"], "se", rtol=1e-6)
+    np.testing.assert_allclose(result.loglik_null, ref["loglik"][0], rtol=1e-12)
+    np.testing.assert_allclose(result.loglik, ref["loglik"][1], rtol=0, atol=1e-12)
+    (warning,) = result.warnings
+    assert "did not converge in 20 iterations" in warning
+    assert COX["no_convergence"]["warning_" + ties] == [
+        "Ran out of iterations and did not converge"
+    ]

@@ -270,13 +270,21 @@ def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
     mean_sum = rest_x * col(s_inv) + ev_x * col(s_g_inv)
     mean_sum2 = rest_x * col(s_inv2) + ev_x * col(s_g_inv2)
     g_mean_sum2 = rest_x * col(s_g_inv2) + ev_x * col(s_gg_inv2)
-    # sum over sub-steps of c / d2 - a a' / d2^2 (c = rest_xx + g ev_xx)
-    cross = rest_x[:, :, None] * ev_x[:, None, :]
+    # sum over sub-steps of c / d2 - a a' / d2^2 (c = rest_xx + g ev_xx).  The a a' / d2^2
+    # products are formed from a / d2-sized factors (scaled by sqrt(sum 1 / d2^2)), as
+    # R's coxfit6 divides before it multiplies: a risk score near exp(350) (a coefficient
+    # running away on separated data) would overflow a a' before the division.
     second = rest_xx * s_inv[:, None, None] + ev_xx * s_g_inv[:, None, None]
+    scale = col(np.sqrt(s_inv2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_ratio = np.where(s_inv2 > 0, s_g_inv2 / s_inv2, 0.0)[:, None, None]
+        gg_ratio = np.where(s_inv2 > 0, s_gg_inv2 / s_inv2, 0.0)[:, None, None]
+    rest_s, ev_s = rest_x * scale, ev_x * scale
+    cross = rest_s[:, :, None] * ev_s[:, None, :]
     outer = (
-        rest_x[:, :, None] * rest_x[:, None, :] * s_inv2[:, None, None]
-        + (cross + cross.transpose(0, 2, 1)) * s_g_inv2[:, None, None]
-        + ev_x[:, :, None] * ev_x[:, None, :] * s_gg_inv2[:, None, None]
+        rest_s[:, :, None] * rest_s[:, None, :]
+        + (cross + cross.transpose(0, 2, 1)) * g_ratio
+        + ev_s[:, :, None] * ev_s[:, None, :] * gg_ratio
     )
     w = wtave
     return TimeTerms(
