@@ -140,3 +140,16 @@ def test_nan_is_none_in_to_dict() -> None:
     group3 = next(s for s in out["strata"] if s["label"] == "ph_ecog=3")
     assert group3["median_upper"] is None  # R: NA (one patient)
     assert math.isnan(fit.median().set_index("group").loc["ph_ecog=3", "upper"])
+
+
+def test_negative_weight_names_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("t,e,w\n1,1,1\n2,0,-2\n3,1,1\n")
+    for call in (
+        lambda: no.survfit(path, "t", "e", weights="w"),
+        lambda: no.coxph(path, "Surv(t, e) ~ w", weights="w"),
+    ):
+        with pytest.raises(InputError) as err:
+            call()
+        message = str(err.value)
+        assert "\n" not in message and "data row 2" in message and "'w'" in message
