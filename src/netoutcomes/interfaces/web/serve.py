@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -26,11 +27,18 @@ LOG_CONFIG = {
 }
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_server(registry: str | Path, host: str = "127.0.0.1", port: int = 8000) -> None:
     path = Path(registry)
     if not path.is_file():
         raise InputError(f"{path}: no such registry file")
     url = f"http://{host}:{port}"
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with this
+    # handler that ends in SystemExit, so the lock file below is removed on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with serving(path, url):
         app = create_app(path)
         log = logging.getLogger("netoutcomes.web")
