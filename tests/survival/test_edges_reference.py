@@ -278,3 +278,19 @@ def test_start_of_an_empty_curve_is_zero() -> None:
     # and with times it is the smaller of 0 and the first (negative) time
     assert start_time(kaplan_meier(count_table(np.array([-2.0, 1.0]), np.ones(2, bool)))) == -2.0
     assert start_time(kaplan_meier(count_table(np.array([2.0, 1.0]), np.ones(2, bool)))) == 0.0
+
+
+def test_stratum_sums_default_to_the_log_rank_test() -> None:
+    from netoutcomes.survival.logrank import stratum_sums
+
+    # R's survdiff default rho = 0 (and q = 0): the block group_expected_zero_rho0
+    ref = REF["logrank"]["group_expected_zero_rho0"]
+    tables = grouped_count_tables(
+        np.array(ref["time"], float),
+        np.array(ref["status"], bool),
+        group=("g", np.array(ref["g"], float)),
+    )
+    observed, expected, var = stratum_sums(tables.stratum_tables(tables.strata[0]))
+    assert_r(observed, ref["observed"], "observed")
+    assert_r(expected, ref["expected"], "expected")
+    assert_r(np.ravel(var, order="F"), ref["var"], "var")
