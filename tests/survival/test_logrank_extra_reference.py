@@ -189,3 +189,13 @@ def test_numeric_labels_as_r_prints_them() -> None:
     # a column of whole numbers is an integer column in R: printed in full
     labels, _ = level_labels("zip", np.array([100000.0, 2.0]))
     assert labels == ["zip=2", "zip=100000"]
+
+
+def test_defaults_are_r_defaults() -> None:
+    # survdiff's rho = 0 and scores 1..k: logrank_trend(tables) is the rho0 block
+    ref = REF["trend_veteran_celltype_rho0"]
+    result = logrank_trend(tables_for("veteran", "celltype"))
+    for key in ("z", "chisq", "p"):
+        assert_close(getattr(result, key), ref[key], key)
+    pairs = pairwise_logrank(tables_for("veteran", "celltype"))
+    assert_close([p.p_bh for p in pairs], REF["pairwise_veteran_celltype_rho0"]["p_bh"], "p_bh")
