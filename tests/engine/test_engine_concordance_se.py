@@ -78,3 +78,32 @@ def test_concordance_and_its_std_equal_r(
     assert (got.concordant, got.discordant, got.tied_x) == pytest.approx(
         (r["concordant"], r["discordant"], r["tied_x"]), rel=1e-12
     )
+
+
+def test_counts_equal_the_survival_kernel_on_random_data() -> None:
+    # concordance_with_se counts the pairs itself (from its per-event query); the
+    # survival.concordance kernel (checked against R in tests/survival) must agree:
+    # tied times and scores, delayed entry, strata, weights.
+    import numpy as np
+
+    from netoutcomes.engine.concordance_se import concordance_with_se
+    from netoutcomes.survival.concordance import concordance
+
+    rng = np.random.default_rng(1)
+    for trial in range(40):
+        n = int(rng.integers(5, 300))
+        time = rng.integers(1, 20, n).astype(float)
+        event = rng.random(n) < 0.6
+        score = np.round(rng.normal(size=n), 1)
+        entry = None
+        if trial % 2:
+            entry = time - rng.integers(1, 5, n)
+            entry = np.where(entry < 0, -1.0, entry)
+        strata = rng.integers(0, 3, n) if trial % 3 == 0 else None
+        weights = rng.random(n) * 3 if trial % 5 == 0 else None
+        want = concordance(time, event, score, entry, strata, weights)
+        got = concordance_with_se(time, event, score, entry, strata, weights)
+        assert (got.concordant, got.discordant, got.tied_x, got.tied_y) == pytest.approx(
+            (want.concordant, want.discordant, want.tied_x, want.tied_y), rel=1e-12, abs=1e-12
+        ), trial
+        assert got.concordance == pytest.approx(want.concordance, rel=1e-12, nan_ok=True)

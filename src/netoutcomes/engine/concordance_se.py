@@ -9,8 +9,9 @@ event).  With ``npair = C + D + T`` and Somers' ``d = (C - D) / npair``::
     std = sqrt(sum_j dfbeta_j^2 / 4)
 
 Both halves are weighted range-rank queries (``survival.concordance``'s wavelet
-matrix): an event against the rows at risk at its time (the kernel's own query),
-and a row against the events at whose times it was at risk.
+matrix): an event against the rows at risk at its time (the kernel's own query,
+whose sums are also the concordance counts), and a row against the events at
+whose times it was at risk.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.engine.cox_result import CoxConcordance
-from netoutcomes.survival.concordance import _range_rank_weights, concordance
+from netoutcomes.survival.concordance import _range_rank_weights
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -95,7 +96,6 @@ def concordance_with_se(
     event = np.asarray(event, dtype=bool)
     n = time.size
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    counts = concordance(time, event, score, entry, strata, w)
     stratum = np.zeros(n, np.int64) if strata is None else _codes(np.asarray(strata, float))
     rank = _codes(np.asarray(score, dtype=np.float64))
     all_codes = _codes(time if entry is None else np.concatenate((time, entry)))
@@ -108,17 +108,33 @@ def concordance_with_se(
     concordant = ev_below + cp_above  # the event has the larger score
     discordant = ev_above + cp_below
     tied = ev_equal + cp_equal
-    npair = counts.concordant + counts.discordant + counts.tied_x
+    # The totals, as survival.concordance counts them (each comparable pair once, on
+    # the side of its event), from the same per-event query.
+    total_c, total_d, total_t = (float(np.dot(w, ev_below)), float(np.dot(w, ev_above)),
+                                 float(np.dot(w, ev_equal)))  # fmt: skip
+    npair = total_c + total_d + total_t
     std = float("nan")
     if npair > 0:
-        somers = (counts.concordant - counts.discordant) / npair
+        somers = (total_c - total_d) / npair
         dfbeta: FloatArray = w * (
             (concordant - discordant) / npair - somers * (concordant + discordant + tied) / npair
         )
         if cluster is not None:
             dfbeta = np.bincount(_codes(np.asarray(cluster, float)), weights=dfbeta).astype(float)
         std = float(np.sqrt(np.sum(dfbeta**2) / 4.0))
-    return CoxConcordance(
-        counts.concordance, std, counts.concordant, counts.discordant, counts.tied_x,
-        counts.tied_y,
-    )  # fmt: skip
+    value = (total_c + total_t / 2.0) / npair if npair > 0 else float("nan")
+    return CoxConcordance(value, std, total_c, total_d, total_t, _tied_time_pairs(
+        stratum, exit_code, event, w))  # fmt: skip
+
+
+def _tied_time_pairs(
+    stratum: IntArray, exit_code: IntArray, event: NDArray[np.bool_], w: FloatArray
+) -> float:
+    """Pairs of events at the same time in the same stratum: sum over pairs of w_a w_b."""
+    deaths = np.flatnonzero(event)
+    _, group = np.unique(stratum[deaths] * (int(exit_code.max(initial=0)) + 1)
+                         + exit_code[deaths], return_inverse=True)  # fmt: skip
+    group = group.reshape(-1)
+    group_w = np.bincount(group, weights=w[deaths])
+    group_w2 = np.bincount(group, weights=w[deaths] ** 2)
+    return float(np.sum(group_w * group_w - group_w2)) / 2.0
