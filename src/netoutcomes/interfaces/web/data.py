@@ -42,7 +42,16 @@ def protocol_named(name: str | None) -> str:
 
 
 # Reads answered from the snapshot once it is loaded (screenings are computed from it).
-_SNAPSHOT_READS = {"counts", "rows", "patient_rows", "stored", "audit", "records", "verdict"}
+_SNAPSHOT_READS = {
+    "counts",
+    "rows",
+    "patient_rows",
+    "stored",
+    "audit",
+    "records",
+    "verdict",
+    "screening",
+}
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,22 @@ class _Cache:
 class RegistryAccess:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        # Re-entrant: a read answered in memory may find the cache just invalidated by a
+        # write in a worker thread, and then loads under the lock itself.
+        self._lock = threading.RLock()
         self._cache = _Cache()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         if self._in_memory(fn):
             return fn(*args)  # answered from the cache: no thread, no lock
         return await run_in_threadpool(self._locked, fn, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """For a function that only reads through this object (rows, records, screenings):
+        answered on the event loop once the snapshot is loaded."""
+        if self._cache.snapshot is not None:
+            return fn(*args)
+        return await self.call(fn, *args)
 
     def _in_memory(self, fn: Callable[..., Any]) -> bool:
         if getattr(fn, "__self__", None) is not self:
@@ -96,15 +114,23 @@ class RegistryAccess:
     def snapshot(self) -> Snapshot:
         # Opening a registry costs three DuckDB connections (tens of ms each): read it
         # all once, and again only after this server wrote (it is the only writer).
-        if self._cache.snapshot is None:
-            with open_registry(self.path) as registry:
-                tables = {name: registry.stored_rows(name) for name in TABLES}
-                records = patient_records(registry)
-                audit = registry.audit()
-            # Labelled as soon as one SYNTHETIC patient is in (a demo registry plus test entries).
-            synthetic = any(r.patient_id.startswith(SYNTHETIC_PREFIX) for r in records)
-            self._cache.snapshot = Snapshot(tables, records, audit, synthetic)
-        return self._cache.snapshot
+        return self._snapshot_of(self._cache)
+
+    def _snapshot_of(self, cache: _Cache) -> Snapshot:
+        if cache.snapshot is None:
+            with self._lock:
+                if cache.snapshot is None:
+                    cache.snapshot = self._read_snapshot()
+        return cache.snapshot
+
+    def _read_snapshot(self) -> Snapshot:
+        with open_registry(self.path) as registry:
+            tables = {name: registry.stored_rows(name) for name in TABLES}
+            records = patient_records(registry)
+            audit = registry.audit()
+        # Labelled as soon as one SYNTHETIC patient is in (a demo registry plus test entries).
+        synthetic = any(r.patient_id.startswith(SYNTHETIC_PREFIX) for r in records)
+        return Snapshot(tables, records, audit, synthetic)
 
     def synthetic(self) -> bool:
         """Whether the data shown are SYNTHETIC (as last read; no registry access)."""
@@ -112,9 +138,12 @@ class RegistryAccess:
         return snapshot is not None and snapshot.synthetic
 
     def user(self, name: str) -> User | None:
-        if self._cache.users is None:
-            self._cache.users = {u.name: u for u in list_users(self.path)}
-        return self._cache.users.get(name)
+        cache = self._cache
+        if cache.users is None:
+            with self._lock:
+                if cache.users is None:
+                    cache.users = {u.name: u for u in list_users(self.path)}
+        return cache.users.get(name)
 
     def users_changed(self) -> None:
         """After a login attempt (the lock-out counter) or a change to a user."""
@@ -129,9 +158,11 @@ class RegistryAccess:
         return self.snapshot().records
 
     def screening(self, name: str) -> Screening:
-        if name not in self._cache.screenings:
-            self._cache.screenings[name] = screen(self.protocol(name), self.records())
-        return self._cache.screenings[name]
+        cache = self._cache  # one generation: the screening is of the records it holds
+        if name not in cache.screenings:
+            records = self._snapshot_of(cache).records
+            cache.screenings[name] = screen(self.protocol(name), records)
+        return cache.screenings[name]
 
     def counts(self) -> dict[str, int]:
         return {table: len(rows) for table, rows in self.snapshot().tables.items()}

@@ -57,7 +57,7 @@ async def patients(request: Request) -> Response:
         verdicts = {v.patient_id: v for v in access.screening(protocol_name).verdicts}
         return protocol, records, verdicts, access.rows("patients")
 
-    protocol, records, verdicts, rows = await access.call(load)
+    protocol, records, verdicts, rows = await access.read(load)
     cohorts = {c.id: c for c in protocol.cohorts}
     by_id = {r.patient_id: r for r in records}
     shown = []
@@ -97,7 +97,7 @@ async def timeline(request: Request) -> Response:
     def load() -> tuple[Any, Any]:
         return access.patient_rows(pid), access.verdict(protocol_name, pid)
 
-    rows, verdict = await access.call(load)
+    rows, verdict = await access.read(load)
     if not rows["patients"]:
         return render(request, "error.html", 404, title="Not found", message="No such patient.")
     lesions: dict[str, list[dict[str, Any]]] = {}
