@@ -355,13 +355,15 @@ def _survivors_of(report: dict, plans: dict[str, list[Site]]) -> dict[str, list[
         for m in report["mutants"]
         if m["result"] == "survived"
     }
+    operators = {(m, op) for m, op, _, _ in wanted}
     chosen: dict[str, list[Site]] = {}
     for module, module_sites in plans.items():
         original = (ROOT / PACKAGE / module).read_text()
         chosen[module] = [
             site
             for site in module_sites
-            if (module, site.operator, *_changed_line(original, mutate(original, site), site.line))
+            if (module, site.operator) in operators  # cheap test first: mutating costs
+            and (module, site.operator, *_changed_line(original, mutate(original, site), site.line))
             in wanted
         ]
     return {m: s for m, s in chosen.items() if s}
