@@ -120,19 +120,21 @@ TAMPERINGS: dict[str, tuple[Tampering, bool, bool, str]] = {
         lambda r: _sql(r, "UPDATE therapies SET activity_mbq = 740 WHERE therapy_id = 'TH1'"),
         True,
         True,
-        "table therapies differs",
+        'row {"therapy_id": "TH1"}, column activity_mbq is 740.0, the log says 7400.0',
     ),
     "DELETE a data row": (
         lambda r: _sql(r, "DELETE FROM lesions WHERE lesion_id = 'L2'"),
         True,
         True,
-        "table lesions differs",
+        "table lesions differs from the state the last audited write left (its digest does "
+        "not match the newest checkpoint): rows were inserted, updated or deleted outside "
+        'netoutcomes: row {"lesion_id": "L2", "scan_id": "SC1"} was deleted',
     ),
     "INSERT a data row": (
         lambda r: _sql(r, "INSERT INTO patients VALUES ('NET099', 'male', 1950, 'CTR1')"),
         True,
         True,
-        "table patients differs",
+        'row {"patient_id": "NET099"} was inserted',
     ),
     "UPDATE an audit entry": (
         lambda r: _sql(r, "UPDATE audit SET who = 'someone else' WHERE audit_id = 5"),
@@ -253,16 +255,19 @@ def test_a_tampered_registry_refuses_further_imports(
     assert registry.read_bytes() == before  # the tampering is not covered by a new checkpoint
 
 
-def test_wrong_key_is_reported(audited_registry: tuple[Path, bool], tmp_path: Path) -> None:
+def test_a_key_that_did_not_write_the_log_is_reported(
+    audited_registry: tuple[Path, bool], tmp_path: Path
+) -> None:
     registry, keyed = audited_registry
-    if not keyed:
-        pytest.skip("only a keyed log has MACs to check")
     wrong = tmp_path / "wrong.key"
     wrong.write_text("not the clinic's secret at all")
     result = runner.invoke(
         app, ["audit", str(registry), "--verify", "--audit-key-file", str(wrong)]
     )
-    assert result.exit_code == 2 and "HMAC does not match" in result.stderr
+    # Keyed log: the MACs do not match this key. Unkeyed log: there is nothing to check,
+    # which is itself a finding when the clinic believes its log is keyed.
+    phrase = "HMAC does not match" if keyed else "no audit entry carries an HMAC"
+    assert result.exit_code == 2 and phrase in result.stderr, result.stderr
 
 
 def test_events_are_chained_and_verified(audited_registry: tuple[Path, bool]) -> None:

@@ -13,6 +13,7 @@ entries written before the key was set) is in ``unproven``.
 from __future__ import annotations
 
 import hmac
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ from netoutcomes.registry.chain import (
     read_head,
 )
 from netoutcomes.registry.importing import os_user
-from netoutcomes.registry.store import damaged, open_registry
+from netoutcomes.registry.migrations import MIGRATION_USER
+from netoutcomes.registry.model import TABLES, TableSpec
+from netoutcomes.registry.schema import StoredRow
+from netoutcomes.registry.store import AuditEntry, damaged, open_registry, to_json
 from netoutcomes.registry.writer import session_key, tampered_tables, write_session
 
 EVENT_ACTIONS = ("export", "screen", "analyze", "report")
@@ -109,6 +113,7 @@ def verify_audit(
             changed = tampered_tables(registry.connection)
         except duckdb.Error as exc:
             raise damaged(path, exc) from None
+        rows = {table: registry.stored_rows(table) for table in changed}
     broken = first_broken_entry(asdict(e) for e in entries)
     if broken is not None:
         problems.append(
@@ -128,13 +133,40 @@ def verify_audit(
         problems.append(why)
     elif head_record is not None and key is None and head_record.get("hmac"):
         unproven.append("the head file's HMAC was not checked (no key)")
+    migrated = any(e.who == MIGRATION_USER for e in entries)
     for table in changed:
+        # Replaying the log names the row, when every row came through it (not when
+        # a migration vouched for rows written before the log held whole rows).
+        where = "" if migrated else _first_difference(TABLES[table], entries, rows[table])
         problems.append(
             f"table {table} differs from the state the last audited write left "
             "(its digest does not match the newest checkpoint): rows were inserted, "
-            "updated or deleted outside netoutcomes"
+            f"updated or deleted outside netoutcomes{where}"
         )
     return AuditVerdict(len(entries), problems, unproven)
+
+
+def _first_difference(spec: TableSpec, entries: list[AuditEntry], rows: list[StoredRow]) -> str:
+    """``: row {...}, column c: ...`` for the first row that differs from the log's replay."""
+    expected: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.table_name == spec.name and entry.action == "insert":
+            expected[entry.row_key] = json.loads(entry.new_values)
+        elif entry.table_name == spec.name and entry.action == "update":
+            expected.setdefault(entry.row_key, {}).update(json.loads(entry.new_values))
+    stored = {
+        to_json({c: row[c] for c in spec.primary_key}): json.loads(to_json(row)) for row in rows
+    }
+    for key in sorted(set(expected) | set(stored)):
+        if key not in stored:
+            return f": row {key} was deleted"
+        if key not in expected:
+            return f": row {key} was inserted"
+        for column, value in stored[key].items():
+            if expected[key].get(column) != value:
+                logged = expected[key].get(column)
+                return f": row {key}, column {column} is {value!r}, the log says {logged!r}"
+    return ""
 
 
 def cli_who(claimed: str | None) -> str:
