@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from web_helpers import PASSWORDS, login
 
 from netoutcomes.interfaces.web.app import create_app
-from netoutcomes.registry.users import Role, add_user
+from netoutcomes.registry.users import add_user
 from netoutcomes.study.run import build_demo_registry
-
-PASSWORDS = {role.value: f"{role.value}-pass-2026" for role in Role}
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
@@ -36,30 +33,6 @@ def copy_registry(template: Path, folder: Path) -> Path:
 @pytest.fixture
 def registry(_template_dir: Path, tmp_path: Path) -> Path:
     return copy_registry(_template_dir, tmp_path)
-
-
-def user_name(role: str) -> str:
-    return role.replace("_", "-")
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
-
-
-def login(client: TestClient, role: str, password: str | None = None) -> int:
-    token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login",
-        data={
-            "csrf_token": token,
-            "name": user_name(role),
-            "password": password or PASSWORDS[role],
-        },
-        follow_redirects=False,
-    )
-    return response.status_code
 
 
 def clients_of(registry: Path):

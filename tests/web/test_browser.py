@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import PASSWORDS, user_name
+from web_helpers import PASSWORDS, user_name
 
 from netoutcomes.registry.users import MAX_FAILED_LOGINS
 from netoutcomes.study.protocol import bundled_protocol_path

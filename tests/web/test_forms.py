@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.web.conftest import csrf_of
+from web_helpers import csrf_of
 
 from netoutcomes.registry.model import TABLES
 from netoutcomes.registry.schema import allowed_codes

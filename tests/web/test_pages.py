@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import csrf_of
+from web_helpers import csrf_of
 
 from netoutcomes.errors import InputError
 from netoutcomes.registry.store import open_registry

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from starlette.routing import Route
-from tests.web.conftest import csrf_of
+from web_helpers import csrf_of
 
 from netoutcomes.interfaces.web.app import ROUTES, create_app
 

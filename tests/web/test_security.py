@@ -9,7 +9,7 @@ import textwrap
 import time
 
 import pytest
-from tests.web.conftest import PASSWORDS, csrf_of, login
+from web_helpers import PASSWORDS, csrf_of, login
 
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.web import auth
