@@ -154,3 +154,15 @@ def test_an_analyst_runs_an_analysis_and_everyone_reads_the_report(client_for, r
     with open_registry(registry) as opened:
         event = [e for e in opened.audit() if e.action == "analyze"][-1]
     assert event.who == "web:analyst" and '"protocol": "mibg-net"' in event.new_values
+
+
+def test_the_cli_loads_without_the_web_stack() -> None:
+    # `netoutcomes --help` registers every command: the web stack must not come with it.
+    code = (
+        "import sys; from netoutcomes.interfaces.cli.main import _register_commands; "
+        "_register_commands(); "
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'argon2') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
