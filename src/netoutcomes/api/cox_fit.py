@@ -1,7 +1,8 @@
 """``no.coxph``: Cox proportional hazards from a formula or a covariate list, as R's ``coxph``.
 
-Data -> model -> results: the used columns are read once, grouped (by the engine,
-with the reader rules) to settle which are numbers and each factor's levels; the
+Data -> model -> results: the right-hand side's columns are grouped by the engine and
+typed by the reader rules (``api.cox_columns``) to settle which are numbers and each
+factor's levels; the
 terms become a ``CoxSpec`` (``api.formula``, ``api.cox_terms``); the engine fits it
 where the data lives (``engine.analysis.cox_on``); ``CoxModel`` (``api.cox_model``)
 holds and shows the result.
@@ -12,15 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
+from netoutcomes.api.cox_columns import right_hand_columns
 from netoutcomes.api.cox_model import CoxModel
 from netoutcomes.api.cox_terms import Variable, covariate_terms, design_columns
 from netoutcomes.api.data import column_names, engine_data, resolve_backend
 from netoutcomes.api.formula import parse_formula
 from netoutcomes.engine.analysis import cox_on, survival_data_on
 from netoutcomes.errors import InputError
-from netoutcomes.survival.design import is_numeric, missing_mask
+from netoutcomes.survival.design import is_numeric
 from netoutcomes.survival.model_spec import CoxSpec
 
 TIES = ("efron", "breslow")
@@ -83,26 +83,15 @@ def coxph(
     others = strata_columns + ([cluster] if cluster else [])
     extra = list(dict.fromkeys(used + others))
     engine = resolve_backend(data, backend)
-    # The kinds and levels of the columns, from their distinct combinations (a GROUP BY
-    # on the engine; rows with a missing used column left out, as the fit leaves them).
-    # TEMPORARY (issue 9): with a continuous covariate and time the distinct combinations
-    # are about the rows, so this pulls them into memory; it wants an engine call giving
-    # each column's kind and a factor's distinct levels (a GROUP BY per factor column).
-    rows = survival_data_on(
-        engine_data(data),
-        time,
-        event,
-        entry,
-        extra,
-        engine,  # type: ignore[arg-type]
-        spark_master,
-        grouped=engine != "memory",
-        weights=weights,
-    )
-    keep = np.ones(rows.time.size, dtype=bool)
-    for name in extra:
-        keep &= ~missing_mask(np.asarray(rows.columns[name]))
-    kept = {name: np.asarray(values)[keep] for name, values in rows.columns.items()}
+    try:
+        kept = right_hand_columns(engine_data(data), event, extra, engine, spark_master)
+    except InputError:
+        # A bad file or value: the reader on the used rows names the first bad row.
+        survival_data_on(
+            engine_data(data), time, event, entry, extra, engine,  # type: ignore[arg-type]
+            spark_master, weights=weights,
+        )  # fmt: skip
+        raise
     numeric = {name: is_numeric(values) for name, values in kept.items()}
     terms: list[tuple[Variable, ...]] = (
         parsed.variables(numeric)
