@@ -262,10 +262,9 @@ def authenticate(
         _verify(_DUMMY_HASH, password)
         return LoginResult(None, "unknown")
     user, password_hash = found
-    if user.disabled:
-        return LoginResult(None, "disabled")
-    if user.locked(now):
-        return LoginResult(None, "locked")
+    if user.disabled or user.locked(now):
+        _verify(_DUMMY_HASH, password)  # as slow as a real check: the state does not show
+        return LoginResult(None, "disabled" if user.disabled else "locked")
     if _verify(password_hash, password):
         if user.failed_logins or user.locked_until is not None:
             _update_state(path, "failed_logins = 0, locked_until = NULL", [name])
