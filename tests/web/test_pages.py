@@ -13,6 +13,7 @@ import pytest
 from web_helpers import csrf_of
 
 from netoutcomes.errors import InputError
+from netoutcomes.registry.importing import os_user
 from netoutcomes.registry.store import open_registry
 from netoutcomes.registry.users import add_user, authenticate, list_users, reset_password
 
@@ -124,7 +125,7 @@ def test_the_user_commands(registry: Path) -> None:
     assert "pi\tviewer\tactive" in _cli("user", "list", str(registry)).stdout
     with open_registry(registry) as opened:
         who = [e.who for e in opened.audit() if e.action == "user"][-1]
-    assert who.startswith("cli:") and who.endswith("(unauthenticated)")
+    assert who == f"os:{os_user()}"  # as every command records an OS user
 
 
 def test_names_roles_and_passwords_are_checked(registry: Path) -> None:

@@ -24,10 +24,11 @@ _ROLE_HELP += "de-identified export) or viewer (reports and aggregate results on
 
 
 def _who() -> str:
-    """The audit's name for a CLI change: the OS user, not authenticated by netoutcomes."""
-    from netoutcomes.registry.importing import os_user
+    """The audit's name for a CLI change: the OS login (``os:alice``), as every command
+    records it; netoutcomes itself authenticated nobody."""
+    from netoutcomes.registry.audit import cli_who
 
-    return f"cli:{os_user()} (unauthenticated)"
+    return cli_who(None)
 
 
 def _password(from_stdin: bool) -> str:
