@@ -115,6 +115,35 @@ def nice_step(span: float) -> float:
     return float(10 * power)
 
 
+def _emptiest_corner(
+    series: list[KMSeries], x_max: float, size: tuple[float, float]
+) -> tuple[float, float, str, str]:
+    """The corner where an annotation of ``size`` (axes fractions: width, height) covers
+    the fewest curve points (sampled along x)."""
+    w, h = min(size[0], 1.0), min(size[1], 1.0)
+    corners = [  # (x, y, ha, va) and the box the text covers: x0, x1, y0, y1
+        ((0.02, 0.03, "left", "bottom"), (0.0, w, 0.0, h)),
+        ((0.98, 0.03, "right", "bottom"), (1.0 - w, 1.0, 0.0, h)),
+        ((0.98, 0.97, "right", "top"), (1.0 - w, 1.0, 1.02 - h, 1.02)),
+        ((0.02, 0.97, "left", "top"), (0.0, w, 1.02 - h, 1.02)),
+    ]
+    xs = np.linspace(0.0, 1.0, 101)
+
+    def crossings(box: tuple[float, float, float, float]) -> int:
+        x0, x1, y0, y1 = box
+        n = 0
+        for s in series:
+            t = np.asarray(s.time, dtype=float)
+            for fx in xs[(xs >= x0) & (xs <= x1)]:
+                if fx * x_max > s.last_time:
+                    continue
+                i = max(int(np.searchsorted(t, fx * x_max, side="right")) - 1, 0)
+                n += y0 <= s.surv[i] <= y1
+        return n
+
+    return min(corners, key=lambda c: crossings(c[1]))[0]
+
+
 def _draw_panel(
     plot: Axes,
     table: Axes | None,
@@ -158,11 +187,17 @@ def _draw_panel(
     plot.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25", "50", "75", "100"])
     plot.set_ylabel(ylabel)
     plot.tick_params(labelsize=font)
-    if panel.annotation:  # bottom left: where curves that start at 100% leave room
+    if panel.annotation:  # in the corner the curves cross least; no box hides a curve
+        box = plot.get_position()  # before layout: about the axes' final size
+        fig_w, fig_h = plot.get_figure(root=True).get_size_inches()  # type: ignore[union-attr]
+        axes_w, axes_h = box.width * fig_w, box.height * fig_h
+        rows = panel.annotation.split("\n")
+        text_w = max(len(x) for x in rows) * 0.5 * font / 72 / axes_w
+        text_h = (len(rows) * 1.3 * font / 72 + 0.05) / axes_h
+        x, y, ha, va = _emptiest_corner(series, x_max, (text_w, text_h))
         plot.text(
-            0.02, 0.03, panel.annotation, transform=plot.transAxes, ha="left", va="bottom",
-            fontsize=font - 0.5, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
-        )  # fmt: skip
+            x, y, panel.annotation, transform=plot.transAxes, ha=ha, va=va, fontsize=font - 0.5
+        )
     if legend or panel.title:  # above the plot, never over the curves
         title = wrap(panel.title, label_chars + 8) if panel.title else None
         leg = plot.legend(

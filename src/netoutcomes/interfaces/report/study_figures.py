@@ -153,7 +153,7 @@ def km_panels(result: StudyResult, origin: str) -> list[KMPanel]:
         if hr[0] is not None and hr[1] is not None and hr[2] is not None:
             note = f"HR {_ci(hr[0], hr[1], hr[2], 2)}"
             if p is not None:
-                note += f"\nlog-rank p {_p(p)}" + (f", adjusted p {_p(p_adj)}" if p_adj else "")
+                note += f"\nlog-rank p {_p(p)}" + (f"\nadjusted p {_p(p_adj)}" if p_adj else "")
         if note is None and disjoint is not None:  # not tested: say why on the panel
             why = next((r.get("note") for r in disjoint.rows if r[disjoint.key] == row), None)
             note = wrap(str(why), 48) if why else None
@@ -175,6 +175,18 @@ def _grid_step(result: StudyResult) -> float | None:
     """The x ticks where the study counted patients at risk (its risk-table grid)."""
     times = sorted({r.time for c in result.curves for r in c.risk_table})
     return float(times[1] - times[0]) if len(times) > 1 else None
+
+
+def _risk_note(result: StudyResult, delayed: bool) -> str | None:
+    """The figure's footnote: delayed entry, and how far the at-risk counts go when the
+    study counted them only up to its last landmark (the axis runs to the end of
+    follow-up, so the last ticks have no count)."""
+    notes = [DELAYED_ENTRY_NOTE] if delayed else []
+    times = [r.time for c in result.curves for r in c.risk_table]
+    ends = [c.follow_up_end for c in result.curves if math.isfinite(c.follow_up_end)]
+    if times and ends and max(ends) > max(times):
+        notes.append(f"Numbers at risk are given up to {max(times):g} years.")
+    return " ".join(notes) or None
 
 
 def _p(p: float | None) -> str:
@@ -243,7 +255,7 @@ def study_figures(result: StudyResult) -> list[Rendered]:
         fig = kaplan_meier_figure(
             panels, size="page", xlabel=f"Years from {ORIGIN_LABELS[origin]}",
             tick_step=_grid_step(result),
-            footnote=DELAYED_ENTRY_NOTE if delayed else None,
+            footnote=_risk_note(result, delayed),
         )  # fmt: skip
         figures.append(
             render(f"km_{origin}", caption + (" " + DELAYED_ENTRY_NOTE if delayed else ""), fig)
@@ -256,7 +268,7 @@ def study_figures(result: StudyResult) -> list[Rendered]:
             [series(d, label=f"{d.cohort_label}, delayed entry"),
              series(n, dashed=True, label=f"{n.cohort_label}, naive (immortal time)")],
             size="column", xlabel="Years from histological diagnosis", tick_step=_grid_step(result),
-            footnote=DELAYED_ENTRY_NOTE,
+            footnote=_risk_note(result, True),
         )  # fmt: skip
         figures.append(
             render(
