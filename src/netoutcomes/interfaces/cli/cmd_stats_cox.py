@@ -49,11 +49,13 @@ def _nan(x: float | None) -> float:
     return float("nan") if x is None else float(x)
 
 
-def _print_cox(out: dict[str, Any], n_dropped: int, ties: str, conf_level: float) -> None:
+def _print_cox(model: Any, ties: str, conf_level: float) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    out = model.to_dict()
+    n_dropped = model.n_dropped
     console = Console()
     if not console.is_terminal:  # a file or a pipe: no reason to squeeze into 80 columns
         console = Console(width=120)
@@ -81,18 +83,15 @@ def _print_cox(out: dict[str, Any], n_dropped: int, ties: str, conf_level: float
     console.print(f"n = {out['n']}, events = {out['nevent']}{dropped}")
     if robust:
         console.print("p, limits and the Wald test use the model-based SE (as the JSON).")
-    from scipy import stats  # deferred: the p-values of the three global tests
-
-    df = len([c for c in out["coef"] if c is not None])
-    for name, key in (
-        ("Likelihood ratio test", "lrt"),
-        ("Wald test", "wald"),
-        ("Score (log-rank) test", "score"),
-    ):
-        chisq = _nan(out[key])
-        p = float(stats.chi2.sf(chisq, df))
-        console.print(f"{name} = {text.number(chisq, 4)} on {df} df, {text.p_equals(p)}")
-    console.print(f"Concordance = {text.number(_nan(out['concordance']), 3)}")
+    names = {"likelihood ratio": "Likelihood ratio test", "wald": "Wald test"}
+    for test in model.tests().itertuples():
+        name = names.get(test.test, "Score (log-rank) test")
+        console.print(
+            f"{name} = {text.number(test.chisq, 4)} on {test.df} df, {text.p_equals(test.p)}"
+        )
+    se = out.get("concordance_se")
+    se_text = "" if se is None else f" (se = {text.number(se, 3)})"
+    console.print(f"Concordance = {text.number(_nan(out['concordance']), 3)}{se_text}")
     zph = out["zph"]
     if zph is not None:
         zt = Table(title="cox.zph (KM transform)", box=box.SIMPLE_HEAD)
@@ -184,4 +183,4 @@ def cox_command(
     if as_json:
         echo_json(out)
     else:
-        _print_cox(out, model.n_dropped, ties.value, 0.95)
+        _print_cox(model, ties.value, 0.95)

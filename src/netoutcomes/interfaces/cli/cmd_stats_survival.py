@@ -218,20 +218,19 @@ def _option_names(message: str) -> str:
     return message
 
 
-def _print_logrank(out: dict[str, Any]) -> None:
+def _print_logrank(out: dict[str, Any], groups: Any) -> None:
     console = _console()
     rho, q = out["rho"], out["q"]
     title = "Log-rank test" if rho == 0 and q == 0 else f"G(rho = {rho:g}, q = {q:g}) test"
     table = _table(title, ["group", "N", "observed", "expected", "(O-E)^2/E", "(O-E)^2/V"])
-    for i, g in enumerate(out["groups"]):
-        o, e, v = out["observed"][i], out["expected"][i], out["var"][i][i]
+    for g in groups.itertuples():  # the API's summary(): R's survdiff table
         table.add_row(
-            g,
-            text.count(out["n"][i]),
-            text.count(o),
-            text.number(e, 3),
-            text.number((o - e) ** 2 / e if e > 0 else float("nan"), 3),
-            text.number((o - e) ** 2 / v if v > 0 else float("nan"), 3),
+            str(g.group),
+            text.count(g.n),
+            text.count(g.observed),
+            text.number(g.expected, 3),
+            text.number(g.o_e2_e, 3),
+            text.number(g.o_e2_v, 3),
         )
     console.print(table)
     p = _nan(out["p"])
@@ -313,4 +312,4 @@ def logrank_command(
         echo_json(out)
         return
     report_dropped(result.n_dropped)
-    _print_logrank(out)
+    _print_logrank(out, result.summary())
