@@ -7,10 +7,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from web_helpers import PASSWORDS, csrf_of, login
 
+import netoutcomes
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.web import auth
 from netoutcomes.registry.server_lock import refuse_if_served, serving
@@ -155,6 +157,21 @@ def test_a_cli_write_while_the_server_runs_names_the_server(registry) -> None:
             refuse_if_served(registry)
         with pytest.raises(InputError, match="already served"), serving(registry, "x"):
             pass
+        # The real CLI path: an import into the served registry is one line, exit 2,
+        # and the file is left as it was.
+        before = registry.read_bytes()
+        cli = str(Path(sys.executable).with_name("netoutcomes"))
+        forms = Path(netoutcomes.__file__).parent / "data" / "demo_cohort"
+        done = subprocess.run(
+            [cli, "import", str(registry), str(forms), "--user", "x"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+        assert "served by `netoutcomes serve` at http://127.0.0.1:8123" in done.stderr
+        assert registry.read_bytes() == before
     finally:
         process.communicate("stop\n", timeout=10)
     refuse_if_served(registry)  # released when the server stops

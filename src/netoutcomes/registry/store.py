@@ -48,6 +48,7 @@ from netoutcomes.registry.schema import (
     schema_version,
     table_rows,
 )
+from netoutcomes.registry.server_lock import refuse_if_served
 
 Record = TypeVar("Record", bound=RegistryRecord)
 
@@ -172,6 +173,7 @@ def upgrade_registry(path: str | Path, audit_key: bytes | None = None) -> list[i
     The upgrade appends a checkpoint entry to the audit log and writes the head file.
     """
     path = Path(path)
+    refuse_if_served(path)  # the one-writer rule: a running server owns the file
     try:
         key = resolve_key(audit_key)
     except AuditKeyError as exc:
@@ -211,6 +213,7 @@ def _write_head_after_migration(
 
 def connect_current(path: Path, key: bytes | None = None) -> duckdb.DuckDBPyConnection:
     """A writable connection to a registry of the current schema (upgraded first if older)."""
+    refuse_if_served(path)  # the one-writer rule: a running server owns the file
     _ensure_current(path, key)
     return _connect(path, read_only=False)
 
