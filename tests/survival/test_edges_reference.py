@@ -273,8 +273,8 @@ def test_start_of_an_empty_curve_is_zero() -> None:
     assert km.time.size == 0 and start_time(km) == 0.0
     from netoutcomes.survival.km import survival_at
 
-    at = survival_at(km, np.array([1.0]))  # nobody at risk, S = 1 at the origin
-    assert at.n_risk.tolist() == [0.0] and at.surv.tolist() == [1.0]
+    at = survival_at(km, np.array([0.0, 1.0]))  # nobody at risk, S = 1 from the origin
+    assert at.n_risk.tolist() == [0.0, 0.0] and at.surv.tolist() == [1.0, 1.0]
     # and with times it is the smaller of 0 and the first (negative) time
     assert start_time(kaplan_meier(count_table(np.array([-2.0, 1.0]), np.ones(2, bool)))) == -2.0
     assert start_time(kaplan_meier(count_table(np.array([2.0, 1.0]), np.ones(2, bool)))) == 0.0
