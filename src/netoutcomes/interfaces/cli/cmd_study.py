@@ -5,6 +5,7 @@ Thin: parse options, call ``netoutcomes.study`` and the report writer, render wi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -17,6 +18,7 @@ from rich.table import Table
 from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import app, fail
 from netoutcomes.interfaces.report.html import FORMATS, ReportFiles, parse_formats, write_outputs
+from netoutcomes.registry.audit import cli_who, record_event
 from netoutcomes.study.analysis import StudyResult
 from netoutcomes.study.eligibility import Screening, Verdict
 from netoutcomes.study.protocol import bundled_protocol_path
@@ -91,17 +93,38 @@ def screen_command(
     protocol: str = typer.Option(..., "--protocol", "-p", help="Protocol YAML or bundled name."),
     as_json: bool = typer.Option(False, "--json", help="Verdicts and flow as JSON."),
     all_patients: bool = typer.Option(False, "--all", help="List eligible patients too."),
+    user: str | None = typer.Option(
+        None, "--user", help="Who screens, for the audit log (recorded as unauthenticated)."
+    ),
 ) -> None:
     """Screen every patient: a verdict with every reason, and the CONSORT flow."""
     try:
         _check_registry(registry)
-        screening = screen_registry(registry, resolve_protocol(protocol))
+        protocol_path = resolve_protocol(protocol)
+        screening = screen_registry(registry, protocol_path)
+        # Audited after the read connection is closed (DuckDB allows one writer).
+        record_event(
+            registry,
+            "screen",
+            cli_who(user),
+            {
+                **_protocol_details(protocol_path),
+                "patients": len(screening.verdicts),
+                "eligible": sum(v.verdict == Verdict.ELIGIBLE for v in screening.verdicts),
+            },
+        )
     except InputError as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps(screening.to_dict(), indent=2, default=str))
         return
     print_screening(Console(), screening, all_patients)
+
+
+def _protocol_details(protocol_path: Path) -> dict[str, str]:
+    """Which protocol, byte for byte: its path and SHA-256, for the audit entry."""
+    digest = hashlib.sha256(protocol_path.read_bytes()).hexdigest()
+    return {"protocol": str(protocol_path), "protocol_sha256": digest}
 
 
 def print_summary(console: Console, result: StudyResult, files: ReportFiles) -> None:
@@ -122,14 +145,24 @@ def analyze_command(
     formats: str = typer.Option(
         "html", "--format", "-f", help="Report formats, comma-separated: html, pdf, docx."
     ),
+    user: str | None = typer.Option(
+        None, "--user", help="Who analyses, for the audit log (recorded as unauthenticated)."
+    ),
 ) -> None:
     """Analyse a study: results.json, a CSV per table, figures and the report
     (report.html, and report.pdf / report.docx on request)."""
     try:
         wanted = parse_formats(formats)
         _check_registry(registry)
-        result = analyse_registry(registry, resolve_protocol(protocol))
+        protocol_path = resolve_protocol(protocol)
+        result = analyse_registry(registry, protocol_path)
         files = write_outputs(result, out, wanted)
+        record_event(
+            registry,
+            "analyze",
+            cli_who(user),
+            {**_protocol_details(protocol_path), "out": str(out), "formats": sorted(wanted)},
+        )
     except InputError as exc:
         fail(str(exc))
     except OSError as exc:
