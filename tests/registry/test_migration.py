@@ -13,23 +13,26 @@ from netoutcomes.registry.chain import head_path
 from netoutcomes.registry.importing import import_sources
 from netoutcomes.registry.model import Diagnosis, Patient, Therapy
 from netoutcomes.registry.schema import SCHEMA_VERSION
-from netoutcomes.registry.store import open_registry, upgrade_registry
+from netoutcomes.registry.store import create_registry, open_registry, upgrade_registry
 
 V1_SQL = Path(__file__).parent / "data" / "registry_v1.sql"
 
 
-@pytest.fixture
-def v1_registry(tmp_path: Path) -> Path:
-    path = tmp_path / "old.duckdb"
+def _registry_from_sql(path: Path, sql: Path) -> Path:
     conn = duckdb.connect(str(path))
-    conn.execute(V1_SQL.read_text())
+    conn.execute(sql.read_text())
     conn.close()
     return path
 
 
+@pytest.fixture
+def v1_registry(tmp_path: Path) -> Path:
+    return _registry_from_sql(tmp_path / "old.duckdb", V1_SQL)
+
+
 def test_opening_a_v1_registry_upgrades_it_and_keeps_rows(v1_registry: Path) -> None:
     with open_registry(v1_registry) as registry:
-        assert registry.schema_version == SCHEMA_VERSION == 3
+        assert registry.schema_version == SCHEMA_VERSION == 4
         assert [p.patient_id for p in registry.rows_of(Patient)] == ["NET001", "NET002"]
         # 200 and 300 mCi at 37 MBq per mCi.
         assert [t.activity_mbq for t in registry.rows_of(Therapy)] == [7400.0, 11100.0]
@@ -40,7 +43,7 @@ def test_opening_a_v1_registry_upgrades_it_and_keeps_rows(v1_registry: Path) -> 
 
 
 def test_upgrade_reports_the_versions_applied(v1_registry: Path) -> None:
-    assert upgrade_registry(v1_registry) == [2, 3]
+    assert upgrade_registry(v1_registry) == [2, 3, 4]
 
 
 def test_upgraded_registry_accepts_imports(v1_registry: Path, clinic_source: Path) -> None:
@@ -89,7 +92,7 @@ def test_a_registry_from_a_newer_version_is_refused(clinic_registry: Path) -> No
 def test_upgraded_registry_verifies_and_its_checkpoint_covers_the_old_rows(
     v1_registry: Path,
 ) -> None:
-    assert upgrade_registry(v1_registry) == [2, 3]
+    assert upgrade_registry(v1_registry) == [2, 3, 4]
     assert head_path(v1_registry).exists()  # written by the upgrade
     verdict = verify_audit(v1_registry)
     assert verdict.intact and verdict.entries == 2, verdict.problems
@@ -97,3 +100,83 @@ def test_upgraded_registry_verifies_and_its_checkpoint_covers_the_old_rows(
     conn.execute("UPDATE therapies SET activity_mbq = 1 WHERE activity_mbq = 7400")
     conn.close()
     assert any("table therapies differs" in p for p in verify_audit(v1_registry).problems)
+
+
+V3_SQL = Path(__file__).parent / "data" / "registry_v3.sql"
+
+
+@pytest.fixture
+def v3_registry(tmp_path: Path) -> Path:
+    """A registry as version 3 wrote it (the clinic folder imported by 'founder')."""
+    return _registry_from_sql(tmp_path / "v3.duckdb", V3_SQL)
+
+
+def _v3_rows(path: Path) -> dict[str, list[tuple]]:
+    conn = duckdb.connect(str(path), read_only=True)
+    tables = [
+        "patients",
+        "diagnoses",
+        "treatments",
+        "progressions",
+        "scans",
+        "lesions",
+        "therapies",
+        "assessments",
+        "followup",
+        "audit",
+    ]
+    rows = {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+    conn.close()
+    return rows
+
+
+def test_a_v3_registry_upgrades_to_v4_keeping_rows_and_audit(v3_registry: Path) -> None:
+    before = _v3_rows(v3_registry)
+    assert sum(len(r) for t, r in before.items() if t != "audit") == 28  # the clinic folder
+    assert upgrade_registry(v3_registry) == [4]
+    after = _v3_rows(v3_registry)
+    for table, rows in before.items():
+        if table == "audit":  # the upgrade appends one checkpoint, changes no old entry
+            assert after[table][: len(rows)] == rows
+            assert len(after[table]) == len(rows) + 1
+        else:
+            assert after[table] == rows, table
+    conn = duckdb.connect(str(v3_registry), read_only=True)
+    tables = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert {"users", "adverse_events"} <= tables
+    assert conn.execute("SELECT count(*) FROM adverse_events").fetchall() == [(0,)]
+    conn.close()
+    verdict = verify_audit(v3_registry)
+    assert verdict.intact, verdict.problems
+
+
+def test_an_upgraded_registry_has_the_tables_of_a_new_one(
+    v1_registry: Path, v3_registry: Path, tmp_path: Path
+) -> None:
+    def layout(path: Path) -> list[tuple]:
+        conn = duckdb.connect(str(path), read_only=True)
+        rows = conn.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "ORDER BY table_name, column_name"
+        ).fetchall()
+        conn.close()
+        return rows
+
+    new = create_registry(tmp_path / "new.duckdb")
+    upgrade_registry(v1_registry)
+    upgrade_registry(v3_registry)
+    assert layout(v1_registry) == layout(new)
+    assert layout(v3_registry) == layout(new)
+    assert any(row[0] == "users" for row in layout(new))
+
+
+def test_an_upgraded_v3_registry_accepts_adverse_events(v3_registry: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ae"
+    folder.mkdir()
+    (folder / "adverse_events.csv").write_text(
+        "patient_id,ae_id,term,grade,onset_date,therapy_id,attribution\n"
+        "NET001,AE1,platelet_count_decreased,3,2009-05-10,TH1,probable\n"
+    )
+    report = import_sources(v3_registry, [folder], user="tester")
+    assert report.counts["adverse_events"].inserted == 1
+    assert verify_audit(v3_registry).intact

@@ -9,6 +9,8 @@ Rules (errors unless stated):
 - birth year <= the year of every dated event of the patient;
 - histological diagnosis <= every radiopharmaceutical therapy;
 - death is the last event: no dated event after the death date;
+- an adverse event's therapy is a therapy of the same patient, given on or
+  before the onset;
 - a recorded WHO grade that contradicts Ki-67 / mitoses is a WARNING (flagged,
   not rejected: the pathologist may have graded a hot spot we do not see).
 """
@@ -197,8 +199,45 @@ def _repeated_cycles(state: State) -> list[Violation]:
     return found
 
 
+def _adverse_event_therapies(state: State) -> list[Violation]:
+    """An adverse event linked to a therapy the patient did not have, or not yet."""
+    found = []
+    therapies = state.get("therapies", {})
+    for key, row in sorted(state.get("adverse_events", {}).items()):
+        therapy_id = row["therapy_id"]
+        if therapy_id is None:
+            continue
+        ref = RowRef("adverse_events", key)
+        therapy = therapies.get((therapy_id,))
+        if therapy is None or therapy["patient_id"] != row["patient_id"]:
+            found.append(
+                Violation(
+                    ref,
+                    "therapy_id",
+                    therapy_id,
+                    f"therapy {therapy_id} is not a therapy of patient {row['patient_id']}",
+                )
+            )
+        elif row["onset_date"] < therapy["date"]:
+            found.append(
+                Violation(
+                    ref,
+                    "onset_date",
+                    row["onset_date"],
+                    f"onset {row['onset_date']} is before its therapy {therapy_id} "
+                    f"({therapy['date']})",
+                    RowRef("therapies", (therapy_id,)),
+                )
+            )
+    return found
+
+
 def check_consistency(state: State, thresholds: GradeThresholds = WHO_2019) -> list[Violation]:
     """Every cross-table rule broken in ``state``."""
     return (
-        _orphans(state) + _event_order(state) + _repeated_cycles(state) + _grades(state, thresholds)
+        _orphans(state)
+        + _event_order(state)
+        + _repeated_cycles(state)
+        + _adverse_event_therapies(state)
+        + _grades(state, thresholds)
     )

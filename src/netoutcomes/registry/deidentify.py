@@ -32,6 +32,7 @@ _ID_COLUMNS = {
     "scan_id": ("scans", "S"),
     "therapy_id": ("therapies", "R"),
     "assessment_id": ("assessments", "A"),
+    "ae_id": ("adverse_events", "E"),
 }
 _SITE_PREFIX = "C"
 

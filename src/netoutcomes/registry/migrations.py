@@ -8,6 +8,12 @@ Version history:
      write ends with a ``checkpoint`` entry holding the digest of every data table.
      The upgrade appends one checkpoint of the tables as they are: the audit vouches
      for changes from then on.
+  4  ``adverse_events`` (CTCAE v5.0 term and grade, onset, therapy, attribution) and
+     the ``users`` table of the web app (``registry.users_table``).
+
+Every upgrade ends with one checkpoint of the tables as they are (from version 3
+on, the audit vouches for changes from then on): appended once after the last
+step, so that it digests every table of the current version.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import duckdb
 
 from netoutcomes.registry.chain import AUDIT_CONTENT, GENESIS, chain
 from netoutcomes.registry.ledger import append_checkpoint
-from netoutcomes.registry.model import MBQ_PER_MCI
-from netoutcomes.registry.schema import SCHEMA_VERSION, record_version
+from netoutcomes.registry.model import MBQ_PER_MCI, TABLES
+from netoutcomes.registry.schema import SCHEMA_VERSION, create_table_sql, record_version
+from netoutcomes.registry.users_table import add_users_table
 
 MIGRATION_USER = "netoutcomes schema migration"
 
@@ -43,13 +50,18 @@ def _v1_to_v2(conn: duckdb.DuckDBPyConnection, key: bytes | None) -> None:
 
 def _v2_to_v3(conn: duckdb.DuckDBPyConnection, key: bytes | None) -> None:
     conn.execute("ALTER TABLE audit ADD COLUMN entry_hmac VARCHAR")
-    append_checkpoint(conn, MIGRATION_USER, "schema version 3", key)
+
+
+def _v3_to_v4(conn: duckdb.DuckDBPyConnection, key: bytes | None) -> None:
+    add_users_table(conn, key)
+    conn.execute(create_table_sql(TABLES["adverse_events"]))
 
 
 # MIGRATIONS[n] upgrades a version-n registry to version n + 1.
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection, bytes | None], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 
 
@@ -67,6 +79,8 @@ def migrate(conn: duckdb.DuckDBPyConnection, from_version: int, key: bytes | Non
             version += 1
             record_version(conn, version)
             reached.append(version)
+        if reached:
+            append_checkpoint(conn, MIGRATION_USER, f"schema version {version}", key)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -783,6 +783,116 @@ class Followup(RegistryRecord):
         return self
 
 
+class CtcaeTerm(StrEnum):
+    """CTCAE v5.0 terms (NCI, 2017) seen after radiopharmaceutical therapy, snake_case.
+
+    A term not listed is recorded as ``other`` (no free text: it could carry a name).
+    """
+
+    neutrophil_count_decreased = "neutrophil_count_decreased"
+    platelet_count_decreased = "platelet_count_decreased"
+    anemia = "anemia"
+    white_blood_cell_decreased = "white_blood_cell_decreased"
+    lymphocyte_count_decreased = "lymphocyte_count_decreased"
+    febrile_neutropenia = "febrile_neutropenia"
+    myelodysplastic_syndrome = "myelodysplastic_syndrome"
+    creatinine_increased = "creatinine_increased"
+    acute_kidney_injury = "acute_kidney_injury"
+    chronic_kidney_disease = "chronic_kidney_disease"
+    alanine_aminotransferase_increased = "alanine_aminotransferase_increased"
+    aspartate_aminotransferase_increased = "aspartate_aminotransferase_increased"
+    blood_bilirubin_increased = "blood_bilirubin_increased"
+    alkaline_phosphatase_increased = "alkaline_phosphatase_increased"
+    nausea = "nausea"
+    vomiting = "vomiting"
+    diarrhea = "diarrhea"
+    fatigue = "fatigue"
+    abdominal_pain = "abdominal_pain"
+    hypothyroidism = "hypothyroidism"
+    hypertension = "hypertension"
+    alopecia = "alopecia"
+    other = "other"
+
+
+# The highest grade CTCAE v5.0 defines for a term (the others reach 5, death): a
+# laboratory value is not itself a cause of death, and nausea, fatigue and alopecia
+# stop at 3, 3 and 2. A higher grade is impossible, so an error.
+CTCAE_MAX_GRADE: dict[CtcaeTerm, int] = {
+    CtcaeTerm.neutrophil_count_decreased: 4,
+    CtcaeTerm.platelet_count_decreased: 4,
+    CtcaeTerm.white_blood_cell_decreased: 4,
+    CtcaeTerm.lymphocyte_count_decreased: 4,
+    CtcaeTerm.creatinine_increased: 4,
+    CtcaeTerm.alanine_aminotransferase_increased: 4,
+    CtcaeTerm.aspartate_aminotransferase_increased: 4,
+    CtcaeTerm.blood_bilirubin_increased: 4,
+    CtcaeTerm.alkaline_phosphatase_increased: 4,
+    CtcaeTerm.nausea: 3,
+    CtcaeTerm.fatigue: 3,
+    CtcaeTerm.alopecia: 2,
+}
+
+CTCAE_GRADE_MEANING: dict[int, str] = {
+    1: "mild",
+    2: "moderate",
+    3: "severe or medically significant",
+    4: "life-threatening",
+    5: "death related to the adverse event",
+}
+
+
+class Attribution(StrEnum):
+    """How likely the adverse event was caused by the therapy (NCI attribution scale)."""
+
+    unrelated = "unrelated"
+    unlikely = "unlikely"
+    possible = "possible"
+    probable = "probable"
+    definite = "definite"
+
+
+class AdverseEvent(RegistryRecord):
+    """One adverse event graded by CTCAE v5.0, optionally linked to a therapy administration."""
+
+    patient_id: str = _patient_id()
+    ae_id: str = _record_id("adverse event")
+    term: CtcaeTerm = Field(description="CTCAE v5.0 term (snake_case); other when not listed.")
+    grade: int = Field(
+        description=(
+            "CTCAE v5.0 grade: "
+            + "; ".join(f"{k} {v}" for k, v in CTCAE_GRADE_MEANING.items())
+            + ". Not above the highest grade CTCAE defines for the term."
+        ),
+        ge=1,
+        le=5,
+        json_schema_extra=_codes({str(k): v for k, v in CTCAE_GRADE_MEANING.items()}),
+    )
+    onset_date: dt.date = Field(description="Date of onset (YYYY-MM-DD).")
+    therapy_id: str | None = Field(
+        default=None,
+        description=(
+            "The therapy administration (therapies.therapy_id) the event followed, which "
+            "gives its agent and cycle; blank when not linked to a therapy."
+        ),
+        pattern=RECORD_ID_PATTERN,
+        max_length=RECORD_ID_MAX_LENGTH,
+    )
+    attribution: Attribution | None = Field(
+        default=None,
+        description="Attribution to the therapy (unrelated ... definite); blank when not assessed.",
+    )
+
+    @model_validator(mode="after")
+    def _grade_defined(self) -> AdverseEvent:
+        highest = CTCAE_MAX_GRADE.get(self.term, 5)
+        if self.grade > highest:
+            raise ValueError(
+                f"grade {self.grade} is not defined for {self.term.value} "
+                f"(CTCAE v5.0 grades it 1-{highest})"
+            )
+        return self
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     """``columns`` of this table refer to the primary key of ``parent``."""
@@ -842,6 +952,13 @@ TABLES: dict[str, TableSpec] = {
         _spec("therapies", Therapy, ("therapy_id",), "patients", "Radiopharmaceutical therapy."),
         _spec("assessments", Assessment, ("assessment_id",), "patients", "Response assessments."),
         _spec("followup", Followup, ("patient_id",), "patients", "Last contact and vital status."),
+        _spec(
+            "adverse_events",
+            AdverseEvent,
+            ("ae_id",),
+            "patients",
+            "Adverse events graded by CTCAE v5.0.",
+        ),
     )
 }
 

@@ -1,9 +1,9 @@
 """The DuckDB schema of a registry file, its version, and the migrations between versions.
 
 The data tables are generated from the pydantic models in ``registry.model``
-(one column per field); three bookkeeping tables sit beside them:
-``schema_version`` (one row per applied version), ``import_batches`` and the
-append-only ``audit`` log.
+(one column per field); bookkeeping tables sit beside them:
+``schema_version`` (one row per applied version), ``import_batches``, the
+append-only ``audit`` log and ``users`` (``registry.users_table``).
 
 The migrations between versions are in ``registry.migrations``.
 """
@@ -19,8 +19,9 @@ from typing import Any, Literal
 import duckdb
 
 from netoutcomes.registry.model import TABLES, TableSpec
+from netoutcomes.registry.users_table import add_users_table
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 StoredRow = dict[str, Any]  # column -> plain value (str, int, float, date or None)
 RowKey = tuple[Any, ...]  # primary-key values in TableSpec.primary_key order
@@ -110,6 +111,7 @@ def create_schema(conn: duckdb.DuckDBPyConnection) -> None:
     """Create every table of the current version in an empty database (caller's transaction)."""
     for sql in BOOKKEEPING_SQL:
         conn.execute(sql)
+    add_users_table(conn)
     for spec in TABLES.values():
         conn.execute(create_table_sql(spec))
     record_version(conn, SCHEMA_VERSION)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netoutcomes.registry.model import TABLES
+from netoutcomes.study import synthetic_followup as fu
 
 DATA_CUTOFF = dt.date(2022, 6, 30)  # last contact of every patient still alive
 FIRST_ENTRY = dt.date(2008, 7, 1)
@@ -361,6 +362,28 @@ def add_responses(t: Tables, pid: str, entry: dt.date, symptoms: str, recist: st
         _assessment(t, pid, 3, day(dt.timedelta(days=90)), "recist", recist)
 
 
+def add_follow_up_readings(
+    t: Tables,
+    pid: str,
+    k: int,
+    entry: dt.date,
+    death: dt.date | None,
+    recist: str,
+    site: str,
+    first: int = fu.FIRST_READING_DAYS,
+) -> None:
+    """Serial RECIST readings, the progression, biomarkers and adverse events."""
+    death_days = None if death is None else (death - entry).days
+    plan = fu.plan(k, recist)
+    days = fu.add_recist_series(
+        t.add, pid, entry, recist, plan.progression_days, death_days,
+        (DATA_CUTOFF - entry).days, first,
+    )  # fmt: skip
+    small_bowel = site == "small_bowel"
+    fu.add_biomarkers(t.add, pid, k, entry, small_bowel, plan.biochemical_responder, days)
+    fu.add_adverse_events(t.add, pid, entry, f"{pid}-R1", fu.adverse_events(k, site))
+
+
 def add_treated(t: Tables) -> None:
     for k, (spec, entry) in enumerate(zip(survival_specs(), entry_dates(), strict=True)):
         pid = f"SYN-{k + 1:03d}"
@@ -371,6 +394,7 @@ def add_treated(t: Tables) -> None:
         add_scan(t, pid, "i123_mibg", entry - dt.timedelta(days=30), AVID_LESIONS)
         add_therapies(t, pid, "i131_mibg", entry, death, 200 * MCI)
         add_responses(t, pid, entry, symptomatic_target(k), recist_target(k))
+        add_follow_up_readings(t, pid, k, entry, death, recist_target(k), spec.site)
         add_followup(t, pid, death)
 
 
@@ -444,6 +468,7 @@ def add_lu177(t: Tables) -> None:
             add_therapies(t, pid, "lu177_dotatate", entry, death, 7400.0)
             recist = "PR" if i % 3 == 0 else "SD"
             _assessment(t, pid, 1, entry + dt.timedelta(days=100), "recist", recist)
+            add_follow_up_readings(t, pid, 201 + i, entry, death, recist, site, first=100)
         add_followup(t, pid, death)
 
 
