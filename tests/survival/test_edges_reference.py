@@ -68,6 +68,7 @@ def test_km_curve_and_quantiles_match_r(block: str, conf_type: str) -> None:
         (km.lower, "lower"),
         (km.upper, "upper"),
         (km.cumhaz, "cumhaz"),
+        (km.std_chaz, "std_chaz"),
     ]:
         assert_r(ours, curve[key], f"{block} {conf_type} {key}")
     q = ref[conf_type]["quantiles"]
@@ -259,6 +260,11 @@ def test_quantile_tolerance_boundary_as_r_findq() -> None:
     assert [q.time for q in quantiles(km, np.array([0.25, 0.5]))] == [2.0, 2.5]
     # the end-of-curve rule also needs |p - last value| < tol strictly (R: findq on
     # failure 0, 0.25, 0.5 at times 0, 1, 2 gives 1.5 NA, and 1.5 2.0 for p = 0.5 + tol/2)
+    # p exactly at the ends of R's approx() range (y + tol from tol, y - tol up to the
+    # last value - tol) is inside it: R's findq(c(0, 1, 2, 3), c(0, .25, .5, .75),
+    # c(tol, .75 - tol)) gives 0.5 3.0
+    km = _curve([0.75, 0.5, 0.25])
+    assert [q.time for q in quantiles(km, np.array([tol, 0.75 - tol]))] == [0.5, 3.0]
     km = _curve([0.75, 0.5])
     got = quantiles(km, np.array([0.25, 0.5 + tol]))
     assert got[0].time == 1.5 and np.isnan(got[1].time)
