@@ -16,6 +16,8 @@ whose times it was at risk.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -30,26 +32,52 @@ def _codes(values: FloatArray) -> IntArray:
     return np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
+def _key_starts(sorted_key: IntArray, n_keys: int) -> IntArray | None:
+    """``starts[k]`` = number of items with key < k (so ``searchsorted(sorted_key, k)``
+    for any k), by counting, when the key space is small enough; else None.  A gather
+    per query instead of a binary search per query over random addresses."""
+    if n_keys > 4 * sorted_key.size + 1024:
+        return None
+    starts = np.zeros(n_keys + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sorted_key, minlength=n_keys), out=starts[1:])
+    return starts
+
+
+def _position(
+    sorted_key: IntArray, starts: IntArray | None, key: IntArray, side: str = "left"
+) -> IntArray:
+    """``np.searchsorted(sorted_key, key, side)``, from ``starts`` when there are any."""
+    if starts is None:
+        return np.searchsorted(sorted_key, key, side="right" if side == "right" else "left")
+    return starts[key + 1] if side == "right" else starts[key]
+
+
 def _as_event(
     stratum: IntArray, exit_code: IntArray, entry_code: IntArray | None, event: NDArray[np.bool_],
-    rank: IntArray, w: FloatArray, keys: int,
+    rank: IntArray, w: FloatArray | None, keys: int,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per event: weight of the rows at risk at its time (other events at that time
-    left out) with a smaller, equal and larger score."""
+    left out) with a smaller, equal and larger score (``w`` None: counts)."""
+    n = rank.size
     deaths = np.flatnonzero(event)
     item_key = stratum * keys + 2 * exit_code + (~event)
-    item_rank, item_w = rank, w
+    item_rank: IntArray = rank
+    item_w: NDArray[Any] | None = w
     if entry_code is not None:
         item_key = np.concatenate((item_key, stratum * keys + 2 * entry_code + 1))
-        item_rank, item_w = np.concatenate((rank, rank)), np.concatenate((w, -w))
+        item_rank = np.concatenate((rank, rank))
+        item_w = (np.concatenate((np.ones(n, np.int8), np.full(n, -1, np.int8))) if w is None
+                  else np.concatenate((w, -w)))  # fmt: skip
     order = np.argsort(item_key, kind="stable")
     sorted_key = item_key[order]
+    starts = _key_starts(sorted_key, (int(stratum.max(initial=0)) + 1) * keys)
     query = stratum[deaths] * keys + 2 * exit_code[deaths] + 1
-    lo = np.searchsorted(sorted_key, query, side="left")
-    hi = np.searchsorted(sorted_key, (stratum[deaths] + 1) * keys, side="left")
-    got = _range_rank_weights(item_rank[order], item_w[order], lo, hi, rank[deaths])
-    below, equal = np.zeros(rank.size), np.zeros(rank.size)
-    above = np.zeros(rank.size)
+    lo = _position(sorted_key, starts, query)
+    hi = _position(sorted_key, starts, (stratum[deaths] + 1) * keys)
+    got = _range_rank_weights(item_rank[order], None if item_w is None else item_w[order],
+                              lo, hi, rank[deaths])  # fmt: skip
+    below, equal = np.zeros(n), np.zeros(n)
+    above = np.zeros(n)
     below[deaths], equal[deaths] = got.below, got.equal
     above[deaths] = got.total - got.below - got.equal
     return below, equal, above
@@ -57,7 +85,7 @@ def _as_event(
 
 def _as_comparator(
     stratum: IntArray, exit_code: IntArray, entry_code: IntArray | None, event: NDArray[np.bool_],
-    rank: IntArray, w: FloatArray, keys: int,
+    rank: IntArray, w: FloatArray | None, keys: int,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per row: weight of the events at whose time it was at risk (its own time
     only if it was censored then) with a smaller, equal and larger score."""
@@ -65,17 +93,19 @@ def _as_comparator(
     death_key = stratum[deaths] * keys + exit_code[deaths]
     order = np.argsort(death_key, kind="stable")
     sorted_key = death_key[order]
+    starts = _key_starts(sorted_key, (int(stratum.max(initial=0)) + 1) * keys)
     base = stratum * keys
     lo = (
-        np.searchsorted(sorted_key, base, side="left")
+        _position(sorted_key, starts, base)
         if entry_code is None
-        else np.searchsorted(sorted_key, base + entry_code, side="right")
+        else _position(sorted_key, starts, base + entry_code, side="right")
     )
     last = base + exit_code
-    hi = np.where(event, np.searchsorted(sorted_key, last, side="left"),
-                  np.searchsorted(sorted_key, last, side="right"))  # fmt: skip
+    hi = np.where(event, _position(sorted_key, starts, last),
+                  _position(sorted_key, starts, last, side="right"))  # fmt: skip
     hi = np.maximum(hi, lo)
-    got = _range_rank_weights(rank[deaths][order], w[deaths][order], lo, hi, rank)
+    got = _range_rank_weights(rank[deaths][order], None if w is None else w[deaths][order],
+                              lo, hi, rank)  # fmt: skip
     return got.below, got.equal, got.total - got.below - got.equal
 
 
@@ -102,9 +132,12 @@ def concordance_with_se(
     exit_code = all_codes[:n]
     entry_code = None if entry is None else all_codes[n:]
     keys = 2 * (int(all_codes.max(initial=0)) + 1)
-    ev_below, ev_equal, ev_above = _as_event(stratum, exit_code, entry_code, event, rank, w, keys)
-    cp_below, cp_equal, cp_above = _as_comparator(stratum, exit_code, entry_code, event, rank, w,
-                                                  keys // 2)  # fmt: skip
+    # Without weights the kernels count (integers, exact, and no weights to carry).
+    w_or_none = None if weights is None else w
+    ev_below, ev_equal, ev_above = _as_event(stratum, exit_code, entry_code, event, rank,
+                                             w_or_none, keys)  # fmt: skip
+    cp_below, cp_equal, cp_above = _as_comparator(stratum, exit_code, entry_code, event, rank,
+                                                  w_or_none, keys // 2)  # fmt: skip
     concordant = ev_below + cp_above  # the event has the larger score
     discordant = ev_above + cp_below
     tied = ev_equal + cp_equal

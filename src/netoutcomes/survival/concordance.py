@@ -24,6 +24,7 @@ version is kept in tests/survival/concordance_reference.py to check this one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,54 +56,84 @@ class _RangeWeights:
 
 
 def _range_rank_weights(
-    rank: IntArray, weight: FloatArray, lo: IntArray, hi: IntArray, query_rank: IntArray
+    rank: IntArray, weight: NDArray[Any] | None, lo: IntArray, hi: IntArray, query_rank: IntArray
 ) -> _RangeWeights:
     """For each query q, sums of ``weight[j]`` over ``lo[q] <= j < hi[q]`` with ``rank[j] <
     query_rank[q]`` and with ``rank[j] == query_rank[q]``, and the plain range sum.
+
+    ``weight`` None counts rows (weight 1); an integer ``weight`` (e.g. +1 for an exit,
+    -1 for an entry) is summed in integers; both are exact.
 
     A wavelet matrix built level by level (highest bit first) while the queries
     descend it, so nothing but the current level is held in memory.  At each level
     the rows are stably partitioned by the bit (zeros first); a query whose rank
     has the bit set collects the weight of the zero rows of its range (same higher
     bits, smaller at this bit) and follows the ones, else it follows the zeros.
-    After the last bit the range holds exactly the rows of equal rank.
+    After the last bit the range holds exactly the rows of equal rank.  Positions
+    and ranks are int32 below 2**31 rows (half the memory traffic of int64), and
+    without weights the zero rows' weight is their count, so only the ranks move.
     """
     n = rank.size
+    index = np.int32 if n < 2**31 - 1 else np.int64
     # Buffers reused at every level: fresh arrays per level cost more in page faults
     # than the arithmetic.
-    zeros_before = np.zeros(n + 1, dtype=np.int64)
-    zero_w_before = np.zeros(n + 1)
-    zero_w = np.empty(n)
-    is_zero = np.empty(n, dtype=bool)
-    cur_rank, next_rank = rank.astype(np.int64), np.empty(n, dtype=np.int64)
-    cur_w, next_w = weight.astype(np.float64), np.empty(n)
-    np.cumsum(cur_w, out=zero_w_before[1:])
-    total = zero_w_before[hi] - zero_w_before[lo]
-    below = np.zeros(query_rank.size)
-    n_bits = max(1, int(rank.max(initial=0)).bit_length())
-    lo, hi = lo.copy(), hi.copy()
+    zeros_before: NDArray[np.integer[Any]] = np.zeros(n + 1, dtype=index)
+    is_zero, is_one = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    bits = np.empty(n, dtype=index)
+    cur_rank, next_rank = rank.astype(index), np.empty(n, dtype=index)
+    lo_at: NDArray[np.integer[Any]] = lo.astype(index)
+    hi_at: NDArray[np.integer[Any]] = hi.astype(index)
+    query_rank = query_rank.astype(index)
+    weighted = weight is not None
+    if weight is not None:
+        exact_int = weight.dtype.kind in "iub"
+        acc = np.int64 if exact_int else np.float64
+        cur_w = weight.astype(acc)
+        next_w, zero_w = np.empty(n, dtype=acc), np.empty(n, dtype=acc)
+        zero_w_before = np.zeros(n + 1, dtype=acc)
+        np.cumsum(cur_w, out=zero_w_before[1:])
+        total = zero_w_before[hi_at] - zero_w_before[lo_at]
+        below = np.zeros(query_rank.size, dtype=acc)
+    else:
+        total = (hi_at - lo_at).astype(np.int64)
+        below = np.zeros(query_rank.size, dtype=np.int64)
+    # Every bit of the queries' ranks too: a query may rank above every row (the
+    # comparator query of concordance_se asks with ranks that no event has).
+    top = max(int(rank.max(initial=0)), int(query_rank.max(initial=0)))
+    n_bits = max(1, top.bit_length())
     for bit in range(n_bits - 1, -1, -1):
-        mask = np.int64(1 << bit)
-        np.equal(np.bitwise_and(cur_rank, mask), 0, out=is_zero)
-        np.cumsum(is_zero, out=zeros_before[1:])
-        np.multiply(cur_w, is_zero, out=zero_w)
-        np.cumsum(zero_w, out=zero_w_before[1:])
-        n_zero = zeros_before[-1]
+        mask = index(1 << bit)
+        np.bitwise_and(cur_rank, mask, out=bits)
+        np.equal(bits, 0, out=is_zero)
+        np.cumsum(is_zero, out=zeros_before[1:], dtype=index)
+        n_zero = int(zeros_before[-1])
         q_one = np.bitwise_and(query_rank, mask) != 0
-        below += np.where(q_one, zero_w_before[hi] - zero_w_before[lo], 0.0)
-        lo_zero, hi_zero = zeros_before[lo], zeros_before[hi]
-        lo = np.where(q_one, n_zero + lo - lo_zero, lo_zero)
-        hi = np.where(q_one, n_zero + hi - hi_zero, hi_zero)
-        zero_rows, one_rows = np.flatnonzero(is_zero), np.flatnonzero(~is_zero)
-        np.take(cur_rank, zero_rows, out=next_rank[:n_zero])
-        np.take(cur_rank, one_rows, out=next_rank[n_zero:])
-        np.take(cur_w, zero_rows, out=next_w[:n_zero])
-        np.take(cur_w, one_rows, out=next_w[n_zero:])
-        cur_rank, next_rank = next_rank, cur_rank
-        cur_w, next_w = next_w, cur_w
-    cum_final = zero_w_before  # reused: the last level's zero weights are no longer needed
-    np.cumsum(cur_w, out=cum_final[1:])
-    return _RangeWeights(below, cum_final[hi] - cum_final[lo], total)
+        lo_zero, hi_zero = zeros_before[lo_at], zeros_before[hi_at]
+        if weighted:
+            np.multiply(cur_w, is_zero, out=zero_w)
+            np.cumsum(zero_w, out=zero_w_before[1:])
+            below += np.where(q_one, zero_w_before[hi_at] - zero_w_before[lo_at], 0)
+        else:
+            below += np.where(q_one, hi_zero - lo_zero, 0)
+        lo_at = np.where(q_one, lo_at - lo_zero + n_zero, lo_zero).astype(index, copy=False)
+        hi_at = np.where(q_one, hi_at - hi_zero + n_zero, hi_zero).astype(index, copy=False)
+        np.invert(is_zero, out=is_one)
+        if bit > 0:  # the last level's ranks are not read again
+            np.compress(is_zero, cur_rank, out=next_rank[:n_zero])
+            np.compress(is_one, cur_rank, out=next_rank[n_zero:])
+            cur_rank, next_rank = next_rank, cur_rank
+        if weighted:
+            np.compress(is_zero, cur_w, out=next_w[:n_zero])
+            np.compress(is_one, cur_w, out=next_w[n_zero:])
+            cur_w, next_w = next_w, cur_w
+    if weighted:
+        cum_final = zero_w_before  # reused: the last level's zero weights are not needed
+        np.cumsum(cur_w, out=cum_final[1:])
+        equal = cum_final[hi_at] - cum_final[lo_at]
+    else:
+        equal = (hi_at - lo_at).astype(np.int64)
+    as_float = np.float64
+    return _RangeWeights(below.astype(as_float), equal.astype(as_float), total.astype(as_float))
 
 
 def concordance(
@@ -145,10 +176,17 @@ def concordance(
     # entry at or after t (with entry < exit such a row exits after t, so it is counted
     # once and taken out once).  Sorted by (stratum, key), that is one contiguous range.
     item_key = stratum * keys_per_stratum + 2 * codes[:n] + (~event)
-    item_rank, item_w = rank, w
+    # Without weights the items are counted (+1 an exit, -1 an entry), in integers.
+    item_rank = rank
+    item_w: NDArray[Any] | None = None if weights is None else w
     if ent is not None:
         item_key = np.concatenate((item_key, stratum * keys_per_stratum + 2 * codes[n:] + 1))
-        item_rank, item_w = np.concatenate((rank, rank)), np.concatenate((w, -w))
+        item_rank = np.concatenate((rank, rank))
+        item_w = (
+            np.concatenate((np.ones(n, np.int8), np.full(n, -1, np.int8)))
+            if weights is None
+            else np.concatenate((w, -w))
+        )
     by_key = np.argsort(item_key)
     sorted_key = item_key[by_key]
     stratum_end = np.cumsum(np.bincount(stratum)) * (1 if ent is None else 2)
@@ -157,7 +195,9 @@ def concordance(
     deaths, query_key = deaths[by_query], query_key[by_query]
     lo = np.searchsorted(sorted_key, query_key, side="left")
     hi = stratum_end[stratum[deaths]]
-    counts = _range_rank_weights(item_rank[by_key], item_w[by_key], lo, hi, rank[deaths])
+    counts = _range_rank_weights(
+        item_rank[by_key], None if item_w is None else item_w[by_key], lo, hi, rank[deaths]
+    )
     below, equal, total = counts.below, counts.equal, counts.total
     above = total - below - equal
     wd = w[deaths]
