@@ -87,7 +87,7 @@ TESTS: dict[str, list[str]] = {
         T + "test_km_reference.py",
         T + "test_logrank_reference.py",
     ],
-    "proportions.py": ["tests/study/test_proportions.py"],
+    "proportions.py": [T + "test_proportions_edges.py", "tests/study/test_proportions.py"],
     "design.py": [
         T + "test_cox_design.py",
         T + "test_r_double_labels.py",
