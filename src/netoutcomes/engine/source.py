@@ -125,6 +125,14 @@ def _column_values(column: Any) -> np.ndarray:
             pass
         else:
             return np.asarray(numbers.to_numpy(zero_copy_only=False), np.float64)
+        # Text: type the distinct values only (a group column has a handful among
+        # millions of rows), then spread them back; the decisions (all numbers?
+        # all logical?) are over the same set of values, so the result is the same.
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return _to_numeric_or_text(encoded.dictionary.to_pylist())[codes]
     return _to_numeric_or_text(column.to_pylist())
 
 
