@@ -5,8 +5,8 @@
   (``survival.cox.score_residuals``), so the residuals are computed in SQL by
   joining the model rows to a table with one row per (stratum, distinct time);
   ``sum over clusters of (sum of residuals)(sum of residuals)'`` is one GROUP BY.
-- cox.zph's Kaplan-Meier transform: counts per (exit time, event) and per entry
-  time (the size of the distinct times).
+- cox.zph's Kaplan-Meier and rank transforms: counts per (exit time, event) and
+  per entry time (the size of the distinct times).
 - Concordance: NOT on the engine: the rows' (stratum, time, status, entry, weight,
   risk score) are pulled and ``survival.concordance`` counts the pairs (see
   docs/engine.md for the size and the cost).
@@ -20,7 +20,11 @@ import numpy as np
 
 from netoutcomes.engine.concordance_se import concordance_with_se
 from netoutcomes.engine.cox_passes import A, C, E, StratumCodes, T, TimeFix, W, column
-from netoutcomes.engine.cox_result import CoxConcordance, km_transform_from_counts
+from netoutcomes.engine.cox_result import (
+    CoxConcordance,
+    km_transform_from_counts,
+    ranks_from_counts,
+)
 from netoutcomes.survival.cox import CoxTimeSums, time_terms
 from netoutcomes.survival.model_spec import CoxSpec
 
@@ -142,20 +146,27 @@ def robust_variance_on_engine(
 
 def km_on_engine(rows: ir.Table, spec: CoxSpec, fix: TimeFix, at: np.ndarray) -> np.ndarray:
     """``1 - KM(t-)`` of all rows at the event times ``at`` (cox.zph's km transform)."""
+    return km_and_ranks_on_engine(rows, spec, fix, at)[0]
+
+
+def km_and_ranks_on_engine(
+    rows: ir.Table, spec: CoxSpec, fix: TimeFix, at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """cox.zph's km and rank transforms at the event times ``at``, from one GROUP BY
+    over (exit time, event) with counts (and one over the entry times with ``entry``):
+    ``1 - KM(t-)`` of all rows, and R's ``rank(times)`` of every row's exit time."""
     exits = rows.group_by([T, E]).aggregate(__n=rows.count()).to_pyarrow()
     entry_time = entry_count = None
     if spec.entry:
         entries = rows.group_by(A).aggregate(__n=rows.count()).to_pyarrow()
         entry_time = fix(column(entries, A).astype(np.float64))
         entry_count = column(entries, "__n").astype(np.float64)
-    return km_transform_from_counts(
-        fix(column(exits, T).astype(np.float64)),
-        column(exits, E).astype(np.float64),
-        column(exits, "__n").astype(np.float64),
-        entry_time,
-        entry_count,
-        at,
+    exit_time = fix(column(exits, T).astype(np.float64))
+    exit_count = column(exits, "__n").astype(np.float64)
+    km = km_transform_from_counts(
+        exit_time, column(exits, E).astype(np.float64), exit_count, entry_time, entry_count, at
     )
+    return km, ranks_from_counts(exit_time, exit_count, at)
 
 
 def concordance_on_engine(

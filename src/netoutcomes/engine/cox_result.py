@@ -8,22 +8,16 @@ sums (``CoxFit.sums``) and, per event time, the Kaplan-Meier transform R's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
-from netoutcomes.survival.cox import (
-    CoxCurve,
-    CoxFit,
-    CoxTimeSums,
-    Ties,
-    baseline_hazard,
-    time_terms,
-)
-from netoutcomes.survival.cox_zph import ZphTest
+from netoutcomes.survival.cox_zph import ZphTest, cox_zph, exit_time_ranks
 from netoutcomes.survival.model_spec import CoxSpec
+
+if TYPE_CHECKING:  # survival.cox imports scipy.stats (~1 s): not on a Kaplan-Meier run
+    from netoutcomes.survival.cox import CoxCurve, CoxFit
 
 FloatArray = NDArray[np.float64]
 ZphTransform = Literal["km", "rank", "identity", "log"]
@@ -58,6 +52,11 @@ class EngineCox:
     term_columns: list[list[int]]
     stratum_labels: list[str]  # index = fit.sums.stratum
     km_at_events: FloatArray
+    # R's rank(times) of every row's exit time (censored included, ties averaged) at
+    # each row of fit.sums: cox.zph's rank transform.  None: not passed by the
+    # backend; zph("rank") then ranks the event rows only, which is NOT R's number
+    # (until engine/cox_engine.py and cox_memory.py pass it; see tests/api).
+    rank_at_events: FloatArray | None = None
 
     def zph(self, transform: ZphTransform = "km") -> ZphTest:
         """R's ``cox.zph(fit, transform)``: one score test per term and GLOBAL."""
@@ -70,53 +69,38 @@ class EngineCox:
             with np.errstate(divide="ignore"):  # a time 0 gives -inf, and NaN tests, as R
                 g = np.log(sums.time)
         elif transform == "rank":
-            g = event_time_ranks(sums.time, sums.n_event)
+            # Not passed by the backend yet: the old event-row ranks.
+            g = (
+                _event_row_ranks(sums.time, sums.n_event)
+                if self.rank_at_events is None
+                else self.rank_at_events
+            )
         else:
             raise ValueError(f"unknown transform {transform!r}; use km, rank, identity or log")
-        return zph_score_tests(sums, self.fit.ties, self.terms, self.term_columns, g)
+        return cox_zph(sums, self.fit.ties, self.terms, self.term_columns, transformed=g)
 
     def baseline_hazard(self, pattern: FloatArray | None = None) -> CoxCurve:
         """R's ``basehaz(fit, centered)``: at the covariate means, or at ``pattern``."""
+        from netoutcomes.survival.cox import baseline_hazard  # deferred: start-up, above
+
         return baseline_hazard(self.fit, pattern)
 
 
-def event_time_ranks(time: FloatArray, n_event: FloatArray) -> FloatArray:
-    """R's ``rank(times)`` over the event rows (ties averaged), at each per-time row.
-
-    ``time``/``n_event`` are per (stratum, time): the ranks pool the strata, as R's
-    cox.zph ranks the event times of all strata together."""
+def _event_row_ranks(time: FloatArray, n_event: FloatArray) -> FloatArray:
+    """Ranks of the event rows only (ties averaged): the previous rank transform, kept
+    until every backend passes ``rank_at_events``; differs from R's cox.zph."""
     grid, where = np.unique(time, return_inverse=True)
     d = np.bincount(where, weights=n_event, minlength=grid.size)
     before = np.cumsum(d) - d
     return np.asarray((before + (d + 1.0) / 2.0)[where], dtype=np.float64)
 
 
-def zph_score_tests(
-    sums: CoxTimeSums,
-    ties: Ties,
-    term_names: list[str],
-    term_columns: list[list[int]],
-    g: FloatArray,
-) -> ZphTest:
-    """The score tests of ``survival.cox_zph.cox_zph`` for any transform ``g`` of the
-    event times (one value per row of ``sums``), centred on its mean over the events."""
-    terms = time_terms(sums, ties)
-    g = g - np.sum(sums.n_event * g) / np.sum(sums.n_event)
-    p = sums.rx_risk.shape[1]
-    v = terms.information
-    imat = np.zeros((2 * p, 2 * p))
-    imat[:p, :p] = v.sum(axis=0)
-    imat[:p, p:] = imat[p:, :p] = np.einsum("k,kij->ij", g, v)
-    imat[p:, p:] = np.einsum("k,kij->ij", g * g, v)
-    u = np.concatenate([np.zeros(p), g @ terms.score])
-
-    def score_test(columns: list[int]) -> float:
-        kk = list(range(p)) + [p + j for j in columns]
-        return float(u[kk] @ np.linalg.solve(imat[np.ix_(kk, kk)], u[kk]))
-
-    chisq = np.array([score_test(cols) for cols in term_columns] + [score_test(list(range(p)))])
-    df = np.array([len(cols) for cols in term_columns] + [p], dtype=np.int64)
-    return ZphTest(list(term_names) + ["GLOBAL"], chisq, df, stats.chi2.sf(chisq, df))
+def ranks_from_counts(exit_time: FloatArray, exit_count: FloatArray, at: FloatArray) -> FloatArray:
+    """R's ``rank(times)`` at ``at`` from counts of rows per exit time (any order,
+    repeats allowed: one row per (exit time, event) is fine)."""
+    grid, where = np.unique(exit_time, return_inverse=True)
+    count = np.bincount(where, weights=exit_count, minlength=grid.size).astype(np.float64)
+    return exit_time_ranks(grid, count, at)
 
 
 def zph_terms(spec: CoxSpec, coef: FloatArray) -> tuple[list[str], list[list[int]]]:

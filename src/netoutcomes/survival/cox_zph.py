@@ -1,4 +1,4 @@
-"""Test of proportional hazards, as R's ``cox.zph`` (survival 3.x, transform = "km").
+"""Test of proportional hazards, as R's ``cox.zph`` (survival 3.x; transform "km" by default).
 
 survival 3.x tests each term by a score test in the expanded model with the
 covariates ``x`` and ``x * g(t)``, evaluated at the fitted beta and zero for the
@@ -18,13 +18,15 @@ tests all columns at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from netoutcomes.survival.counts import count_table
-from netoutcomes.survival.cox import CoxTimeSums, Ties, time_terms
+
+if TYPE_CHECKING:  # survival.cox imports scipy.stats: deferred to the test itself
+    from netoutcomes.survival.cox import CoxTimeSums, Ties
 
 FloatArray = NDArray[np.float64]
 
@@ -50,21 +52,51 @@ def km_transform(
     return 1.0 - np.concatenate([[1.0], surv])[before]
 
 
+def rank_transform(time: FloatArray, at: FloatArray) -> FloatArray:
+    """R's ``rank(times)`` at the times ``at``: the rank of every row's exit time
+    (censored rows included, ties averaged), as cox.zph's ``transform = "rank"``."""
+    grid, count = np.unique(time, return_counts=True)
+    return exit_time_ranks(grid, count.astype(np.float64), at)
+
+
+def exit_time_ranks(grid: FloatArray, count: FloatArray, at: FloatArray) -> FloatArray:
+    """Average ranks from counts: ``count[i]`` rows exit at the distinct time ``grid[i]``
+    (ascending); the rank of time ``t`` is (rows before t) + (rows at t + 1) / 2."""
+    before = np.cumsum(count) - count
+    where = np.searchsorted(grid, at)
+    return np.asarray((before + (count + 1.0) / 2.0)[where], dtype=np.float64)
+
+
 def cox_zph(
     sums: CoxTimeSums,
     ties: Ties,
     term_names: list[str],
     term_columns: list[list[int]],
-    time: FloatArray,
-    event: NDArray[np.bool_],
+    time: FloatArray | None = None,
+    event: NDArray[np.bool_] | None = None,
     entry: FloatArray | None = None,
+    *,
+    transformed: FloatArray | None = None,
 ) -> ZphTest:
     """R's ``cox.zph(fit)`` table from the per-time sums at the fitted coefficients.
 
-    ``time``, ``event``, ``entry`` are the rows of the fit (for the KM transform).
+    ``time``, ``event``, ``entry`` are the rows of the fit (for the KM transform,
+    R's default); or ``transformed`` gives ``g(t)`` ready-made, one value per row of
+    ``sums`` (``rank_transform``, ``log``, identity, or a KM computed elsewhere).
     """
+    # Deferred for CLI start-up: scipy.stats costs ~1 s to import and a Kaplan-Meier
+    # run imports this module (through engine.cox_result) without testing anything.
+    from scipy import stats
+
+    from netoutcomes.survival.cox import time_terms
+
+    if transformed is None:
+        if time is None or event is None:
+            raise ValueError("cox_zph: give the rows (time, event) or transformed=")
+        g = km_transform(time, event, entry, sums.time)
+    else:
+        g = np.asarray(transformed, dtype=np.float64)
     terms = time_terms(sums, ties)
-    g = km_transform(time, event, entry, sums.time)
     g = g - np.sum(sums.n_event * g) / np.sum(sums.n_event)
     p = sums.rx_risk.shape[1]
     v = terms.information
