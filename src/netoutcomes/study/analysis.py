@@ -51,6 +51,7 @@ from netoutcomes.study.survival_tables import (
     step_curve,
     survival_tables,
 )
+from netoutcomes.study.toxicity import toxicity_tables
 
 __all__ = [
     "CONF_LEVEL",
@@ -113,6 +114,7 @@ def analyse(
     for outcome in protocol.outcomes:
         result.add_table("response", response_table(outcome, analysed, entries))
     biochemical_tables(result, analysed, entries)
+    toxicity_tables(result, analysed, entries)
     survival_tables(result, analysed, entries)
     nested_tables(result, analysed, entries)
     disjoint_table(result, analysed, entries)

@@ -8,6 +8,7 @@ from pathlib import Path
 from netoutcomes.registry import model as m
 from netoutcomes.registry.store import Registry, open_registry
 from netoutcomes.study.records import (
+    AdverseEvent,
     Assessment,
     BiomarkerValue,
     Histology,
@@ -65,6 +66,9 @@ def patient_records(registry: Registry) -> list[PatientRecord]:
             biomarkers[a.patient_id].append(
                 BiomarkerValue(a.biomarker.value, a.date, a.value, a.unit)
             )
+    adverse_events = defaultdict(list)
+    for ae in registry.rows_of(m.AdverseEvent):
+        adverse_events[ae.patient_id].append(AdverseEvent(ae.term.value, ae.grade, ae.onset_date))
 
     records = []
     for patient in registry.rows_of(m.Patient):
@@ -93,6 +97,7 @@ def patient_records(registry: Registry) -> list[PatientRecord]:
                 vital_status=f.vital_status.value if f else None,
                 birth_year=patient.birth_year,
                 biomarkers=tuple(biomarkers[pid]),
+                adverse_events=tuple(adverse_events[pid]),
             )
         )
     return records

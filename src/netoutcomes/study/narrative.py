@@ -93,6 +93,32 @@ def _biochemical(w: SegmentWriter) -> None:
         w.text("). ")
 
 
+def _toxicity(w: SegmentWriter) -> None:
+    """The first toxicity category's grade >= threshold rate and the headline cohort's
+    exposure (the tables are ``study.toxicity``'s)."""
+    toxicity = w.result.protocol.toxicity
+    if toxicity is None:
+        return
+    table, category = "toxicity_worst_grade", toxicity.categories[0]
+    w.sentence(2)  # the dose-limiting toxicity: before the secondary comparisons
+    w.text(f"Grade {toxicity.grade_threshold} or worse {category.label.lower()} adverse events: ")
+    w.number(table, category.id, "percent", "%")
+    w.text(" (")
+    w.interval(table, category.id, "ci_lower", "ci_upper", "%")
+    w.text(")")
+    exposure, cohort = "toxicity_exposure", w.result.protocol.cohorts[0].id
+    if w.has(exposure, cohort, "gbq_median"):
+        w.text("; median cumulative activity ")
+        w.number(exposure, cohort, "gbq_median", " GBq")
+        w.text(" (range ")
+        w.number(exposure, cohort, "gbq_min")
+        w.text("-")
+        w.number(exposure, cohort, "gbq_max", " GBq")
+        w.text(") over a median of ")
+        w.number(exposure, cohort, "cycles_median", " cycles")
+    w.text(". ")
+
+
 def _landmark(w: SegmentWriter, table: str, row: str, t: float, events: str = "deaths") -> None:
     """'58% (95% CI 45.8-73.4%) at 5 years' or 'not estimable (...) at 10 years'."""
     k = landmark_key(t)
@@ -301,6 +327,7 @@ def write_results(result: StudyResult, journal_p: bool = True) -> list[Segment]:
         return w.paragraph()
     _response(w)
     _biochemical(w)
+    _toxicity(w)
     _survival(w)
     _endpoints(w)
     _comparisons(w)

@@ -36,6 +36,7 @@ from netoutcomes.study.protocol_endpoints import (
     SurvivalSpec,
     TimeToNextTreatment,
 )
+from netoutcomes.study.protocol_toxicity import Toxicity, ToxicityCategory
 
 # the protocol's types, wherever they are defined, are imported from here
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     "ResponseOutcome",
     "SurvivalSpec",
     "TimeToNextTreatment",
+    "Toxicity",
+    "ToxicityCategory",
     "bundled_protocol_path",
     "load_protocol",
     "parse_protocol",
@@ -215,6 +218,7 @@ class Protocol(_Strict):
     endpoints: list[Endpoint] = []  # time-to-event endpoints beyond overall survival
     models: list[CoxModel] = []  # adjusted Cox models
     biochemical: list[BiochemicalResponse] = []  # best biochemical response per marker
+    toxicity: Toxicity | None = None  # worst CTCAE grade per patient by category
 
     @model_validator(mode="after")
     def _references_exist(self) -> Protocol:

@@ -54,6 +54,13 @@ class BiomarkerValue:
 
 
 @dataclass(frozen=True)
+class AdverseEvent:
+    term: str  # CTCAE v5.0 term code, e.g. platelet_count_decreased
+    grade: int  # 1-5
+    onset: dt.date
+
+
+@dataclass(frozen=True)
 class Histology:
     site: str | None  # site category, e.g. small_bowel, pancreas
     grade: str | None  # G1, G2, G3, NEC, ...
@@ -77,6 +84,7 @@ class PatientRecord:
     vital_status: str | None = None  # alive / dead
     birth_year: int | None = None  # the registry holds no full birth date
     biomarkers: tuple[BiomarkerValue, ...] = ()
+    adverse_events: tuple[AdverseEvent, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def first_therapy(self, agent: str) -> dt.date | None:

@@ -43,6 +43,7 @@ __all__ = [
     "Difference",
     "KaplanMeier",
     "Median",
+    "MedianRange",
     "Proportion",
     "SurvivalAtTimes",
     "TwoGroupTest",
@@ -55,6 +56,7 @@ __all__ = [
     "gray_p",
     "km",
     "median",
+    "median_range",
     "proportion",
     "rmst_diff",
     "survival_diff",
@@ -100,6 +102,22 @@ def rmst_diff(a: KaplanMeier, b: KaplanMeier, tau: float) -> Difference:
 def proportion(count: int, total: int) -> Proportion:
     """Exact (Clopper-Pearson) 95% interval, as R's binom.test."""
     return clopper_pearson(count, total, CONF_LEVEL)
+
+
+@dataclass(frozen=True)
+class MedianRange:
+    median: float
+    minimum: float
+    maximum: float
+
+
+def median_range(values: list[float]) -> MedianRange:
+    """Median (mean of the two middle values when even, as R's median) and range; NaN if empty."""
+    if not values:
+        nan = float("nan")
+        return MedianRange(nan, nan, nan)
+    array = np.asarray(values, dtype=np.float64)
+    return MedianRange(float(np.median(array)), float(array.min()), float(array.max()))
 
 
 def adjust_p(p: np.ndarray, method: str) -> np.ndarray:

@@ -311,10 +311,17 @@ def add_followup(t: Tables, pid: str, death: dt.date | None) -> None:
 
 
 def add_therapies(
-    t: Tables, pid: str, agent: str, entry: dt.date, death: dt.date | None, mbq: float
+    t: Tables,
+    pid: str,
+    agent: str,
+    entry: dt.date,
+    death: dt.date | None,
+    mbq: float,
+    cycles: int = 2,
+    interval_days: int = 150,
 ) -> None:
-    for cycle, offset in ((1, 0), (2, 150)):
-        day = entry + dt.timedelta(days=offset)
+    for cycle in range(1, cycles + 1):
+        day = entry + dt.timedelta(days=(cycle - 1) * interval_days)
         if death is not None and day >= death - dt.timedelta(days=30):
             break
         t.add(
@@ -362,6 +369,13 @@ def add_responses(t: Tables, pid: str, entry: dt.date, symptoms: str, recist: st
         _assessment(t, pid, 3, day(dt.timedelta(days=90)), "recist", recist)
 
 
+def mibg_cycles(k: int) -> int:
+    """1 to 4 cycles (40% one, 40% two, 10% three, 10% four: mean 1.9, as the 1.8,
+    range 1-4, of Nwosu 2008); a patient dying within 30 days of a cycle misses it."""
+    slot = (7 * k) % 10
+    return 1 if slot < 4 else 2 if slot < 8 else 3 if slot == 8 else 4
+
+
 def add_follow_up_readings(
     t: Tables,
     pid: str,
@@ -392,7 +406,7 @@ def add_treated(t: Tables) -> None:
         add_patient_core(t, pid, k, spec, diagnosis, "IV")
         add_standard_of_care(t, pid, spec, diagnosis, entry - dt.timedelta(days=90))
         add_scan(t, pid, "i123_mibg", entry - dt.timedelta(days=30), AVID_LESIONS)
-        add_therapies(t, pid, "i131_mibg", entry, death, 200 * MCI)
+        add_therapies(t, pid, "i131_mibg", entry, death, 200 * MCI, mibg_cycles(k))
         add_responses(t, pid, entry, symptomatic_target(k), recist_target(k))
         add_follow_up_readings(t, pid, k, entry, death, recist_target(k), spec.site)
         add_followup(t, pid, death)
@@ -465,7 +479,8 @@ def add_lu177(t: Tables) -> None:
         lesions = [("liver", 28.0, uptake), ("lymph_node", 14.0, 4)]
         add_scan(t, pid, "ga68_dotatate", entry - dt.timedelta(days=40), lesions)
         if uptake >= 3:
-            add_therapies(t, pid, "lu177_dotatate", entry, death, 7400.0)
+            # NETTER-1's schedule: 4 cycles of 7.4 GBq every 8 weeks
+            add_therapies(t, pid, "lu177_dotatate", entry, death, 7400.0, 4, 56)
             recist = "PR" if i % 3 == 0 else "SD"
             _assessment(t, pid, 1, entry + dt.timedelta(days=100), "recist", recist)
             add_follow_up_readings(t, pid, 201 + i, entry, death, recist, site, first=100)

@@ -13,7 +13,7 @@ to, and their sources, are in docs/study.md ("The synthetic cohort"):
   reaches its progression time before death;
 * chromogranin A for everyone and urinary 5-HIAA for small-bowel patients: a
   baseline 20 days before the first therapy and a value at each assessment;
-  18 of 50 fall by >= 50% (Nwosu 2008: 11 of 29, 38%);
+  18 of 50 fall by >= 50% (Nwosu 2008: 36.7% of those measured);
 * grade 3-4 platelet count decreased in 4 of 50 (8%) and neutrophil count
   decreased in 8 of 50 (16%) (Ezziddin 2013: 7.6% and 15.3% of cycles), plus
   grade 1-2 anaemia, nausea and a few renal and hepatic events.
