@@ -300,3 +300,14 @@ def test_stratum_sums_default_to_the_log_rank_test() -> None:
     assert_r(observed, ref["observed"], "observed")
     assert_r(expected, ref["expected"], "expected")
     assert_r(np.ravel(var, order="F"), ref["var"], "var")
+
+
+def test_group_labels_print_whole_numbers_as_r_reads_the_column() -> None:
+    # R: an integer column prints x=100000; a double column (written 1e+05) prints x=1e+05
+    time, event = np.array([1.0, 2.0, 3.0]), np.array([1, 0, 1], bool)
+    x = ("x", np.array([100000.0, 2.0, 2.0]))
+    assert grouped_count_tables(time, event, group=x).groups == ["x=2", "x=100000"]
+    doubles = grouped_count_tables(time, event, group=x, r_doubles=frozenset({"x"}))
+    assert doubles.groups == ["x=2", "x=1e+05"]
+    crossed = grouped_count_tables(time, event, group=[x, ("y", np.array([1.0, 1.0, 3.0]))])
+    assert crossed.groups == ["x=2, y=1", "x=2, y=3", "x=100000, y=1"]
