@@ -311,3 +311,13 @@ def test_group_labels_print_whole_numbers_as_r_reads_the_column() -> None:
     assert doubles.groups == ["x=2", "x=1e+05"]
     crossed = grouped_count_tables(time, event, group=[x, ("y", np.array([1.0, 1.0, 3.0]))])
     assert crossed.groups == ["x=2, y=1", "x=2, y=3", "x=100000, y=1"]
+
+
+def test_whole_numbers_beyond_r_integers_print_as_doubles() -> None:
+    from netoutcomes.survival.groups import r_double_text
+
+    # R reads 3000000000 (above .Machine$integer.max) as a double: levels "1" "3e+09"
+    time, event = np.array([1.0, 2.0]), np.array([1, 0], bool)
+    tables = grouped_count_tables(time, event, group=("x", np.array([3e9, 1.0])))
+    assert tables.groups == ["x=1", "x=3e+09"]
+    assert r_double_text(0.0) == "0" and r_double_text(2.0**31) == "2147483648"

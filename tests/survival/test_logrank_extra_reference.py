@@ -199,3 +199,24 @@ def test_defaults_are_r_defaults() -> None:
         assert_close(getattr(result, key), ref[key], key)
     pairs = pairwise_logrank(tables_for("veteran", "celltype"))
     assert_close([p.p_bh for p in pairs], REF["pairwise_veteran_celltype_rho0"]["p_bh"], "p_bh")
+
+
+def test_two_group_differences_through_the_curves_match_r() -> None:
+    from netoutcomes.survival.curves import km_by_group, two_group_differences
+
+    ref = REF["two_sample_lung_sex"]
+    curves = km_by_group(tables_for("lung", "sex"), tau=ref["tau"])  # R's defaults: log, 0.95
+    assert [c.label for c in curves] == ref["groups"]
+    diff = two_group_differences(curves, [ref["time"]])
+    assert diff is not None and (diff.group_a, diff.group_b) == tuple(ref["groups"])
+    ((time, surv),) = diff.at_times
+    assert time == ref["time"] and diff.tau == ref["tau"]
+    for ours, name in [(surv, "surv_diff"), (diff.rmst, "rmst_diff")]:
+        assert_close(ours.estimate, ref[name], name)
+        for attr in ("se", "lower", "upper", "p"):
+            assert_close(getattr(ours, attr), ref[f"{name}_{attr}"], f"{name}_{attr}")
+    assert two_group_differences(curves, None).at_times == []  # no landmark asked
+    # only for exactly two groups
+    three = km_by_group(tables_for("veteran", "celltype"))
+    assert two_group_differences(three[:3], [100.0]) is None
+    assert two_group_differences(three[:1], [100.0]) is None
