@@ -168,3 +168,10 @@ def test_no_toxicity_section_no_tables() -> None:
     protocol = parse_protocol(text)
     tables = analyse(protocol, PATIENTS, screen(protocol, PATIENTS)).tables
     assert not any(t.startswith("toxicity") for t in tables)
+
+
+def test_no_range_when_every_patient_had_the_same_activity() -> None:
+    same = [patient("A", "pancreas", ()), patient("B", "pancreas", ())]
+    protocol = parse_protocol(PROTOCOL % "")
+    text = analyse(protocol, same, screen(protocol, same)).results_text()
+    assert "median cumulative activity 7.4 GBq over a median of 1 cycle." in text

@@ -110,12 +110,15 @@ def _toxicity(w: SegmentWriter) -> None:
     if w.has(exposure, cohort, "gbq_median"):
         w.text("; median cumulative activity ")
         w.number(exposure, cohort, "gbq_median", " GBq")
-        w.text(" (range ")
-        w.number(exposure, cohort, "gbq_min")
-        w.text("-")
-        w.number(exposure, cohort, "gbq_max", " GBq")
-        w.text(") over a median of ")
-        w.number(exposure, cohort, "cycles_median", " cycles")
+        if w.value(exposure, cohort, "gbq_min") != w.value(exposure, cohort, "gbq_max"):
+            w.text(" (range ")
+            w.number(exposure, cohort, "gbq_min")
+            w.text("-")
+            w.number(exposure, cohort, "gbq_max", " GBq")
+            w.text(")")
+        w.text(" over a median of ")
+        one = w.value(exposure, cohort, "cycles_median") == 1
+        w.number(exposure, cohort, "cycles_median", " cycle" if one else " cycles")
     w.text(". ")
 
 
