@@ -119,20 +119,20 @@ def _column_values(column: Any) -> np.ndarray:
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return np.asarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        try:
-            numbers = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
-        except pa.ArrowInvalid:
-            pass
-        else:
-            return np.asarray(numbers.to_numpy(zero_copy_only=False), np.float64)
         # Text: type the distinct values only (a group column has a handful among
-        # millions of rows), then spread them back; the decisions (all numbers?
-        # all logical?) are over the same set of values, so the result is the same.
+        # millions of rows), then spread them back by their codes; every decision
+        # (all numbers? all logical?) is over the same set of values, so the result
+        # is the same as value by value.
         encoded = pc.dictionary_encode(column, null_encoding="encode")
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
         codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        return _to_numeric_or_text(encoded.dictionary.to_pylist())[codes]
+        distinct = encoded.dictionary
+        try:
+            numbers = pc.cast(pc.utf8_trim_whitespace(distinct), pa.float64())
+        except pa.ArrowInvalid:
+            return _to_numeric_or_text(distinct.to_pylist())[codes]
+        return np.asarray(numbers.to_numpy(zero_copy_only=False), np.float64)[codes]
     return _to_numeric_or_text(column.to_pylist())
 
 
@@ -219,6 +219,7 @@ def _numeric_text(column: Any) -> bool:
 
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False
+    column = pc.unique(column)  # the answer depends only on the distinct values
     present = pc.filter(pc.utf8_trim_whitespace(column), _present(column))
     if len(present) == 0:
         return False
