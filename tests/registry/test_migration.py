@@ -6,8 +6,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from netoutcomes.errors import InputError
+from netoutcomes.interfaces.cli.main import app
 from netoutcomes.registry.audit import verify_audit
 from netoutcomes.registry.chain import head_path
 from netoutcomes.registry.importing import import_sources
@@ -148,6 +150,8 @@ def test_a_v3_registry_upgrades_to_v4_keeping_rows_and_audit(v3_registry: Path) 
     conn.close()
     verdict = verify_audit(v3_registry)
     assert verdict.intact, verdict.problems
+    result = CliRunner().invoke(app, ["audit", str(v3_registry), "--verify"])
+    assert result.exit_code == 0, result.output
 
 
 def test_an_upgraded_registry_has_the_tables_of_a_new_one(
