@@ -321,3 +321,10 @@ def test_whole_numbers_beyond_r_integers_print_as_doubles() -> None:
     tables = grouped_count_tables(time, event, group=("x", np.array([3e9, 1.0])))
     assert tables.groups == ["x=1", "x=3e+09"]
     assert r_double_text(0.0) == "0" and r_double_text(2.0**31) == "2147483648"
+
+
+def test_format_level_as_r_prints_a_value() -> None:
+    from netoutcomes.survival.groups import format_level
+
+    # R: as.character(c(3L, 2.5, 3e9)) and a text level as is
+    assert [format_level(v) for v in (3.0, 2.5, 3e9, "a b")] == ["3", "2.5", "3e+09", "a b"]
