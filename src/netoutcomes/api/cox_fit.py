@@ -112,4 +112,4 @@ def coxph(
         reference=references,
     )
     fitted = cox_on(engine_data(data), spec, engine, spark_master, conf_level)  # type: ignore[arg-type]
-    return CoxModel(spec, fitted, formula)
+    return CoxModel(spec, fitted, formula, conf_level)

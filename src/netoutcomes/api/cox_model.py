@@ -35,6 +35,7 @@ class CoxModel:
     spec: CoxSpec
     engine: EngineCox
     formula: str | None
+    conf_level: float = 0.95
 
     @property
     def fit(self) -> CoxFit:
@@ -66,27 +67,49 @@ class CoxModel:
 
     def summary(self) -> pd.DataFrame:
         """One row per coefficient: coef, exp(coef), se, robust se (with cluster or
-        robust), z, p and the interval of exp(coef), as R's ``summary(coxph)``."""
+        robust), z, p and the interval of exp(coef), as R's ``summary(coxph)``: with a
+        robust variance z, p and the interval come from the robust se, as in R."""
         f = self.fit
+        z, p, lower, upper = self._z_p_interval()
         rows = []
         for i, term in enumerate(f.terms):
             row = {"term": term, "coef": f.coef[i], "exp_coef": f.hr[i], "se": f.se[i]}
             if f.robust_se is not None:
                 row["robust_se"] = f.robust_se[i]
-            row |= {"z": f.z[i], "p": f.p[i], "lower": f.hr_lower[i], "upper": f.hr_upper[i]}
+            row |= {"z": z[i], "p": p[i], "lower": lower[i], "upper": upper[i]}
             rows.append(row)
         columns = ["term", "coef", "exp_coef", "se"]
         columns += ["robust_se"] if f.robust_se is not None else []
         return _frame(rows, [*columns, "z", "p", "lower", "upper"])
 
+    def _z_p_interval(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What R's summary and print show: from the robust se with cluster/robust."""
+        robust = self.engine.robust_coefficients(self.conf_level)
+        if robust is None:
+            f = self.fit
+            return f.z, f.p, f.hr_lower, f.hr_upper
+        return robust.z, robust.p, robust.lower, robust.upper
+
     def tests(self) -> pd.DataFrame:
-        """Likelihood ratio, Wald and score (log-rank) tests of all coefficients."""
+        """Likelihood ratio, Wald and score (log-rank) tests of all coefficients; with a
+        robust variance, as R's summary: the Wald test with the robust variance and the
+        robust score test (when the backend computed them: ``EngineCox.robust_var``)."""
+        from scipy import stats  # deferred: CLI start-up
+
         f = self.fit
+        wald, wald_p = f.wald, f.wald_p
+        robust_wald = self.engine.robust_wald()
+        if robust_wald is not None:
+            wald, wald_p = robust_wald, float(stats.chi2.sf(robust_wald, f.df))
         rows = [
             {"test": "likelihood ratio", "chisq": f.lrt, "df": f.df, "p": f.lrt_p},
-            {"test": "wald", "chisq": f.wald, "df": f.df, "p": f.wald_p},
+            {"test": "wald", "chisq": wald, "df": f.df, "p": wald_p},
             {"test": "score", "chisq": f.score, "df": f.df, "p": f.score_p},
         ]
+        if self.engine.robust_score is not None:
+            rscore = self.engine.robust_score
+            p = float(stats.chi2.sf(rscore, f.df))
+            rows.append({"test": "robust score", "chisq": rscore, "df": f.df, "p": p})
         return _frame(rows, ["test", "chisq", "df", "p"])
 
     def zph(self, transform: str = "km") -> ZphTest | None:
@@ -176,18 +199,17 @@ class CoxModel:
         header += ["robust se"] if f.robust_se is not None else []
         header += ["z", "p"]
         rows = []
+        z, p, _, _ = self._z_p_interval()  # R's print: from the robust se if there is one
         for i, term in enumerate(f.terms):
             row = [term] + [text.number(v[i], 4) for v in (f.coef, f.hr, f.se)]
             row += [text.number(f.robust_se[i], 4)] if f.robust_se is not None else []
-            row += [text.number(f.z[i], 3), text.p_value(f.p[i])]
+            row += [text.number(z[i], 3), text.p_value(p[i])]
             rows.append(row)
         lines = [f"Cox model{'' if self.formula is None else ': ' + self.formula} ({f.ties} ties)"]
         lines += _aligned([header, *rows])
         if self.spec.reference:
             refs = ", ".join(f"{k} = {v}" for k, v in self.spec.reference.items())
             lines.append(f"Reference levels: {refs}")
-        if f.robust_se is not None:  # R's print uses the robust SE there
-            lines.append("z and p use the model-based SE (as .to_dict())")
         lines += [
             "",
             f"Likelihood ratio test = {text.number(f.lrt, 4)} on {f.df} df, "

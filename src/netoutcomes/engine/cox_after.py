@@ -101,6 +101,42 @@ def robust_variance_on_engine(
     fix: TimeFix,
 ) -> np.ndarray:
     """R's robust SE (``cluster`` or each row its own cluster) as one join + GROUP BY."""
+    robust = robust_variance_matrix_on_engine(rows, x_cols, spec, coef, var, sums, step, codes, fix)
+    return np.asarray(np.sqrt(np.diag(robust)), dtype=np.float64)
+
+
+def robust_variance_matrix_on_engine(
+    rows: ir.Table, x_cols: list[str], spec: CoxSpec, coef: np.ndarray, var: np.ndarray,
+    sums: CoxTimeSums, step: pa.Table, codes: StratumCodes, fix: TimeFix,
+) -> np.ndarray:  # fmt: skip
+    """R's robust variance matrix ``var M var`` (``fit$var`` of a robust fit)."""
+    return np.asarray(
+        var @ score_meat_on_engine(rows, x_cols, spec, coef, sums, step, codes, fix) @ var,
+        dtype=np.float64,
+    )
+
+
+def robust_score_on_engine(
+    rows: ir.Table, x_cols: list[str], spec: CoxSpec, sums0: CoxTimeSums, step0: pa.Table,
+    codes: StratumCodes, fix: TimeFix,
+) -> float:  # fmt: skip
+    """R's robust score test (``fit$rscore``): ``U0' M0^-1 U0`` with the clusters' score
+    residuals at beta = 0 (``sums0``/``step0``: the per-time sums at beta = 0); ``U0``,
+    the score at 0, is the sum of those residuals."""
+    zero = np.zeros(len(x_cols))
+    meat, total = score_meat_on_engine(
+        rows, x_cols, spec, zero, sums0, step0, codes, fix, with_total=True
+    )
+    return float(total @ np.linalg.solve(meat, total))
+
+
+def score_meat_on_engine(
+    rows: ir.Table, x_cols: list[str], spec: CoxSpec, coef: np.ndarray, sums: CoxTimeSums,
+    step: pa.Table, codes: StratumCodes, fix: TimeFix, with_total: bool = False,
+) -> Any:  # fmt: skip
+    """``sum over clusters of (sum of score residuals)(sum of score residuals)'`` at
+    ``coef`` (each row its own cluster without ``cluster``), as one join + GROUP BY;
+    ``with_total``: also the residuals' sum (the score at ``coef``)."""
     import ibis
 
     strata = list(spec.strata)
@@ -135,13 +171,16 @@ def robust_variance_on_engine(
         scores = t.select(**resid)
     pairs = {f"__uu{j}_{k}": (scores[f"__u{j}"] * scores[f"__u{k}"]).sum()
              for j in range(p) for k in range(j, p)}  # fmt: skip
+    if with_total:
+        pairs |= {f"__sum{j}": scores[f"__u{j}"].sum() for j in range(p)}
     result = scores.aggregate(**pairs).to_pyarrow()
     m = np.zeros((p, p))
     for j in range(p):
         for k in range(j, p):
             m[j, k] = m[k, j] = float(column(result, f"__uu{j}_{k}")[0])
-    robust = var @ m @ var
-    return np.asarray(np.sqrt(np.diag(robust)), dtype=np.float64)
+    if with_total:
+        return m, np.array([float(column(result, f"__sum{j}")[0]) for j in range(p)])
+    return m
 
 
 def km_on_engine(rows: ir.Table, spec: CoxSpec, fix: TimeFix, at: np.ndarray) -> np.ndarray:

@@ -36,6 +36,16 @@ class CoxConcordance:
 
 
 @dataclass(frozen=True)
+class RobustCoefficients:
+    """Per coefficient, from the robust SE: what R's summary shows with cluster/robust."""
+
+    z: FloatArray
+    p: FloatArray
+    lower: FloatArray  # interval of exp(coef)
+    upper: FloatArray
+
+
+@dataclass(frozen=True)
 class EngineCox:
     """A Cox fit with what R's ``summary(coxph)``, ``concordance`` and ``cox.zph`` report.
 
@@ -57,6 +67,36 @@ class EngineCox:
     # backend; zph("rank") then ranks the event rows only, which is NOT R's number
     # (until engine/cox_engine.py and cox_memory.py pass it; see tests/api).
     rank_at_events: FloatArray | None = None
+    # With cluster/robust: the robust (sandwich) variance over the estimated columns
+    # (R's fit$var) and R's robust score test (fit$rscore: the score at beta = 0 against
+    # the clusters' score residuals at beta = 0).  None: not passed by the backend.
+    robust_var: FloatArray | None = None
+    robust_score: float | None = None
+
+    def robust_coefficients(self, conf_level: float = 0.95) -> RobustCoefficients | None:
+        """R's ``summary(coxph)`` columns with a robust variance: z = coef / robust se,
+        its two-sided p and the interval of exp(coef) from the robust se.  None
+        without cluster/robust."""
+        robust_se = self.fit.robust_se
+        if robust_se is None:
+            return None
+        from scipy import stats  # deferred: CLI start-up (see the module's imports)
+
+        coef = self.fit.coef
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = coef / robust_se
+        q = float(stats.norm.ppf(0.5 + conf_level / 2.0))
+        with np.errstate(over="ignore"):  # an infinite coefficient's limit: inf, as R
+            lower, upper = np.exp(coef - q * robust_se), np.exp(coef + q * robust_se)
+        return RobustCoefficients(z, 2.0 * stats.norm.sf(np.abs(z)), lower, upper)
+
+    def robust_wald(self) -> float | None:
+        """R's Wald test with the robust variance (``fit$wald.test`` of a robust fit):
+        ``b' V_robust^-1 b`` over the estimated coefficients.  None when not computed."""
+        if self.robust_var is None:
+            return None
+        b = self.fit.coef[~np.isnan(self.fit.coef)]
+        return float(b @ np.linalg.solve(self.robust_var, b))
 
     def zph(self, transform: ZphTransform = "km") -> ZphTest:
         """R's ``cox.zph(fit, transform)``: one score test per term and GLOBAL."""

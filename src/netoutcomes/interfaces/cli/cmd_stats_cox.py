@@ -55,6 +55,9 @@ def _print_cox(model: Any, ties: str, conf_level: float) -> None:
     from rich.table import Table
 
     out = model.to_dict()
+    # p and the interval as R's print/summary show them: from the robust SE with
+    # cluster/robust (the JSON keeps the model-based ones, as the R reference blocks).
+    shown = model.summary()
     n_dropped = model.n_dropped
     console = Console()
     if not console.is_terminal:  # a file or a pipe: no reason to squeeze into 80 columns
@@ -70,21 +73,25 @@ def _print_cox(model: Any, ties: str, conf_level: float) -> None:
             term,
             text.number(_nan(out["coef"][i]), 3),
             text.number(_nan(out["hr"][i]), 3),
-            text.interval(_nan(out["hr_lower"][i]), _nan(out["hr_upper"][i])),
+            text.interval(_nan(shown.lower[i]), _nan(shown.upper[i])),
             text.number(_nan(out["se"][i]), 3),
         ]
         row += [text.number(_nan(out["robust_se"][i]), 3)] if robust else []
-        table.add_row(*row, text.p_value(_nan(out["p"][i])))
+        table.add_row(*row, text.p_value(_nan(shown.p[i])))
     console.print(table)
     if out.get("reference_levels"):
         refs = ", ".join(f"{k} = {v}" for k, v in out["reference_levels"].items())
         console.print(f"Reference levels: {refs}")
     dropped = f" ({n_dropped} rows with missing values dropped)" if n_dropped else ""
     console.print(f"n = {out['n']}, events = {out['nevent']}{dropped}")
+    tests = model.tests()
     if robust:
-        console.print("p, limits and the Wald test use the model-based SE (as the JSON).")
-    names = {"likelihood ratio": "Likelihood ratio test", "wald": "Wald test"}
-    for test in model.tests().itertuples():
+        console.print("p and limits use the robust SE (as R; the JSON: the model-based SE).")
+        if "robust score" not in set(tests.test):
+            console.print("The Wald test uses the model-based variance (robust: not yet).")
+    names = {"likelihood ratio": "Likelihood ratio test", "wald": "Wald test",
+             "robust score": "Robust score test"}  # fmt: skip
+    for test in tests.itertuples():
         name = names.get(test.test, "Score (log-rank) test")
         console.print(
             f"{name} = {text.number(test.chisq, 4)} on {test.df} df, {text.p_equals(test.p)}"
