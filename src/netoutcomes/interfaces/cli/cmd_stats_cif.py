@@ -15,35 +15,18 @@ from typing import TYPE_CHECKING
 import typer
 
 from netoutcomes.errors import InputError
+from netoutcomes.interfaces.cli.cli_support import (
+    check_conf_level,
+    column_list,
+    echo_json,
+    parse_numbers,
+    progress,
+    report_dropped,
+)
 from netoutcomes.interfaces.cli.main import fail, stats_app
 
 if TYPE_CHECKING:
     from netoutcomes.api.cif import CumulativeIncidence
-
-
-def _numbers(option: str, text: str | None) -> list[float]:
-    """A comma-separated list of finite numbers (empty when the option is absent)."""
-    if text is None:
-        return []
-    out = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise InputError(f"{option}: {part.strip()!r} is not a number") from None
-        if not math.isfinite(value):
-            raise InputError(f"{option}: {part.strip()!r} is not a finite number")
-        out.append(value)
-    return out
-
-
-def _columns(option: str, text: str | None) -> list[str]:
-    if text is None:
-        return []
-    names = [c.strip() for c in text.split(",")]
-    if not all(names):
-        raise InputError(f"{option}: {text!r} has an empty column name")
-    return names
 
 
 def _num(x: float, digits: int = 4) -> str:
@@ -147,33 +130,30 @@ def cif_command(
     """Cumulative incidence of competing events (Aalen-Johansen, as R's survfit) and
     Gray's test between groups (as cmprsk::cuminc)."""
     try:
-        if not 0.0 < conf_level < 1.0:
-            raise InputError(f"--conf-level: {conf_level:g} is not between 0 and 1 (e.g. 0.95)")
+        check_conf_level(conf_level)
+        by_columns = column_list("--by", by) or None
+        landmarks = parse_numbers("--times", times) or []
+        strata_columns = column_list("--gray-strata", gray_strata) or None
         from netoutcomes.api.cif import cif  # deferred: numpy and pandas (CLI start-up)
 
-        result = cif(
-            file,
-            time=time,
-            status=status,
-            by=_columns("--by", by) or None,
-            times=_numbers("--times", times),
-            conf_level=conf_level,
-            entry=entry,
-            gray_strata=_columns("--gray-strata", gray_strata) or None,
-        )
+        with progress("cumulative incidence"):
+            result = cif(
+                file,
+                time=time,
+                status=status,
+                by=by_columns,
+                times=landmarks,
+                conf_level=conf_level,
+                entry=entry,
+                gray_strata=strata_columns,
+            )
     except InputError as exc:
         fail(str(exc))
         return
     if as_json:
-        import json
-
-        typer.echo(json.dumps(result.to_dict(), allow_nan=False))
+        echo_json(result.to_dict())
         return
-    if result.n_dropped:
-        rows = "row" if result.n_dropped == 1 else "rows"
-        typer.echo(
-            f"note: {result.n_dropped} {rows} dropped (missing value in a used column)", err=True
-        )
+    report_dropped(result.n_dropped)
     if not result.causes:
         typer.echo("note: no events (every status is 0): the incidence is 0", err=True)
     _print(result)
