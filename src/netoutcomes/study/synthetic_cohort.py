@@ -43,6 +43,7 @@ LAST_ENTRY = dt.date(2014, 4, 30)
 N_TREATED = 50
 DAYS_PER_YEAR = 365.25
 MCI = 37.0  # MBq per mCi
+MIBG_INTERVAL_DAYS = 150  # between I-131 MIBG cycles
 
 
 @dataclass(frozen=True)
@@ -370,10 +371,26 @@ def add_responses(t: Tables, pid: str, entry: dt.date, symptoms: str, recist: st
 
 
 def mibg_cycles(k: int) -> int:
-    """1 to 4 cycles (40% one, 40% two, 10% three, 10% four: mean 1.9, as the 1.8,
-    range 1-4, of Nwosu 2008); a patient dying within 30 days of a cycle misses it."""
+    """Cycles planned: 1 to 4 (20% one, 40% two, 20% three, 20% four); none after
+    progression is found, none within 30 days of death: given, a mean of 1.9 and a
+    range of 1-4 (Nwosu 2008: mean 1.8, range 1-4)."""
     slot = (7 * k) % 10
-    return 1 if slot < 4 else 2 if slot < 8 else 3 if slot == 8 else 4
+    return 1 if slot < 2 else 2 if slot < 6 else 3 if slot < 8 else 4
+
+
+def cycles_before_pd(k: int, entry: dt.date, death: dt.date | None) -> int:
+    """``mibg_cycles(k)``, but none after the reading that finds progression."""
+    death_days = None if death is None else (death - entry).days
+    pd_day = fu.progression_reading(
+        fu.plan(k, recist_target(k)).progression_days,
+        death_days,
+        (DATA_CUTOFF - entry).days,
+        fu.FIRST_READING_DAYS,
+    )
+    cycles = mibg_cycles(k)
+    if pd_day is None:
+        return cycles
+    return min(cycles, 1 + sum(1 for c in range(1, cycles) if c * MIBG_INTERVAL_DAYS < pd_day))
 
 
 def add_follow_up_readings(
@@ -406,7 +423,9 @@ def add_treated(t: Tables) -> None:
         add_patient_core(t, pid, k, spec, diagnosis, "IV")
         add_standard_of_care(t, pid, spec, diagnosis, entry - dt.timedelta(days=90))
         add_scan(t, pid, "i123_mibg", entry - dt.timedelta(days=30), AVID_LESIONS)
-        add_therapies(t, pid, "i131_mibg", entry, death, 200 * MCI, mibg_cycles(k))
+        add_therapies(
+            t, pid, "i131_mibg", entry, death, 200 * MCI, cycles_before_pd(k, entry, death)
+        )
         add_responses(t, pid, entry, symptomatic_target(k), recist_target(k))
         add_follow_up_readings(t, pid, k, entry, death, recist_target(k), spec.site)
         add_followup(t, pid, death)

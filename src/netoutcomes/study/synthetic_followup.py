@@ -60,6 +60,16 @@ def reading_days(death_days: int | None, cutoff_days: int, first: int) -> list[i
     return [d for d in days if d <= last]
 
 
+def progression_reading(
+    progression: int | None, death_days: int | None, cutoff_days: int, first: int
+) -> int | None:
+    """The day of the reading that finds the progression (None: never found)."""
+    if progression is None:
+        return None
+    found = [d for d in reading_days(death_days, cutoff_days, first) if d >= progression]
+    return found[0] if found else None
+
+
 def add_recist_series(
     add: Add,
     pid: str,
