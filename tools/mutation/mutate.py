@@ -381,6 +381,7 @@ def main() -> int:
     parser.add_argument("--out", default="build/mutation/report.json")
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--shard", metavar="K/N", help="every N-th mutant from the K-th")
+    parser.add_argument("--lines", metavar="A-B", help="only mutants on lines A to B")
     parser.add_argument(
         "--resume",
         metavar="REPORT",
@@ -398,6 +399,9 @@ def main() -> int:
     plans = {m: sites((ROOT / PACKAGE / m).read_text()) for m in modules}
     if args.rerun:
         plans = _survivors_of(json.loads(Path(args.rerun).read_text()), plans)
+    if args.lines:
+        first, last = (int(v) for v in args.lines.split("-"))
+        plans = {m: [s for s in ss if first <= s.line <= last] for m, ss in plans.items()}
     if args.shard:
         k, n = (int(v) for v in args.shard.split("/"))
         plans = {m: [s for i, s in enumerate(ss) if i % n == k] for m, ss in plans.items()}
