@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
+from netoutcomes.study.narrative import counted
 from netoutcomes.study.results import Segment, StudyResult
 from netoutcomes.study.run import analyse_registry, build_demo_registry, demo_cohort_dir
 from netoutcomes.study.text_writer import MAX_WORDS, word_count
@@ -147,3 +148,12 @@ def test_no_table_reports_past_its_follow_up(studies: dict[str, StudyResult]) ->
                     else:
                         assert row[f"s_{k}_note"] is None or "at risk" in str(row[f"s_{k}_note"])
     assert checked > 0  # the demo has such rows (e.g. other sites at 10 years)
+
+
+def test_a_count_of_one_takes_the_singular() -> None:
+    assert counted(1, "Deaths without progression") == "death without progression"
+    assert counted(2, "Deaths without progression") == "deaths without progression"
+    assert counted(1, "Progressions") == "progression"
+    assert counted(0, "Progressions") == "progressions"
+    assert counted(1, "Next treatments") == "next treatment"
+    assert counted(1.0, "Deaths before a next treatment") == "death before a next treatment"

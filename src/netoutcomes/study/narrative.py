@@ -271,12 +271,25 @@ def _endpoints(w: SegmentWriter) -> None:
         for i, (_, column, header) in enumerate(FIRST_EVENTS[endpoint.kind]):
             w.text(" (" if i == 0 else ", ")
             w.number(table, row, column)
-            w.text(f" {header[0].lower()}{header[1:]}")
+            w.text(f" {counted(w.value(table, row, column), header)}")
         w.text(")")
         _flag(w, table, row)
         w.text(". ")
         _incidence(w, f"{table}_cif", row, max(endpoint.landmarks_years))
         _endpoint_comparisons(w, f"{table}_disjoint", endpoint.label)
+
+
+def counted(n: object, header: str) -> str:
+    """A column header after its count, in lower case: 'deaths without progression',
+    '1 death without progression' (the plural 's' of the header's first noun)."""
+    words = header[0].lower() + header[1:]
+    if n != 1:
+        return words
+    first, _, rest = words.partition(" ")
+    if first == "next":  # "Next treatments"
+        second, _, rest = rest.partition(" ")
+        return " ".join(x for x in (first, second.removesuffix("s"), rest) if x)
+    return " ".join(x for x in (first.removesuffix("s"), rest) if x)
 
 
 def _incidence(w: SegmentWriter, table: str, row: str, t: float) -> None:
