@@ -20,6 +20,7 @@ EDIT_KEYS = {
     "lesions": "scan_id=SYN-001-S1&lesion_id=L1",
     "therapies": "therapy_id=SYN-001-R1",
     "assessments": "assessment_id=SYN-001-A1",
+    "adverse_events": "ae_id=SYN-001-E1",
     "followup": "patient_id=SYN-001",
 }
 

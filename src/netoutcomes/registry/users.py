@@ -15,9 +15,10 @@ Lock-out: ``MAX_FAILED_LOGINS`` wrong passwords in a row lock the account for
 or unknown account and a wrong password all get the same answer from the web
 app, so that a login page does not tell which names exist.
 
-``USERS_DDL`` and ``add_users_table`` are the schema migration step; until the
-registry's migration chain carries it, ``ensure_users_table`` creates the
-table idempotently when a user is added or the server starts.
+The table is created with every new registry and by the schema 3 -> 4
+migration (``registry.users_table``); ``ensure_users_table`` still creates it
+idempotently when a user is added or the server starts, so a registry opened
+read-only before its upgrade does not break the login page.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from netoutcomes.errors import InputError
 from netoutcomes.registry.server_lock import refuse_if_served
 from netoutcomes.registry.store import connect_current, damaged, open_registry
+from netoutcomes.registry.users_table import add_users_table
 from netoutcomes.registry.writer import write_session
 
 MAX_FAILED_LOGINS = 5
@@ -53,17 +55,6 @@ class Role(StrEnum):
     data_manager = "data_manager"
     analyst = "analyst"
     viewer = "viewer"
-
-
-USERS_DDL = """CREATE TABLE IF NOT EXISTS users (
-    name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, password_hash VARCHAR NOT NULL,
-    disabled BOOLEAN NOT NULL, failed_logins INTEGER NOT NULL, locked_until TIMESTAMP,
-    created_at TIMESTAMP NOT NULL, password_changed_at TIMESTAMP NOT NULL)"""
-
-
-def add_users_table(conn: duckdb.DuckDBPyConnection, key: bytes | None = None) -> None:
-    """The migration step (signature of ``registry.migrations.MIGRATIONS``' values)."""
-    conn.execute(USERS_DDL)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ PATIENT_TABLES = (
     "scans",
     "therapies",
     "assessments",
+    "adverse_events",
     "followup",
 )
 TITLES = {
@@ -37,6 +38,7 @@ TITLES = {
     "lesions": "Lesion",
     "therapies": "Radiopharmaceutical therapy",
     "assessments": "Response assessment",
+    "adverse_events": "Adverse event",
     "followup": "Follow-up",
 }
 

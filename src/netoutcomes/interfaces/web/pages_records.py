@@ -35,6 +35,7 @@ TIMELINE_DATE = {
     "scans": "date",
     "therapies": "date",
     "assessments": "date",
+    "adverse_events": "onset_date",
     "followup": "last_contact_date",
 }
 
