@@ -130,7 +130,8 @@ def _protocol_details(protocol_path: Path) -> dict[str, str]:
 def print_summary(console: Console, result: StudyResult, files: ReportFiles) -> None:
     if result.synthetic:
         console.print("[bold red]SYNTHETIC DATA: no real patient[/bold red]")
-    console.print(result.narrative_text(), soft_wrap=True)
+    # The journal-style Results paragraph the report shows (p < 0.001, not 0.0003204).
+    console.print(result.results_text() or result.narrative_text(), soft_wrap=True)
     console.print(f"\nresults: {files.results_json}\nreport:  {files.report_html}")
     for extra in (files.report_pdf, files.report_docx):
         if extra is not None:
