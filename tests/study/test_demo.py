@@ -238,3 +238,34 @@ def test_screen_shows_every_reason(tmp_path: Path) -> None:
     assert verdicts["SYN-108"]["reasons"][0]["detail"] == "stage not recorded"
     text = runner.invoke(app, ["screen", str(registry), "-p", "mibg-net"])
     assert text.exit_code == 0 and "SYN-103" in text.output and "screened" in text.output
+
+
+def test_published_table_lists_the_seed_survival_claims(
+    demo: tuple[Path, dict[str, Any], str],
+) -> None:
+    """The seed's claims from diagnosis sit beside this cohort's differences, which equal
+    R's delayed-entry survfit differences (percentage points, rounded to 0.1)."""
+    out, _, output = demo
+    ref = R_DEMO["survival_diagnosis"]
+
+    def points(cohort: str, reference: str, landmark: int) -> float:
+        k = R_DEMO["landmarks"].index(landmark)
+        return round(
+            100 * (ref[f"{cohort}_delayed_entry"][k] - ref[f"{reference}_delayed_entry"][k]), 1
+        )
+
+    text = " ".join(output.split())
+    claims = [
+        ("SB vs all NETs at 5 years from diagnosis", "similar", points("sb", "all_nets", 5)),
+        (">= 20 points", None, points("sb", "all_nets", 10)),
+        ("Well-differentiated SB vs SB at 10 years", "better", points("sb_well", "sb", 10)),
+        ("G1 SB vs SB at 10 years", "~21 points", points("sb_g1", "sb", 10)),
+        ("G1 SB vs all NETs at 10 years", "~41 points", points("sb_g1", "all_nets", 10)),
+    ]
+    for label, published, value in claims:
+        assert label in text, label
+        if published is not None:
+            assert published in text, published
+        assert f"{value:g} points" in text, (label, value)
+    # The demo keeps its registry beside the report, with its audit head file.
+    assert (out / "registry.duckdb").exists() and (out / "registry.duckdb.audit-head").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -19,12 +20,15 @@ from netoutcomes.errors import InputError
 from netoutcomes.interfaces.cli.main import app, fail
 from netoutcomes.interfaces.report.html import FORMATS, ReportFiles, parse_formats, write_outputs
 from netoutcomes.registry.audit import cli_who, record_event
+from netoutcomes.registry.chain import head_path
+from netoutcomes.registry.server_lock import refuse_if_served
 from netoutcomes.study.analysis import StudyResult
 from netoutcomes.study.eligibility import Screening, Verdict
 from netoutcomes.study.protocol import bundled_protocol_path
 from netoutcomes.study.run import analyse_registry, build_demo_registry, screen_registry
 
 DEMO_PROTOCOL = "mibg-net"
+DEMO_REGISTRY = "registry.duckdb"
 
 # The seed study's abstract, quoted for the side-by-side table of `netoutcomes demo`
 # and nowhere else: (label, published text, table, row, column, suffix).
@@ -41,6 +45,48 @@ PUBLISHED: list[tuple[str, str, str, str, str, str]] = [
         "all_nets_from_origin",
         "s_6y",
         "%",
+    ),
+    # The seed's survival claims from histological diagnosis (absolute differences in
+    # survival, percentage points, of the protocol's nested cohorts).
+    (
+        "SB vs all NETs at 5 years from diagnosis",
+        "similar",
+        "nested_diagnosis",
+        "sb_vs_all_nets",
+        "diff_5y",
+        " points",
+    ),
+    (
+        "SB vs all NETs at 10 years from diagnosis",
+        ">= 20 points",
+        "nested_diagnosis",
+        "sb_vs_all_nets",
+        "diff_10y",
+        " points",
+    ),
+    (
+        "Well-differentiated SB vs SB at 10 years",
+        "better",
+        "nested_diagnosis",
+        "sb_well_vs_sb",
+        "diff_10y",
+        " points",
+    ),
+    (
+        "G1 SB vs SB at 10 years",
+        "~21 points",
+        "nested_diagnosis",
+        "sb_g1_vs_sb",
+        "diff_10y",
+        " points",
+    ),
+    (
+        "G1 SB vs all NETs at 10 years",
+        "~41 points",
+        "nested_diagnosis",
+        "sb_g1_vs_all_nets",
+        "diff_10y",
+        " points",
     ),
 ]
 
@@ -198,12 +244,18 @@ def demo_command(
     console = Console()
     started = time.perf_counter()
     try:
+        kept = out / DEMO_REGISTRY
+        refuse_if_served(kept)  # never replace a registry a running server owns
         with tempfile.TemporaryDirectory(prefix="netoutcomes-demo-") as tmp:
-            registry = build_demo_registry(Path(tmp) / "demo.duckdb")
+            registry = build_demo_registry(Path(tmp) / DEMO_REGISTRY)
             protocol = bundled_protocol_path(DEMO_PROTOCOL)
             screening = screen_registry(registry, protocol)
             result = analyse_registry(registry, protocol)
-        files = write_outputs(result, out, FORMATS)
+            files = write_outputs(result, out, FORMATS)
+            # The demo's registry stays beside its report (for `netoutcomes serve`); a
+            # new demo replaces the previous demo's registry and its audit head file.
+            for built in (registry, head_path(registry)):
+                shutil.move(built, out / built.name)
     except InputError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -215,4 +267,5 @@ def demo_command(
     )
     print_summary(console, result, files)
     console.print(comparison_table(result))
+    console.print(f"registry: {out / DEMO_REGISTRY} (SYNTHETIC; try `netoutcomes serve` on it)")
     console.print(f"done in {time.perf_counter() - started:.1f} s")
