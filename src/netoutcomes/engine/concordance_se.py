@@ -26,26 +26,29 @@ from netoutcomes.survival.concordance import _range_rank_weights
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+Positions = NDArray[np.integer[Any]]  # int32 below 2**31 items, else int64
 
 
 def _codes(values: FloatArray) -> IntArray:
     return np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def _key_starts(sorted_key: IntArray, n_keys: int) -> IntArray | None:
+def _key_starts(sorted_key: IntArray, n_keys: int) -> Positions | None:
     """``starts[k]`` = number of items with key < k (so ``searchsorted(sorted_key, k)``
     for any k), by counting, when the key space is small enough; else None.  A gather
     per query instead of a binary search per query over random addresses."""
     if n_keys > 4 * sorted_key.size + 1024:
         return None
-    starts = np.zeros(n_keys + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sorted_key, minlength=n_keys), out=starts[1:])
+    # int32 positions below 2**31 items: the kernel then uses them without a copy.
+    small = sorted_key.size < 2**31 - 1
+    starts: Positions = np.zeros(n_keys + 1, dtype=np.int32 if small else np.int64)
+    np.cumsum(np.bincount(sorted_key, minlength=n_keys), out=starts[1:], dtype=starts.dtype)
     return starts
 
 
 def _position(
-    sorted_key: IntArray, starts: IntArray | None, key: IntArray, side: str = "left"
-) -> IntArray:
+    sorted_key: IntArray, starts: Positions | None, key: IntArray, side: str = "left"
+) -> Positions:
     """``np.searchsorted(sorted_key, key, side)``, from ``starts`` when there are any."""
     if starts is None:
         return np.searchsorted(sorted_key, key, side="right" if side == "right" else "left")
@@ -94,16 +97,21 @@ def _as_comparator(
     order = np.argsort(death_key, kind="stable")
     sorted_key = death_key[order]
     starts = _key_starts(sorted_key, (int(stratum.max(initial=0)) + 1) * keys)
+    # Row-sized temporaries freed as soon as used (this query is the counting's
+    # memory peak), and lo / hi in place.
     base = stratum * keys
     lo = (
         _position(sorted_key, starts, base)
         if entry_code is None
         else _position(sorted_key, starts, base + entry_code, side="right")
     )
-    last = base + exit_code
-    hi = np.where(event, _position(sorted_key, starts, last),
-                  _position(sorted_key, starts, last, side="right"))  # fmt: skip
-    hi = np.maximum(hi, lo)
+    base += exit_code  # the row's own exit key
+    hi = _position(sorted_key, starts, base)
+    censored_hi = _position(sorted_key, starts, base, side="right")
+    del base
+    np.copyto(hi, censored_hi, where=~event)  # a censored row is at risk at its own time
+    del censored_hi
+    np.maximum(hi, lo, out=hi)
     got = _range_rank_weights(rank[deaths][order], None if w is None else w[deaths][order],
                               lo, hi, rank)  # fmt: skip
     return got.below, got.equal, got.total - got.below - got.equal

@@ -56,7 +56,11 @@ class _RangeWeights:
 
 
 def _range_rank_weights(
-    rank: IntArray, weight: NDArray[Any] | None, lo: IntArray, hi: IntArray, query_rank: IntArray
+    rank: IntArray,
+    weight: NDArray[Any] | None,
+    lo: NDArray[np.integer[Any]],
+    hi: NDArray[np.integer[Any]],
+    query_rank: IntArray,
 ) -> _RangeWeights:
     """For each query q, sums of ``weight[j]`` over ``lo[q] <= j < hi[q]`` with ``rank[j] <
     query_rank[q]`` and with ``rank[j] == query_rank[q]``, and the plain range sum.
@@ -81,9 +85,11 @@ def _range_rank_weights(
     is_zero, is_one = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
     bits = np.empty(n, dtype=index)
     cur_rank, next_rank = rank.astype(index), np.empty(n, dtype=index)
-    lo_at: NDArray[np.integer[Any]] = lo.astype(index)
-    hi_at: NDArray[np.integer[Any]] = hi.astype(index)
-    query_rank = query_rank.astype(index)
+    # No copies when the caller's arrays are already of the index type: they are
+    # only read (every level makes new lo_at / hi_at).
+    lo_at: NDArray[np.integer[Any]] = lo.astype(index, copy=False)
+    hi_at: NDArray[np.integer[Any]] = hi.astype(index, copy=False)
+    query_rank = query_rank.astype(index, copy=False)
     weighted = weight is not None
     if weight is not None:
         exact_int = weight.dtype.kind in "iub"
