@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit bench clean mutation
+.PHONY: demo test lint typecheck unit bench clean mutation fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/netoutcomes demo --out demo-output
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,6 +35,10 @@ bench: $(STAMP)
 # niced (the machine is shared); report in build/mutation/report.json
 mutation: $(STAMP)
 	nice -n 10 $(BIN)/python tools/mutation/mutate.py --out build/mutation/report.json
+
+# The registry's import fuzzing at length (CI runs 60 cases per format in make test).
+fuzz: $(STAMP)
+	NETOUTCOMES_FUZZ_CASES=3000 $(BIN)/python -m pytest tests/registry/test_fuzz.py -q
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
