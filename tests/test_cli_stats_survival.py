@@ -195,13 +195,7 @@ def test_km_bad_input_one_line_exit_2(
     extra: list[str],
     message: str,
     backend: list[str],
-    request: pytest.FixtureRequest,
 ) -> None:
-    if text == "t,e\n" and not backend:
-        # One message for an empty file on every backend: engine/inputs.py says "the
-        # data has no rows", engine/source.py (memory) "the file has no data rows".
-        # Both are the engine owner's files; reported, to be made one wording there.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="two wordings, see above"))
     result = run("km", write(tmp_path, text), "--time", "t", "--event", "e", *extra, *backend)
     assert result.exit_code == 2
     assert message in result.stderr

@@ -193,7 +193,10 @@ def engine_columns(
         first_line = text.splitlines()[0] if text else type(exc).__name__
         raise InputError(f"{described.name}: cannot read the data: {first_line}") from exc
     if result.num_rows == 0:
-        raise InputError(f"{described.name}: the data has no rows")
+        # The same words as engine.source for a file, so every backend says one thing.
+        is_file = described.path is not None
+        what = "the file has no data rows" if is_file else "the table has no rows"
+        raise InputError(f"{described.name}: {what}")
     raw = {c: result.column(c) for c in columns}
     rows = None
     if _ROW in result.column_names:

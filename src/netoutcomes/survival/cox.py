@@ -22,11 +22,11 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from netoutcomes.errors import InputError
 from netoutcomes.survival.concordance import concordance
 from netoutcomes.survival.design import Design, design_matrix, missing_mask
+from netoutcomes.survival.timefix import r_timefix  # kept importable as survival.cox.r_timefix
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -514,14 +514,20 @@ class CoxFit:
 
     @property
     def lrt_p(self) -> float:
+        from scipy import stats  # lazy: scipy.stats costs ~0.45 s of CLI start-up
+
         return float(stats.chi2.sf(self.lrt, self.df))
 
     @property
     def wald_p(self) -> float:
+        from scipy import stats  # lazy: see lrt_p
+
         return float(stats.chi2.sf(self.wald, self.df))
 
     @property
     def score_p(self) -> float:
+        from scipy import stats  # lazy: see lrt_p
+
         return float(stats.chi2.sf(self.score, self.df))
 
 
@@ -701,6 +707,8 @@ def cox_summary(
     """R's ``summary(coxph)`` numbers (HR and limits, Wald z and p, LRT, Wald and
     score tests) from a Newton fit: one place for ``cox_ph`` and the engine's
     ``engine.analysis.cox_on``."""
+    from scipy import stats  # lazy: see CoxFit.lrt_p
+
     coef = newton.coef
     se = np.sqrt(np.diag(newton.var))
     z = coef / se
@@ -733,43 +741,6 @@ def cox_summary(
         sums=sums,
         warnings=newton.warnings,
     )
-
-
-TIMEFIX_TOLERANCE = float(np.finfo(float).eps) ** 0.5  # aeqSurv(tolerance)
-
-
-def r_timefix(time: FloatArray, entry: FloatArray | None) -> tuple[FloatArray, FloatArray | None]:
-    """Treat times that differ only by rounding error as tied, as R's ``aeqSurv``
-    (coxph's ``timefix = TRUE``): among the sorted distinct times, one closer than
-    ``sqrt(eps)`` (absolutely, or relative to the mean absolute time) to the
-    previous one is replaced by it.  Raises InputError if an (entry, time] interval
-    collapses to length 0."""
-    both = time if entry is None else np.concatenate([entry, time])
-    grid = np.unique(both[np.isfinite(both)])
-    if grid.size < 2:
-        return time, entry
-    gaps = np.diff(grid)
-    scale = np.mean(np.abs(grid))
-    tied = (gaps <= TIMEFIX_TOLERANCE) | (gaps / scale <= TIMEFIX_TOLERANCE)
-    if not np.any(tied):
-        return time, entry
-    cuts = grid[np.concatenate([[True], ~tied])]
-
-    def snap(t: FloatArray) -> FloatArray:
-        return cuts[np.searchsorted(cuts, t, side="right") - 1]
-
-    new_time = snap(time)
-    if entry is None:
-        return new_time, None
-    new_entry = snap(entry)
-    collapsed = np.flatnonzero(new_entry >= new_time)
-    if collapsed.size:
-        i = int(collapsed[0])
-        raise InputError(
-            f"the interval ({entry[i]:g}, {time[i]:g}] has length 0 once times closer "
-            "than rounding error are tied (as R's aeqSurv); make entry clearly before time"
-        )
-    return new_time, new_entry
 
 
 @dataclass(frozen=True)

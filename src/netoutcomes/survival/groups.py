@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.survival.counts import CountTable, FloatArray, count_table
-from netoutcomes.survival.cox import r_timefix
 from netoutcomes.survival.design import level_sort_key
+from netoutcomes.survival.timefix import r_timefix
 
 ALL = "all"
 
@@ -70,9 +70,18 @@ def level_labels(
     """
     if column is None or values is None:
         return [ALL], np.zeros(0 if values is None else values.size, dtype=np.intp)
-    levels = sorted_levels(values)
+    if values.dtype == object:
+        # Text: a dict lookup per row (~0.06 s at 1e6) beats np.unique's object sort (~0.4 s).
+        distinct, inverse = values, np.arange(values.size)
+    else:
+        # Numbers: label the distinct values only (the per-row loop cost ~0.13 s at 1e6).
+        distinct, inverse = np.unique(values, return_inverse=True)
+    levels = sorted_levels(distinct)
     position = {v: i for i, v in enumerate(levels)}
-    codes = np.fromiter((position[v] for v in values.tolist()), dtype=np.intp, count=values.size)
+    remap = np.fromiter(
+        (position[v] for v in distinct.tolist()), dtype=np.intp, count=distinct.size
+    )
+    codes = remap[np.asarray(inverse, dtype=np.intp).reshape(-1)]
     numbers = [float(v) for v in levels] if values.dtype == np.float64 else []  # type: ignore[arg-type]
     if numbers and (r_double or not all(v.is_integer() and abs(v) <= _INT32_MAX for v in numbers)):
         # R reads such a column as double, and prints even its whole numbers as doubles

@@ -1,0 +1,50 @@
+"""R's ``aeqSurv`` (coxph's ``timefix = TRUE``): times equal up to rounding error are tied.
+
+A module of its own, needing only numpy, so that light callers (``survival.groups``
+for ``stats km``) need not import ``survival.cox`` and, through it, scipy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netoutcomes.errors import InputError
+
+FloatArray = NDArray[np.float64]
+
+TIMEFIX_TOLERANCE = float(np.finfo(float).eps) ** 0.5  # aeqSurv(tolerance)
+
+
+def r_timefix(time: FloatArray, entry: FloatArray | None) -> tuple[FloatArray, FloatArray | None]:
+    """Treat times that differ only by rounding error as tied, as R's ``aeqSurv``
+    (coxph's ``timefix = TRUE``): among the sorted distinct times, one closer than
+    ``sqrt(eps)`` (absolutely, or relative to the mean absolute time) to the
+    previous one is replaced by it.  Raises InputError if an (entry, time] interval
+    collapses to length 0."""
+    both = time if entry is None else np.concatenate([entry, time])
+    grid = np.unique(both[np.isfinite(both)])
+    if grid.size < 2:
+        return time, entry
+    gaps = np.diff(grid)
+    scale = np.mean(np.abs(grid))
+    tied = (gaps <= TIMEFIX_TOLERANCE) | (gaps / scale <= TIMEFIX_TOLERANCE)
+    if not np.any(tied):
+        return time, entry
+    cuts = grid[np.concatenate([[True], ~tied])]
+
+    def snap(t: FloatArray) -> FloatArray:
+        return cuts[np.searchsorted(cuts, t, side="right") - 1]
+
+    new_time = snap(time)
+    if entry is None:
+        return new_time, None
+    new_entry = snap(entry)
+    collapsed = np.flatnonzero(new_entry >= new_time)
+    if collapsed.size:
+        i = int(collapsed[0])
+        raise InputError(
+            f"the interval ({entry[i]:g}, {time[i]:g}] has length 0 once times closer "
+            "than rounding error are tied (as R's aeqSurv); make entry clearly before time"
+        )
+    return new_time, new_entry
