@@ -40,21 +40,13 @@ def test_baseline_and_predictions_match_r(ties: str) -> None:
 ZPH = json.loads((FIXTURES / "api" / "zph.json").read_text())
 
 
-_RANK_DIFFERS = pytest.mark.xfail(
-    strict=True,
-    reason="engine/cox_engine.py and cox_memory.py do not yet pass EngineCox.rank_at_events "
-    "(cox_after.km_and_ranks_on_engine, survival.cox_zph.rank_transform), so zph('rank') "
-    "ranks the event rows only (chisq 0.328 vs R's 0.0979 for age); reported",
-)
-
-
-@pytest.mark.parametrize(
-    "transform", ["km", pytest.param("rank", marks=_RANK_DIFFERS), "identity", "log"]
-)
-def test_zph_transforms_match_r(transform: str) -> None:
+@pytest.mark.parametrize("transform", ["km", "rank", "identity", "log"])
+@pytest.mark.parametrize("backend", ["duckdb", "memory"])
+def test_zph_transforms_match_r(transform: str, backend: str) -> None:
     """R's ``cox.zph(fit, transform)`` (tests/fixtures/api/zph.R)."""
     ref = ZPH[transform]
-    zph = no.coxph(LUNG, "Surv(time, event) ~ age + sex + factor(ph_ecog)").zph(transform)
+    model = no.coxph(LUNG, "Surv(time, event) ~ age + sex + factor(ph_ecog)", backend=backend)
+    zph = model.zph(transform)
     assert zph is not None
     assert zph.terms == ref["terms"]
     np.testing.assert_allclose(zph.chisq, ref["chisq"], rtol=1e-8)

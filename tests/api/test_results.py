@@ -79,7 +79,8 @@ def test_cox_summary_columns() -> None:
         "term", "coef", "exp_coef", "se", "robust_se", "z", "p", "lower", "upper",
     ]  # fmt: skip
     assert s.term.tolist() == ["age", "sexmale"]
-    assert model.tests().test.tolist() == ["likelihood ratio", "wald", "score"]
+    # With a cluster R's summary adds the robust score test (tests/api/test_robust_r.py).
+    assert model.tests().test.tolist() == ["likelihood ratio", "wald", "score", "robust score"]
 
 
 def test_zph_transforms_and_baseline() -> None:

@@ -127,6 +127,10 @@ def assert_same_fit(got: EngineCox, want: EngineCox) -> None:
     assert (a.robust_se is None) == (b.robust_se is None)
     if a.robust_se is not None:
         assert_close(a.robust_se, b.robust_se, "robust_se", rtol=ENGINE_TOL)
+    assert (got.robust_var is None) == (a.robust_se is None) == (want.robust_var is None)
+    if got.robust_var is not None:
+        assert_close(got.robust_var, want.robust_var, "robust_var", rtol=ENGINE_TOL)
+        assert_close(got.robust_score, want.robust_score, "robust_score", rtol=ENGINE_TOL)
     for key in ("loglik", "loglik_null", "lrt", "wald", "score", "concordance"):
         assert_close(getattr(a, key), getattr(b, key), key, rtol=ENGINE_TOL)
     assert got.concordance.concordant == pytest.approx(want.concordance.concordant, rel=1e-12)

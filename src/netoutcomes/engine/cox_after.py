@@ -23,6 +23,7 @@ from netoutcomes.engine.cox_passes import A, C, E, StratumCodes, T, TimeFix, W, 
 from netoutcomes.engine.cox_result import (
     CoxConcordance,
     km_transform_from_counts,
+    r_wald_quadratic,
     ranks_from_counts,
 )
 from netoutcomes.survival.cox import CoxTimeSums, time_terms
@@ -89,22 +90,6 @@ def _hazard_lookup(
     return pa.table(out)
 
 
-def robust_variance_on_engine(
-    rows: ir.Table,
-    x_cols: list[str],
-    spec: CoxSpec,
-    coef: np.ndarray,
-    var: np.ndarray,
-    sums: CoxTimeSums,
-    step: pa.Table,
-    codes: StratumCodes,
-    fix: TimeFix,
-) -> np.ndarray:
-    """R's robust SE (``cluster`` or each row its own cluster) as one join + GROUP BY."""
-    robust = robust_variance_matrix_on_engine(rows, x_cols, spec, coef, var, sums, step, codes, fix)
-    return np.asarray(np.sqrt(np.diag(robust)), dtype=np.float64)
-
-
 def robust_variance_matrix_on_engine(
     rows: ir.Table, x_cols: list[str], spec: CoxSpec, coef: np.ndarray, var: np.ndarray,
     sums: CoxTimeSums, step: pa.Table, codes: StratumCodes, fix: TimeFix,
@@ -127,7 +112,7 @@ def robust_score_on_engine(
     meat, total = score_meat_on_engine(
         rows, x_cols, spec, zero, sums0, step0, codes, fix, with_total=True
     )
-    return float(total @ np.linalg.solve(meat, total))
+    return r_wald_quadratic(meat, total)
 
 
 def score_meat_on_engine(
@@ -181,11 +166,6 @@ def score_meat_on_engine(
     if with_total:
         return m, np.array([float(column(result, f"__sum{j}")[0]) for j in range(p)])
     return m
-
-
-def km_on_engine(rows: ir.Table, spec: CoxSpec, fix: TimeFix, at: np.ndarray) -> np.ndarray:
-    """``1 - KM(t-)`` of all rows at the event times ``at`` (cox.zph's km transform)."""
-    return km_and_ranks_on_engine(rows, spec, fix, at)[0]
 
 
 def km_and_ranks_on_engine(

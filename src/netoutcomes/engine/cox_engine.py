@@ -10,8 +10,9 @@
 2. The model rows (strata, times, event, weight, cluster, centred design columns)
    are materialised once (``Table.cache()``); each Newton step is one aggregate
    query (``engine.cox_passes``).  Aliased columns are found at beta = 0 as R does.
-3. After the fit: robust/cluster SE as one join + GROUP BY (``engine.cox_after``),
-   the Kaplan-Meier counts for cox.zph, and the concordance.
+3. After the fit: robust/cluster variance as one join + GROUP BY (``engine.cox_after``)
+   and R's robust score test as one more (with one step query at beta = 0), the
+   Kaplan-Meier and rank counts for cox.zph, and the concordance.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import numpy as np
 from netoutcomes.engine.backends import Backend
 from netoutcomes.engine.cox_after import (
     concordance_on_engine,
-    km_on_engine,
-    robust_variance_on_engine,
+    km_and_ranks_on_engine,
+    robust_score_on_engine,
+    robust_variance_matrix_on_engine,
 )
 from netoutcomes.engine.cox_memory import numeric_columns, spec_survival_data
 from netoutcomes.engine.cox_passes import (
@@ -346,14 +348,24 @@ def engine_cox(
         raise InputError(f"{described.name}: {exc}") from None
     sums = steps(newton.coef)
     assert steps.fix is not None and steps.last is not None
-    robust_se = None
+    kept_x = [all_x[j] for j in kept]
+    robust_se: np.ndarray | None = None
+    robust_var: np.ndarray | None = None
+    robust_score: float | None = None
     if spec.cluster or spec.robust:
-        robust_se = robust_variance_on_engine(
-            rows, [all_x[j] for j in kept], spec, newton.coef, newton.var, sums, steps.last[2],
-            checked.codes, steps.fix,
+        robust_var = robust_variance_matrix_on_engine(
+            rows, kept_x, spec, newton.coef, newton.var, sums, steps.last[2], checked.codes,
+            steps.fix,
         )  # fmt: skip
-    km_at_events = km_on_engine(rows, spec, steps.fix, sums.time)
-    conc = concordance_on_engine(rows, [all_x[j] for j in kept], spec, newton.coef,
+        robust_se = np.asarray(np.sqrt(np.diag(robust_var)), dtype=np.float64)
+        # The per-time sums at beta = 0 (a new step query: moves steps.last, so last).
+        sums0 = steps(np.zeros(len(kept)))
+        assert steps.last is not None
+        robust_score = robust_score_on_engine(
+            rows, kept_x, spec, sums0, steps.last[2], checked.codes, steps.fix
+        )
+    km_at_events, rank_at_events = km_and_ranks_on_engine(rows, spec, steps.fix, sums.time)
+    conc = concordance_on_engine(rows, kept_x, spec, newton.coef,
                                  checked.codes, steps.fix)  # fmt: skip
     fit: CoxFit = cox_summary(
         kept_names, newton, spec.ties, n=checked.n, nevent=checked.nevent,
@@ -371,6 +383,9 @@ def engine_cox(
         term_columns=term_columns,
         stratum_labels=checked.labels,
         km_at_events=km_at_events,
+        rank_at_events=rank_at_events,
+        robust_var=robust_var,
+        robust_score=robust_score,
     )
 
 

@@ -15,12 +15,19 @@ from typing import Any
 import numpy as np
 
 from netoutcomes.engine.concordance_se import concordance_with_se
-from netoutcomes.engine.cox_result import EngineCox, zph_terms
+from netoutcomes.engine.cox_result import EngineCox, r_wald_quadratic, zph_terms
 from netoutcomes.engine.inputs import Described, arrow_columns
 from netoutcomes.engine.source import SurvivalData, validated_survival_data
 from netoutcomes.errors import InputError
-from netoutcomes.survival.cox import CoxData, cox_ph, integer_codes, r_timefix
-from netoutcomes.survival.cox_zph import km_transform
+from netoutcomes.survival.cox import (
+    CoxData,
+    CoxFit,
+    cox_ph,
+    integer_codes,
+    r_timefix,
+    score_residuals,
+)
+from netoutcomes.survival.cox_zph import km_transform, rank_transform
 from netoutcomes.survival.groups import crossed_level_labels
 from netoutcomes.survival.model_spec import CoxSpec, design_columns_values
 
@@ -95,6 +102,9 @@ def memory_cox(described: Described, spec: CoxSpec, conf_level: float = 0.95) ->
     coef = np.nan_to_num(fit.coef, nan=0.0)
     score = (d.x - fit.means) @ coef
     terms, columns = zph_terms(spec, fit.coef)
+    robust_var, robust_score = None, None
+    if arrays.cluster is not None or spec.robust:
+        robust_var, robust_score = _robust_tests(d, fit, arrays.cluster)
     return EngineCox(
         fit=fit,
         concordance=concordance_with_se(
@@ -105,4 +115,40 @@ def memory_cox(described: Described, spec: CoxSpec, conf_level: float = 0.95) ->
         term_columns=columns,
         stratum_labels=arrays.stratum_labels,
         km_at_events=km_transform(d.time, d.event, d.entry, fit.sums.time),
+        rank_at_events=rank_transform(d.time, fit.sums.time),
+        robust_var=robust_var,
+        robust_score=robust_score,
     )
+
+
+def _cluster_scores(d: CoxData, x: np.ndarray, beta: np.ndarray, fit: CoxFit,
+                    cluster: np.ndarray | None) -> np.ndarray:  # fmt: skip
+    """The score residuals at ``beta`` (times the case weights), summed per cluster
+    (each row its own cluster without one): what the sandwich is made of."""
+    centred = CoxData(x, d.time, d.event, d.entry, d.weights, d.strata)
+    sums = centred.sums_at(beta)
+    resid = score_residuals(x, d.time, d.event, d.entry, d.strata, beta, sums, fit.ties)
+    if d.weights is not None:
+        resid = resid * d.weights[:, None]
+    if cluster is None:
+        return resid
+    _, groups = np.unique(cluster, return_inverse=True)
+    summed = np.zeros((int(groups.max()) + 1, resid.shape[1]))
+    np.add.at(summed, groups, resid)
+    return summed
+
+
+def _robust_tests(d: CoxData, fit: CoxFit, cluster: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """R's robust variance ``var M var`` over the estimated columns (``fit$var``) and
+    robust score test ``U0' M0^-1 U0`` (``fit$rscore``), as the engine's
+    ``cox_after`` computes them.  Score residuals do not depend on the centring, so
+    the columns are centred on the fit's means whatever they are."""
+    kept = np.flatnonzero(~np.isnan(fit.coef))
+    x = np.asarray(d.x, dtype=np.float64).reshape(len(d.time), -1)[:, kept]
+    x = x - fit.means[kept]
+    var = fit.var[np.ix_(kept, kept)]
+    at_fit = _cluster_scores(d, x, fit.coef[kept], fit, cluster)
+    robust_var = var @ (at_fit.T @ at_fit) @ var
+    at_zero = _cluster_scores(d, x, np.zeros(kept.size), fit, cluster)
+    total = at_zero.sum(axis=0)
+    return robust_var, r_wald_quadratic(at_zero.T @ at_zero, total)

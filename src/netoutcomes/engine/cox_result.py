@@ -63,10 +63,8 @@ class EngineCox:
     stratum_labels: list[str]  # index = fit.sums.stratum
     km_at_events: FloatArray
     # R's rank(times) of every row's exit time (censored included, ties averaged) at
-    # each row of fit.sums: cox.zph's rank transform.  None: not passed by the
-    # backend; zph("rank") then ranks the event rows only, which is NOT R's number
-    # (until engine/cox_engine.py and cox_memory.py pass it; see tests/api).
-    rank_at_events: FloatArray | None = None
+    # each row of fit.sums: cox.zph's rank transform.
+    rank_at_events: FloatArray
     # With cluster/robust: the robust (sandwich) variance over the estimated columns
     # (R's fit$var) and R's robust score test (fit$rscore: the score at beta = 0 against
     # the clusters' score residuals at beta = 0).  None: not passed by the backend.
@@ -96,7 +94,7 @@ class EngineCox:
         if self.robust_var is None:
             return None
         b = self.fit.coef[~np.isnan(self.fit.coef)]
-        return float(b @ np.linalg.solve(self.robust_var, b))
+        return r_wald_quadratic(self.robust_var, b)
 
     def zph(self, transform: ZphTransform = "km") -> ZphTest:
         """R's ``cox.zph(fit, transform)``: one score test per term and GLOBAL."""
@@ -109,12 +107,7 @@ class EngineCox:
             with np.errstate(divide="ignore"):  # a time 0 gives -inf, and NaN tests, as R
                 g = np.log(sums.time)
         elif transform == "rank":
-            # Not passed by the backend yet: the old event-row ranks.
-            g = (
-                _event_row_ranks(sums.time, sums.n_event)
-                if self.rank_at_events is None
-                else self.rank_at_events
-            )
+            g = self.rank_at_events
         else:
             raise ValueError(f"unknown transform {transform!r}; use km, rank, identity or log")
         return cox_zph(sums, self.fit.ties, self.terms, self.term_columns, transformed=g)
@@ -126,13 +119,18 @@ class EngineCox:
         return baseline_hazard(self.fit, pattern)
 
 
-def _event_row_ranks(time: FloatArray, n_event: FloatArray) -> FloatArray:
-    """Ranks of the event rows only (ties averaged): the previous rank transform, kept
-    until every backend passes ``rank_at_events``; differs from R's cox.zph."""
-    grid, where = np.unique(time, return_inverse=True)
-    d = np.bincount(where, weights=n_event, minlength=grid.size)
-    before = np.cumsum(d) - d
-    return np.asarray((before + (d + 1.0) / 2.0)[where], dtype=np.float64)
+def r_wald_quadratic(matrix: FloatArray, b: FloatArray) -> float:
+    """``b' M^- b`` as R's ``coxph.wtest``: the columns ``cholesky2`` finds singular
+    (``toler.chol``) are left out, so a singular ``M`` (one cluster, say) gives R's
+    number, not an error."""
+    from netoutcomes.survival.cox import singular_columns  # deferred: start-up, above
+
+    dropped = set(singular_columns(matrix))
+    keep = [i for i in range(b.size) if i not in dropped]
+    if not keep:
+        return 0.0
+    sub = np.asarray(matrix, dtype=np.float64)[np.ix_(keep, keep)]
+    return float(b[keep] @ np.linalg.solve(sub, b[keep]))
 
 
 def ranks_from_counts(exit_time: FloatArray, exit_count: FloatArray, at: FloatArray) -> FloatArray:
