@@ -33,9 +33,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.survival.counts import FloatArray
-from netoutcomes.survival.cox import r_timefix
 from netoutcomes.survival.groups import crossed_level_labels
 from netoutcomes.survival.km import ConfType, confidence_interval
+from netoutcomes.survival.timefix import r_timefix
 
 IntArray = NDArray[np.intp]
 

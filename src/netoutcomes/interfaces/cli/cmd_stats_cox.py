@@ -87,8 +87,6 @@ def _print_cox(model: Any, ties: str, conf_level: float) -> None:
     tests = model.tests()
     if robust:
         console.print("p and limits use the robust SE (as R; the JSON: the model-based SE).")
-        if "robust score" not in set(tests.test):
-            console.print("The Wald test uses the model-based variance (robust: not yet).")
     names = {"likelihood ratio": "Likelihood ratio test", "wald": "Wald test",
              "robust score": "Robust score test"}  # fmt: skip
     for test in tests.itertuples():
