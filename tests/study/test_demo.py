@@ -269,3 +269,25 @@ def test_published_table_lists_the_seed_survival_claims(
         assert f"{value:g} points" in text, (label, value)
     # The demo keeps its registry beside the report, with its audit head file.
     assert (out / "registry.duckdb").exists() and (out / "registry.duckdb.audit-head").exists()
+
+
+def test_at_risk_table_runs_to_the_end_of_follow_up(
+    demo: tuple[Path, dict[str, Any], str],
+) -> None:
+    """The figure's x axis runs to the end of follow-up, and so does the number at risk
+    under it; every count equals one made by hand from the CSVs (delayed entry: at risk
+    on (therapy, exit], R's convention)."""
+    _, r, _ = demo
+    patients = _treated_survival()
+    end = max(exit_ for _, exit_, _ in patients.values())
+    curve = next(
+        c
+        for c in r["survival"]["curves"]
+        if (c["cohort"], c["origin"], c["method"]) == ("all_nets", "diagnosis", "delayed_entry")
+    )
+    times = [row["time"] for row in curve["risk_table"]]
+    assert times[-1] <= end < times[-1] + (times[1] - times[0]), (times, end)
+    for row in curve["risk_table"]:
+        t = row["time"]
+        by_hand = sum(entry < t <= exit_ for entry, exit_, _ in patients.values())
+        assert row["at_risk"] == by_hand, t

@@ -58,10 +58,12 @@ def follow_up_median(data: SurvivalData) -> float:
     return st.follow_up_median(data.time, data.event, data.entry)
 
 
-def grid_for(landmarks: list[float]) -> list[float]:
-    """Times of the at-risk table under a curve: every 1 or 2 years to the last landmark."""
+def grid_for(landmarks: list[float], horizon: float | None = None) -> list[float]:
+    """Times of the at-risk table under a curve: every 1 or 2 years to the last landmark,
+    or on to ``horizon`` (the end of follow-up, where the figure's axis ends) when later."""
     step = 2.0 if max(landmarks) > 4 else 1.0
-    return [float(t) for t in np.arange(0.0, max(landmarks) + 1e-9, step)]
+    last = max(max(landmarks), horizon if horizon is not None and np.isfinite(horizon) else 0.0)
+    return [float(t) for t in np.arange(0.0, last + 1e-9, step)]
 
 
 def landmark_columns(landmarks: list[float], what: str) -> tuple[list[str], dict[str, str]]:
@@ -110,8 +112,10 @@ def km_summary(
     landmarks: list[float],
     spec: SurvivalSpec,
     events_word: str = "deaths",
+    horizon: float | None = None,
 ) -> KmSummary:
-    """One cohort's Kaplan-Meier: its table cells (honesty rules applied) and its curve."""
+    """One cohort's Kaplan-Meier: its table cells (honesty rules applied) and its curve;
+    ``horizon``: the at-risk table runs on to it (the end of follow-up of the figure)."""
     counts = st.counts(data.time, data.event, data.entry)
     km = st.km_of_counts(counts)
     med = st.median(km)
@@ -153,7 +157,7 @@ def km_summary(
         censor_surv=c_surv,
         median=float(med.median),
         landmarks={landmark_key(e.time): e.surv for e in estimates},
-        risk_table=risk_table(counts, grid_for(landmarks)),
+        risk_table=risk_table(counts, grid_for(landmarks, horizon)),
         warning=small,
         follow_up_end=end,
     )
@@ -200,13 +204,17 @@ def survival_tables(
                 ),
             ),
         )
+        # Every curve's at-risk table runs to the end of follow-up of the whole registry
+        # for this origin, where the figures' shared x axis ends.
+        everyone = survival_data(patients, entry_dates, origin, methods[0], spec.data_cutoff)
+        horizon = follow_up_end(everyone.time) if everyone.time.size else None
         for cohort in result.protocol.cohorts:
             cohort_patients = members(cohort, patients)
             for method in methods:
                 data = survival_data(cohort_patients, entry_dates, origin, method, spec.data_cutoff)
                 if data.time.size == 0:
                     continue
-                summary = km_summary(cohort, origin, method, data, landmarks, spec)
+                summary = km_summary(cohort, origin, method, data, landmarks, spec, horizon=horizon)
                 if summary.small is not None:
                     result.warn(
                         f"{cohort.label}, survival from {ORIGIN_LABELS[origin]}: "
