@@ -70,6 +70,23 @@ _FALSE_TEXT = ["FALSE", "false", "False", "F"]
 _MISS, _N = "__missing", "__n"
 
 
+def _strip(col: Any) -> Any:
+    """The text without surrounding white space, as the memory reader's ``str.strip``.
+
+    On Spark, Ibis compiles ``strip()`` to a TRIM whose character list holds a form
+    feed that Spark SQL reads as the letter ``f``: a cell ``f`` became empty (a
+    missing value) and its rows were dropped from the fit. A regular expression
+    trims the same on every engine; DuckDB keeps its (faster) TRIM.
+    """
+    try:
+        backend = col._find_backend().name
+    except Exception:  # an unbound expression: no backend to ask
+        backend = ""
+    if backend == "pyspark":
+        return col.re_replace(r"^\s+|\s+$", "")
+    return col.strip()
+
+
 @dataclass(frozen=True)
 class _Columns:
     """Typed Ibis expressions over the source table."""
@@ -85,7 +102,7 @@ def _typed(table: ir.Table, used: list[str]) -> _Columns:
         col = table[c]
         kind = col.type()
         if kind.is_string():
-            text = col.strip()
+            text = _strip(col)
             miss = col.isnull() | text.isin(_MISSING_TEXT)
             number[c] = text.try_cast("float64")
         else:
@@ -103,7 +120,7 @@ def _event_value(table: ir.Table, name: str) -> Any:
     col = table[name]
     if not col.type().is_string():
         return col.cast("float64")
-    text = col.strip()
+    text = _strip(col)
     return ibis.cases(
         (text.isin(_TRUE_TEXT), 1.0), (text.isin(_FALSE_TEXT), 0.0), else_=text.try_cast("float64")
     )
@@ -130,7 +147,7 @@ def _indicator(
             return ibis.literal(0.0, "float64")
         return (number[name] == target).cast("float64")
     col = table[name]
-    text = col.strip() if col.type().is_string() else col.cast("string")
+    text = _strip(col) if col.type().is_string() else col.cast("string")
     return (text == level).cast("float64")
 
 
