@@ -199,39 +199,15 @@ def _sub_step_sums(sums: CoxTimeSums, ties: Ties) -> tuple[FloatArray, ...]:
     in the sub-step, ``d2 = r_risk - (m/d) r_event`` its risk-set sum.  Breslow: one
     sub-step (m = 0).
 
-    All sub-steps of all times are laid out in one flat array (a time's sub-steps
-    contiguous) and summed per time with ``np.add.reduceat``: no Python loop over
-    tied deaths, no difference of a global cumulative sum.  Operations in place:
-    the arrays have one entry per event.
+    One compiled loop over the times and their sub-steps (``survival.efron_kernel``):
+    there is one sub-step per event, so numpy's flat layout cost ~0.2 s per Newton
+    step at 1e7 rows; the loop keeps nothing per event.
     """
-    k = sums.n_event.size
-    # as many sub-steps as the per-step formulation runs: m = 0, 1, ... while m < d
-    steps = (
-        np.ones(k, dtype=np.int64) if ties == "breslow" else np.ceil(sums.n_event).astype(np.int64)
-    )
-    d_steps = np.ones(k) if ties == "breslow" else sums.n_event
-    start = np.cumsum(steps) - steps
-    g = np.arange(int(steps.sum()), dtype=np.float64)
-    g -= np.repeat(start.astype(np.float64), steps)  # m
-    g /= np.repeat(d_steps, steps)  # f = m / d
-    d2 = np.repeat(sums.r_event, steps)
-    d2 *= g
-    np.subtract(np.repeat(sums.r_risk, steps), d2, out=d2)  # r_risk - f r_event
-    np.subtract(1.0, g, out=g)  # g = 1 - f
+    # Deferred for CLI start-up: the kernel imports numba (~0.2 s), which only a Cox
+    # fit needs; importing this module (e.g. for its result types) must not load it.
+    from netoutcomes.survival.efron_kernel import sub_step_sums
 
-    def per_time(values: FloatArray) -> FloatArray:
-        return np.add.reduceat(values, start)
-
-    inv = 1.0 / d2
-    s_inv, s_g_inv = per_time(inv), per_time(g * inv)
-    s_log = per_time(np.log(d2, out=d2))
-    inv *= inv
-    s_inv2 = per_time(inv)
-    inv *= g
-    s_g_inv2 = per_time(inv)
-    inv *= g
-    s_gg_inv2 = per_time(inv)
-    return s_log, s_inv, s_g_inv, s_inv2, s_g_inv2, s_gg_inv2
+    return sub_step_sums(sums.n_event, sums.r_event, sums.r_risk, ties == "breslow")
 
 
 def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
@@ -514,21 +490,21 @@ class CoxFit:
 
     @property
     def lrt_p(self) -> float:
-        from scipy import stats  # lazy: scipy.stats costs ~0.45 s of CLI start-up
+        from netoutcomes.survival.chisq import chi2_upper_tail  # lazy: scipy, start-up
 
-        return float(stats.chi2.sf(self.lrt, self.df))
+        return float(chi2_upper_tail(self.lrt, self.df))
 
     @property
     def wald_p(self) -> float:
-        from scipy import stats  # lazy: see lrt_p
+        from netoutcomes.survival.chisq import chi2_upper_tail  # lazy: see lrt_p
 
-        return float(stats.chi2.sf(self.wald, self.df))
+        return float(chi2_upper_tail(self.wald, self.df))
 
     @property
     def score_p(self) -> float:
-        from scipy import stats  # lazy: see lrt_p
+        from netoutcomes.survival.chisq import chi2_upper_tail  # lazy: see lrt_p
 
-        return float(stats.chi2.sf(self.score, self.df))
+        return float(chi2_upper_tail(self.score, self.df))
 
 
 @dataclass(frozen=True)
@@ -707,12 +683,13 @@ def cox_summary(
     """R's ``summary(coxph)`` numbers (HR and limits, Wald z and p, LRT, Wald and
     score tests) from a Newton fit: one place for ``cox_ph`` and the engine's
     ``engine.analysis.cox_on``."""
-    from scipy import stats  # lazy: see CoxFit.lrt_p
+    # lazy, for CLI start-up: scipy.special (scipy.stats, used before, cost ~0.5 s)
+    from netoutcomes.survival.chisq import normal_quantile, normal_upper_tail
 
     coef = newton.coef
     se = np.sqrt(np.diag(newton.var))
     z = coef / se
-    q = stats.norm.ppf(0.5 + conf_level / 2.0)
+    q = normal_quantile(0.5 + conf_level / 2.0)
     with np.errstate(over="ignore"):  # an infinite coefficient's limit: inf, as R
         hr_lower, hr_upper = np.exp(coef - q * se), np.exp(coef + q * se)
     return CoxFit(
@@ -724,7 +701,7 @@ def cox_summary(
         hr_lower=hr_lower,
         hr_upper=hr_upper,
         z=z,
-        p=2.0 * stats.norm.sf(np.abs(z)),
+        p=2.0 * normal_upper_tail(np.abs(z)),
         loglik_null=newton.loglik_null,
         loglik=newton.loglik,
         lrt=2.0 * (newton.loglik - newton.loglik_null),

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from netoutcomes.survival.counts import count_table
 
-if TYPE_CHECKING:  # survival.cox imports scipy.stats: deferred to the test itself
+if TYPE_CHECKING:  # survival.cox: deferred to the test itself (start-up, below)
     from netoutcomes.survival.cox import CoxTimeSums, Ties
 
 FloatArray = NDArray[np.float64]
@@ -84,10 +84,10 @@ def cox_zph(
     R's default); or ``transformed`` gives ``g(t)`` ready-made, one value per row of
     ``sums`` (``rank_transform``, ``log``, identity, or a KM computed elsewhere).
     """
-    # Deferred for CLI start-up: scipy.stats costs ~1 s to import and a Kaplan-Meier
-    # run imports this module (through engine.cox_result) without testing anything.
-    from scipy import stats
-
+    # Deferred for CLI start-up: scipy (and, through time_terms, numba) costs time to
+    # import and a Kaplan-Meier run imports this module (through engine.cox_result)
+    # without testing anything.
+    from netoutcomes.survival.chisq import chi2_upper_tail
     from netoutcomes.survival.cox import time_terms
 
     if transformed is None:
@@ -117,5 +117,5 @@ def cox_zph(
         terms=list(term_names) + ["GLOBAL"],
         chisq=chisq_arr,
         df=df,
-        p=stats.chi2.sf(chisq_arr, df),
+        p=chi2_upper_tail(chisq_arr, df),
     )

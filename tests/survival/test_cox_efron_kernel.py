@@ -1,0 +1,92 @@
+"""The compiled Efron sub-step sums (``survival.efron_kernel``) against the plain formula.
+
+For an event time with d tied deaths, Efron's sub-step k = 0..d-1 has the risk-set
+sum ``d2 = r_risk - (k/d) r_event`` (the risk sum minus k/d of the tied deaths'
+sum), and the tied deaths keep the weight ``g = 1 - k/d``.  The reference below
+writes that loop out with Python floats and sums each quantity with ``math.fsum``
+(exactly rounded), so the only error left is the kernel's own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netoutcomes.survival.efron_kernel import sub_step_sums
+
+
+def plain_sums(d: int, r_risk: float, r_event: float) -> tuple[list[float], list[float]]:
+    """(the six sums, the sums of the absolute values of their addends) for one time."""
+    addends: list[list[float]] = [[] for _ in range(6)]
+    for k in range(d):
+        d2 = r_risk - (k / d) * r_event
+        g = 1.0 - k / d
+        for j, term in enumerate(
+            (math.log(d2), 1 / d2, g / d2, 1 / d2**2, g / d2**2, g * g / d2**2)
+        ):
+            addends[j].append(term)
+    return [math.fsum(a) for a in addends], [math.fsum(abs(t) for t in a) for a in addends]
+
+
+def assert_matches_plain(n_event: np.ndarray, r_event: np.ndarray, r_risk: np.ndarray) -> None:
+    for breslow in (False, True):
+        got = sub_step_sums(n_event, r_event, r_risk, breslow)
+        for i in range(n_event.size):
+            d = 1 if breslow else int(n_event[i])
+            want, size = plain_sums(d, float(r_risk[i]), float(r_event[i]))
+            for j in range(6):
+                # relative to the size of the addends (the log terms can have both signs)
+                assert abs(got[j][i] - want[j]) <= 4e-15 * size[j], (breslow, i, j)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    d=st.lists(st.integers(1, 3000), min_size=1, max_size=6),
+    scale=st.floats(1e-6, 1e12),
+    frac=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_kernel_equals_plain_efron_loop(d: list[int], scale: float, frac: float, seed: int):
+    rng = np.random.default_rng(seed)
+    n_event = np.array(d, dtype=np.float64)
+    r_risk = scale * rng.uniform(0.5, 2.0, n_event.size)
+    # the tied deaths' share of the risk set: anything up to all of it
+    r_event = r_risk * np.where(rng.uniform(size=n_event.size) < 0.3, 1.0, frac)
+    assert_matches_plain(n_event, r_event, r_risk)
+
+
+def test_whole_risk_set_dies_on_one_day() -> None:
+    # d = 5,000 deaths and nobody else at risk: the product of the factors (1 - k/d) is
+    # ~exp(-5000), far below the smallest double; the kernel must flush it into the log.
+    n_event = np.array([5000.0, 1.0, 2.0])
+    r_risk = np.array([7.5e3, 3.0, 2.0])
+    r_event = r_risk.copy()
+    assert_matches_plain(n_event, r_event, r_risk)
+    got = sub_step_sums(n_event, r_event, r_risk, False)
+    # by hand: d2 = r (1 - k/d) = r (d - k)/d, so sum log d2 = d log(r/d) + log(d!)
+    d, r = 5000, 7.5e3
+    assert got[0][0] == pytest.approx(d * math.log(r / d) + math.lgamma(d + 1), rel=1e-14)
+
+
+def test_degenerate_sums_give_what_the_formula_gives() -> None:
+    # A risk-set sum of 0 (log -inf, 1/0 inf), an infinite one (a coefficient running
+    # away) and a tied sum rounded above the risk sum (d2 < 0 in the last sub-step: nan).
+    n_event = np.array([1.0, 2.0, 3.0])
+    r_risk = np.array([0.0, np.inf, 1.0])
+    r_event = np.array([0.0, 1.0, 1.6])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = np.array(sub_step_sums(n_event, r_event, r_risk, False))
+    assert got[0, 0] == -np.inf and got[1, 0] == np.inf
+    assert got[0, 1] == np.inf and got[1, 1] == 0.0
+    assert np.isnan(got[0, 2])  # 1 - 2/3 * 1.6 < 0: log of a negative number
+    d2 = [1.0 - k / 3 * 1.6 for k in range(3)]
+    assert got[1, 2] == pytest.approx(sum(1 / v for v in d2), rel=1e-14)
+
+
+def test_no_times() -> None:
+    empty = np.zeros(0)
+    assert all(a.shape == (0,) for a in sub_step_sums(empty, empty, empty, False))
