@@ -20,7 +20,7 @@ def plain(x: Any) -> Any:
     if isinstance(x, list | tuple):
         return [plain(v) for v in x]
     if isinstance(x, np.ndarray):
-        return [plain(v) for v in x.tolist()]
+        return _plain_array(x)
     if isinstance(x, bool | np.bool_):
         return bool(x)
     if isinstance(x, np.integer):
@@ -29,3 +29,16 @@ def plain(x: Any) -> Any:
         v = float(x)
         return v if math.isfinite(v) else None
     return x
+
+
+def _plain_array(x: np.ndarray) -> list[Any]:
+    """A 1-d array of numbers in one ``tolist()`` (a curve has a row per distinct time:
+    ~10^4 at 10^7 rows, where one ``plain`` call per element took ~0.3 s of ``stats km``);
+    the same values as converting each element."""
+    if x.ndim != 1 or x.dtype.kind not in "biuf":
+        return [plain(v) for v in x.tolist()]
+    values: list[Any] = x.tolist()  # Python bool, int or float per element
+    if x.dtype.kind == "f":
+        for i in np.flatnonzero(~np.isfinite(x)).tolist():
+            values[i] = None
+    return values

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +20,9 @@ from netoutcomes.survival.km import (
     restricted_mean,
     survival_at,
 )
-from netoutcomes.survival.twosample import Difference, rmst_difference, survival_difference
+
+if TYPE_CHECKING:
+    from netoutcomes.survival.twosample import Difference
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ def two_group_differences(
     """Differences between exactly two groups (None otherwise), at the curves' RMST tau."""
     if len(curves) != 2:
         return None
+    # Deferred: twosample imports scipy.special (~0.15 s), which `stats km` with one
+    # group or more than two never needs.
+    from netoutcomes.survival.twosample import rmst_difference, survival_difference
+
     a, b = curves
     tau = a.rmst.tau
     return TwoGroupDifferences(

@@ -179,7 +179,7 @@ def cox_command(
                 spark_master=spark_master,
             )
             out = model.to_dict()
-        write_csv(csv, model.summary())
+        write_csv(csv, model.summary)
     except InputError as exc:
         fail(str(exc))
         return

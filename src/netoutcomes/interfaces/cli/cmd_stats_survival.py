@@ -197,7 +197,7 @@ def km_command(
                 start_time=start_time,
             )
             out = fit.to_dict(times=landmarks, tau=tau, quantile_probs=probs)
-        write_csv(csv, fit.table)
+        write_csv(csv, lambda: fit.table)
         if plot is not None:
             fit.plot(plot)
     except InputError as exc:
@@ -304,7 +304,7 @@ def logrank_command(
                 spark_master,
             )
             out = result.to_dict()
-        write_csv(csv, result.pairs() if pairwise else result.summary())
+        write_csv(csv, result.pairs if pairwise else result.summary)
     except InputError as exc:
         fail(_option_names(str(exc)))
         return
