@@ -1,0 +1,148 @@
+"""Newton-Raphson on the Cox partial likelihood, as R's ``coxfit6.c`` / ``agfit4.c``.
+
+From beta = 0 with step halving, converged when ``|1 - loglik_old / loglik_new| <=
+eps`` (``coxph.control``: eps = 1e-9, iter.max = 20).  The fit sees the data only
+through ``sums_at(beta)`` (a ``CoxTimeSums`` table), so in-memory arrays and the
+engine's aggregate queries give the same fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from netoutcomes.errors import InputError
+from netoutcomes.survival.cox_sums import CoxTimeSums, FloatArray
+from netoutcomes.survival.cox_terms import Ties, partial_likelihood_step
+
+EPS = 1e-9  # coxph.control(eps)
+ITER_MAX = 20  # coxph.control(iter.max)
+TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # coxph.control(toler.chol)
+TOLER_INF = EPS**0.5  # coxph.control(toler.inf)
+
+
+@dataclass(frozen=True)
+class NewtonResult:
+    coef: FloatArray
+    var: FloatArray  # inverse information at coef
+    loglik_null: float  # at beta = 0
+    loglik: float
+    score_test: float  # u(0)' I(0)^-1 u(0)
+    score_at_fit: FloatArray
+    iterations: int
+    converged: bool
+    warnings: tuple[str, ...] = ()  # what R's coxph warns about (the fit is still R's)
+
+
+def _newton_step(info: FloatArray, u: FloatArray) -> FloatArray:
+    return np.asarray(np.linalg.solve(info, u))
+
+
+def singular_columns(info: FloatArray) -> list[int]:
+    """Columns R's ``cholesky2`` would drop: a pivot below ``toler.chol`` times the largest
+    diagonal element, working through the columns in order (so the later of two
+    collinear columns is the one named)."""
+    a = np.array(info, dtype=np.float64)
+    n = a.shape[0]
+    diag_max = float(np.max(np.diag(a))) if n else 0.0
+    eps = TOLER_CHOL * diag_max if diag_max > 0 else TOLER_CHOL
+    bad: list[int] = []
+    for i in range(n):
+        pivot = a[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            bad.append(i)
+            a[i, :] = 0.0
+            a[:, i] = 0.0
+            continue
+        for j in range(i + 1, n):
+            factor = a[j, i] / pivot
+            a[j, j:] -= factor * a[i, j:]
+            a[j:, j] = a[j, j:]
+    return bad
+
+
+def fit_cox(
+    sums_at: Callable[[FloatArray], CoxTimeSums],
+    p: int,
+    ties: Ties = "efron",
+    eps: float = EPS,
+    iter_max: int = ITER_MAX,
+    names: list[str] | None = None,
+) -> NewtonResult:
+    """Newton-Raphson on the partial likelihood from beta = 0, as R's coxfit6/agfit4.
+
+    ``sums_at(beta)`` returns the per-time sums at ``beta``.  A step that lowers
+    the log-likelihood is halved (towards the last accepted point); convergence
+    needs ``|1 - loglik_old / loglik_new| <= eps`` on a step that was not halved.
+    Raises InputError for a singular information matrix (naming the columns).  A
+    coefficient running to infinity (monotone likelihood) or no convergence in
+    ``iter_max`` steps gives R's answer (the last step) with a warning, as R does.
+    """
+    names = names or [f"x{i + 1}" for i in range(p)]
+    beta = np.zeros(p)
+    loglik0, u, info = partial_likelihood_step(sums_at(beta), beta, ties)
+    bad = singular_columns(info)
+    if bad:
+        which = ", ".join(names[i] for i in bad)
+        raise InputError(
+            f"singular design: covariate {which} is constant or a linear combination "
+            "of the others (in the rows used, within strata)"
+        )
+    step = _newton_step(info, u)
+    score_test = float(u @ step)
+    best = loglik0
+    newbeta = beta + step
+    halving = False
+    converged = False
+    newlk = loglik0
+    iteration = 0
+    for iteration in range(1, iter_max + 1):
+        newlk, u, info = partial_likelihood_step(sums_at(newbeta), newbeta, ties)
+        if not np.isfinite(newlk):
+            newlk = -np.inf
+        if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps and not halving:
+            converged = True
+            break
+        if iteration == iter_max:
+            break
+        if newlk < best:
+            halving = True
+            newbeta = (newbeta + beta) / 2.0
+        else:
+            halving = False
+            best = newlk
+            beta = newbeta
+            newbeta = newbeta + _newton_step(info, u)
+    if not np.all(np.isfinite(newbeta)) or not np.isfinite(newlk):
+        raise InputError("the Cox fit failed: numeric overflow (a coefficient ran to infinity)")
+    var: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
+    coef = newbeta
+    # R's coxph.fit: "Loglik converged before variable ...; coefficient may be infinite."
+    infs = np.abs(u @ var)
+    infinite = (infs > eps) & (infs > TOLER_INF * np.abs(coef))
+    warnings: list[str] = []
+    if converged and np.any(infinite):
+        which = ", ".join(names[i] for i in np.flatnonzero(infinite))
+        warnings.append(
+            f"monotone likelihood: the coefficient of {which} may be infinite "
+            "(the log-likelihood converged before it did; e.g. no events in one group); "
+            "its hazard ratio and interval are meaningless"
+        )
+    if not converged:
+        warnings.append(
+            f"the Cox fit did not converge in {iter_max} iterations; these are the "
+            "values of the last one (a coefficient may be infinite)"
+        )
+    return NewtonResult(
+        coef=coef,
+        var=var,
+        loglik_null=loglik0,
+        loglik=newlk,
+        score_test=score_test,
+        score_at_fit=u,
+        iterations=iteration,
+        converged=converged,
+        warnings=tuple(warnings),
+    )
