@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netoutcomes.engine.concordance_se import concordance_with_se
+from netoutcomes.engine.cox_result import CoxConcordance
+from netoutcomes.survival.concordance import TimeCodes
 
 
 def _pairwise(
@@ -27,6 +29,7 @@ def _pairwise(
     entry: np.ndarray | None,
     strata: np.ndarray | None,
     weights: np.ndarray | None,
+    cluster: np.ndarray | None = None,
 ) -> tuple[float, float, float, float, float]:
     n = time.size
     w = np.ones(n) if weights is None else weights
@@ -56,6 +59,8 @@ def _pairwise(
         return c, d, t, float("nan"), float("nan")
     somers = (c - d) / npair
     dfbeta = w * ((per_c - per_d) / npair - somers * (per_c + per_d + per_t) / npair)
+    if cluster is not None:  # R's coxph with cluster(): the influences summed per cluster
+        dfbeta = np.bincount(cluster, weights=dfbeta)
     return c, d, t, (c + t / 2.0) / npair, float(np.sqrt(np.sum(dfbeta**2) / 4.0))
 
 
@@ -80,8 +85,26 @@ def test_counts_and_std_equal_the_pairwise_definition(
     entry = np.maximum(time - rng.integers(1, n_times + 1, n) * 0.5, -1.0) if with_entry else None
     strata = rng.integers(0, 3, n) if with_strata else None
     weights = rng.integers(1, 17, n) / 8.0 if weighted else None
-    got = concordance_with_se(time, event, score, entry, strata, weights)
-    c, d, t, value, std = _pairwise(time, event, score, entry, strata, weights)
+    expected = _pairwise(time, event, score, entry, strata, weights)
+    _assert_equal(concordance_with_se(time, event, score, entry, strata, weights), expected)
+    # Ordered by counting on time codes: the codes of the distinct times (as the
+    # engine's time fix looks them up), and codes out of the times' order, which
+    # must be caught and fall back to sorting the times.
+    distinct, codes = np.unique(np.concatenate([time, *([] if entry is None else [entry])]),
+                                return_inverse=True)  # fmt: skip
+    for code in (codes, distinct.size - 1 - codes):
+        given_codes = TimeCodes(code[:n], None if entry is None else code[n:], distinct.size)
+        got = concordance_with_se(time, event, score, entry, strata, weights, None, given_codes)
+        _assert_equal(got, expected)
+    # Clustered: the rows' influences summed per cluster (labels need not be 0..k-1).
+    cluster = rng.integers(0, 4, n)
+    clustered = _pairwise(time, event, score, entry, strata, weights, cluster)
+    got = concordance_with_se(time, event, score, entry, strata, weights, cluster * 10 + 7)
+    _assert_equal(got, clustered)
+
+
+def _assert_equal(got: CoxConcordance, expected: tuple[float, ...]) -> None:
+    c, d, t, value, std = expected
     assert (got.concordant, got.discordant, got.tied_x) == (c, d, t)
     if np.isnan(value):
         assert np.isnan(got.concordance)

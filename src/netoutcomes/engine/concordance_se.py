@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.engine.cox_result import CoxConcordance
-from netoutcomes.survival.concordance import count_pairs, sort_rows
+from netoutcomes.survival.concordance import SortedRows, TimeCodes, count_pairs, sort_rows
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -35,29 +35,30 @@ def concordance_with_se(
     strata: IntArray | None = None,
     weights: FloatArray | None = None,
     cluster: NDArray[np.int64] | None = None,
+    time_codes: TimeCodes | None = None,
 ) -> CoxConcordance:
     """R's ``fit$concordance`` of ``score`` (the linear predictor): value, std and counts.
 
     With ``cluster`` (codes), the rows' influences are summed per cluster first, as
-    R's coxph does for a model with ``cluster()``."""
-    rows = sort_rows(time, event, score, entry, strata, weights)
+    R's coxph does for a model with ``cluster()``.  ``time_codes``: see
+    ``survival.concordance.TimeCodes`` (the rows are then ordered by counting)."""
+    return concordance_of_sorted(
+        sort_rows(time, event, score, entry, strata, weights, cluster, time_codes)
+    )
+
+
+def concordance_of_sorted(rows: SortedRows) -> CoxConcordance:
+    """``concordance_with_se`` of rows already sorted by ``survival.concordance.sort_rows``."""
+    from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
+
     counts, per_row = count_pairs(rows, per_row=True)
     total_c, total_d, total_t = counts.concordant, counts.discordant, counts.tied_x
     npair = total_c + total_d + total_t
     std = float("nan")
     if npair > 0:
         somers = (total_c - total_d) / npair
-        # dfbeta_j = w_j ((C_j - D_j) / npair - somers (C_j + D_j + T_j) / npair), in place.
-        dfbeta, spread = per_row
-        np.divide(dfbeta, npair, out=dfbeta)
-        np.multiply(spread, somers, out=spread)
-        np.divide(spread, npair, out=spread)
-        np.subtract(dfbeta, spread, out=dfbeta)
-        if rows.weighted:
-            np.multiply(dfbeta, rows.weight, out=dfbeta)
-        if cluster is not None:
-            codes = np.unique(np.asarray(cluster)[rows.order], return_inverse=True)[1]
-            dfbeta = np.bincount(codes.reshape(-1), weights=dfbeta)
-        std = float(np.sqrt(np.sum(np.square(dfbeta)) / 4.0))
+        squares = fenwick.influence_squares(per_row[0], per_row[1], rows.weight, npair, somers,
+                                            rows.cluster, rows.n_clusters)  # fmt: skip
+        std = float(np.sqrt(squares / 4.0))
     value = (total_c + total_t / 2.0) / npair if npair > 0 else float("nan")
     return CoxConcordance(value, std, total_c, total_d, total_t, counts.tied_y)

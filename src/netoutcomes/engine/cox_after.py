@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netoutcomes.engine.concordance_se import concordance_with_se
+from netoutcomes.engine.concordance_se import concordance_of_sorted
 from netoutcomes.engine.cox_passes import A, C, E, StratumCodes, T, TimeFix, W, column
 from netoutcomes.engine.cox_result import (
     CoxConcordance,
@@ -26,6 +26,7 @@ from netoutcomes.engine.cox_result import (
     r_wald_quadratic,
     ranks_from_counts,
 )
+from netoutcomes.survival.concordance import TimeCodes, sort_rows
 from netoutcomes.survival.cox import CoxTimeSums, time_terms
 from netoutcomes.survival.model_spec import CoxSpec
 
@@ -200,29 +201,86 @@ def concordance_on_engine(
     risk score), pulled: one row per data row; the standard error is R's
     infinitesimal jackknife (``engine.concordance_se``).  The last use of ``rows``
     (a cached table): it is released here."""
+    pulled = _pull_for_concordance(rows, x_cols, spec, coef, codes, fix)
+    # The last query: the engine's cached model rows are freed before the pair counting.
+    rows.release()
+    sorted_rows = sort_rows(**pulled)
+    del pulled  # the sorted copies are what the counting reads
+    return concordance_of_sorted(sorted_rows)
+
+
+def _pull_for_concordance(
+    rows: ir.Table, x_cols: list[str], spec: CoxSpec, coef: np.ndarray, codes: StratumCodes,
+    fix: TimeFix,
+) -> dict[str, Any]:  # fmt: skip
+    """``sort_rows``'s arguments, streamed in batches into arrays made once (no
+    table of the whole result is ever held, on DuckDB).  The time fix's lookup of
+    each time among the distinct times is also its code: the rows are then put in
+    time order by counting."""
+    import pyarrow as pa
+
     keys = [*spec.strata, T, E, *([A] if spec.entry else []), *([W] if spec.weights else []),
             *([C] if spec.cluster else [])]  # fmt: skip
     lp = _linear_predictor(rows, x_cols, coef).name("__lp")
+    n = int(rows.count().to_pyarrow().as_py())
+    index: Any = np.int32 if fix.raw.size < 2**31 - 1 else np.int64
+    out: dict[str, Any] = {"time": np.empty(n), "event": np.empty(n, bool),
+                           "risk_score": np.empty(n)}  # fmt: skip
+    exit_code, entry_code = np.empty(n, index), None
+    if spec.entry:
+        out["entry"], entry_code = np.empty(n), np.empty(n, index)
+    if spec.strata:
+        out["strata"] = np.empty(n, np.int64)
+    if spec.weights:
+        out["weights"] = np.empty(n)
+    clusters: list[pa.Array] = []
+    start = 0
     # A plain projection: grouping on the (nearly unique) risk score costs a hash
     # aggregate over as many keys as rows and saves nothing with a continuous covariate.
-    result = rows.select(*keys, lp).to_pyarrow()
-    # The last query: the engine's cached model rows are freed before the pair counting.
-    rows.release()
-    arrays = (
-        fix(column(result, T).astype(np.float64)),
-        column(result, E) == 1.0,
-        column(result, "__lp").astype(np.float64),
-        fix(column(result, A).astype(np.float64)) if spec.entry else None,
-        _codes(result, list(spec.strata), codes) if spec.strata else None,
-        column(result, W).astype(np.float64) if spec.weights else None,
-        _cluster_codes(result) if spec.cluster else None,
-    )
-    del result  # the numpy copies are what the counting reads
-    return concordance_with_se(*arrays)
+    for batch in _batches(rows.select(*keys, lp), 1 << 20):
+        part = slice(start, start + batch.num_rows)
+        got = pa.Table.from_batches([batch])
+        _fixed_into(fix, column(got, T), out["time"][part], exit_code[part])
+        np.equal(column(got, E), 1.0, out=out["event"][part])
+        out["risk_score"][part] = column(got, "__lp")
+        if entry_code is not None:
+            _fixed_into(fix, column(got, A), out["entry"][part], entry_code[part])
+        if spec.strata:
+            out["strata"][part] = _codes(got, list(spec.strata), codes)
+        if spec.weights:
+            out["weights"][part] = column(got, W)
+        if spec.cluster:
+            clusters.append(got.column(C).combine_chunks())
+        start += batch.num_rows
+    if start != n:
+        raise RuntimeError(f"the engine returned {start} rows for the concordance, not {n}")
+    if spec.cluster:
+        out["cluster"] = _cluster_codes(
+            pa.chunked_array(clusters, type=rows.schema()[C].to_pyarrow())
+        )
+    out["time_codes"] = TimeCodes(exit_code, entry_code, int(fix.raw.size))
+    return out
 
 
-def _cluster_codes(result: pa.Table) -> np.ndarray:
+def _batches(query: ir.Table, size: int) -> Any:
+    """The query's result as a stream of Arrow record batches."""
+    backend = query.get_backend()
+    if backend.name == "duckdb":
+        # Ibis 12's to_pyarrow_batches asks the DuckDB cursor for fetch_record_batch,
+        # which DuckDB 2.0 removed; the relation's own reader streams the same batches.
+        return backend.con.sql(backend.compile(query)).to_arrow_reader(size)
+    return query.to_pyarrow_batches(chunk_size=size)
+
+
+def _fixed_into(fix: TimeFix, raw: np.ndarray, time: np.ndarray, code: np.ndarray) -> None:
+    """``fix(raw)`` into ``time``, and the index of each raw time among the distinct
+    times (the lookup ``fix`` makes) into ``code``."""
+    code[:] = np.searchsorted(fix.raw, raw.astype(np.float64, copy=False))
+    time[:] = fix.fixed[code]
+
+
+def _cluster_codes(values: pa.ChunkedArray) -> np.ndarray:
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(result.column(C).combine_chunks())
+    encoded = pc.dictionary_encode(values.combine_chunks())
     return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)

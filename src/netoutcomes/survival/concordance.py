@@ -43,14 +43,25 @@ class Concordance:
 
 
 @dataclass(frozen=True)
-class SortedRows:
-    """The rows in (stratum, time) order: ``order[k]`` is the input row at position k;
-    ``bounds[s]:bounds[s + 1]`` the positions of stratum s; ``rank`` the dense rank of
-    the score; ``weight`` float64 case weights or int8 ones (then the sweeps count);
-    ``entry`` empty without delayed entry, else with ``entry_order`` (positions by
-    stratum, then entry time)."""
+class TimeCodes:
+    """Integer codes of the exit (and entry) times, in the order of the times (a
+    larger time never has a smaller code): the rows are then put in time order by a
+    counting sort instead of a comparison sort (e.g. the index of each time among
+    the distinct times, which the engine's time fix already looks up)."""
 
-    order: IntArray
+    exit: NDArray[np.integer[Any]]
+    entry: NDArray[np.integer[Any]] | None
+    n_codes: int
+
+
+@dataclass(frozen=True)
+class SortedRows:
+    """The rows in (stratum, time) order: ``bounds[s]:bounds[s + 1]`` are the positions
+    of stratum s; ``rank`` the dense rank of the score; ``weight`` float64 case
+    weights or int8 ones (then the sweeps count); ``entry`` empty without delayed
+    entry, else with ``entry_order`` (positions by stratum, then entry time);
+    ``cluster`` the rows' cluster codes (0..n_clusters-1; empty without)."""
+
     bounds: IntArray
     time: FloatArray
     event: NDArray[np.bool_]
@@ -58,7 +69,9 @@ class SortedRows:
     n_ranks: int
     weight: NDArray[Any]
     entry: FloatArray
-    entry_order: IntArray
+    entry_order: NDArray[np.integer[Any]]
+    cluster: NDArray[np.integer[Any]]
+    n_clusters: int
 
     @property
     def weighted(self) -> bool:
@@ -67,20 +80,51 @@ class SortedRows:
     def new_tree(self) -> tuple[NDArray[Any], NDArray[Any]]:
         """A zeroed Fenwick tree over the ranks and its point weights: int32 counts
         (exact, half the cache of int64) without weights below 2**31 rows."""
+        return np.zeros(self.n_ranks + 1, self.sum_type), np.zeros(self.n_ranks, self.sum_type)
+
+    @property
+    def sum_type(self) -> Any:
+        """The type of a row's sums: float64 with weights, else an integer wide
+        enough for twice the rows (a row's partners as event and as comparator)."""
         if self.weighted:
-            kind: Any = np.float64
-        else:
-            kind = np.int32 if self.time.size < 2**31 - 1 else np.int64
-        return np.zeros(self.n_ranks + 1, kind), np.zeros(self.n_ranks, kind)
+            return np.float64
+        return np.int32 if self.time.size < 2**30 else np.int64
 
 
-def _stratum_codes(strata: NDArray[Any], n: int) -> tuple[IntArray, int]:
-    """Codes 0..k-1 of the strata (small non-negative integers are used as they are)."""
-    values = np.asarray(strata).reshape(-1)
+def _small_codes(values: NDArray[Any] | None, n: int) -> tuple[NDArray[Any], int]:
+    """Codes 0..k-1 of ``values`` (small non-negative integers are used as they are);
+    None: one code."""
+    if values is None:
+        return np.zeros(0, np.int64), 1
+    values = np.asarray(values).reshape(-1)
     if values.dtype.kind in "iu" and n > 0 and values.min() >= 0 and values.max() <= 2 * n:
-        return values.astype(np.int64, copy=False), int(values.max()) + 1
+        return values, int(values.max()) + 1
     uniques, codes = np.unique(values, return_inverse=True)
-    return codes.reshape(-1).astype(np.int64), int(uniques.size)
+    return codes.reshape(-1), int(uniques.size)
+
+
+def _time_order(
+    time: FloatArray, codes: NDArray[Any] | None, n_codes: int, stratum: NDArray[Any] | None,
+    n_strata: int, index: Any,
+) -> tuple[NDArray[Any], IntArray]:  # fmt: skip
+    """Positions of the rows by (stratum, time) and the strata's bounds: a counting
+    sort on the time codes when they are in the order of the times (checked), else
+    an argsort (the default, unstable, SIMD one: ties need no order, and it is twice
+    as fast as a stable sort), then a stable counting sort on the strata."""
+    from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
+
+    for by_codes in (True, False) if codes is not None else (False,):
+        if by_codes:
+            order, _ = fenwick.stable_order_by_code(np.arange(time.size, dtype=index), codes,
+                                                    n_codes)  # fmt: skip
+        else:
+            order = np.argsort(time).astype(index)
+        bounds = np.array([0, time.size], dtype=np.int64)
+        if stratum is not None:
+            order, bounds = fenwick.stable_order_by_code(order, stratum, n_strata)
+        if not by_codes or fenwick.sorted_within(time, order, bounds):
+            break
+    return order, bounds
 
 
 def sort_rows(
@@ -90,8 +134,12 @@ def sort_rows(
     entry: FloatArray | None = None,
     strata: NDArray[Any] | None = None,
     weights: FloatArray | None = None,
+    cluster: NDArray[Any] | None = None,
+    time_codes: TimeCodes | None = None,
 ) -> SortedRows:
-    """The rows in the order the sweeps read them (see ``SortedRows``).
+    """The rows in the order the sweeps read them (see ``SortedRows``); the inputs are
+    only read.  The temporaries are made and dropped one after the other (the
+    counting's peak memory at 1e7 rows).
 
     Raises ValueError if a row has ``entry >= time``: ``Surv(start, stop, event)``
     needs ``start < stop`` (``cox.r_timefix`` reports such rows to the user first)."""
@@ -103,42 +151,42 @@ def sort_rows(
         entry = np.asarray(entry, dtype=np.float64)
         if np.any(entry >= time):
             raise ValueError("concordance needs entry < time in every row")
-    # Within a time (and stratum) the sweeps need no order: the default (unstable,
-    # SIMD) argsort is twice as fast as a stable one.
-    order = np.argsort(time)
-    if strata is None:
-        bounds = np.array([0, n], dtype=np.int64)
-    else:
-        stratum, n_strata = _stratum_codes(strata, n)
-        order, bounds = fenwick.stable_order_by_code(order, stratum, n_strata)
-        del stratum
-    sorted_time = time[order]
-    score = np.asarray(risk_score, dtype=np.float64)[order]
+    index: Any = np.int32 if n < 2**31 - 1 else np.int64
+    score = np.asarray(risk_score, dtype=np.float64)
     rank, n_ranks = fenwick.dense_ranks(score, np.argsort(score))
-    del score
-    weight = np.ones(n, np.int8) if weights is None else np.asarray(weights, np.float64)[order]
-    sorted_entry, entry_order = np.zeros(0), np.zeros(0, dtype=np.int64)
+    n_codes = 0 if time_codes is None else time_codes.n_codes
+    stratum, n_strata = _small_codes(strata, n)
+    order, bounds = _time_order(time, None if time_codes is None else time_codes.exit, n_codes,
+                                None if strata is None else stratum, n_strata, index)  # fmt: skip
+    del stratum
+    rank = rank[order]
+    cluster_code, n_clusters = _small_codes(cluster, n)
+    sorted_entry, entry_order = np.zeros(0), np.zeros(0, dtype=index)
     if entry is not None:
         sorted_entry = entry[order]
-        entry_order = np.argsort(sorted_entry)
-        if bounds.size > 2:  # by stratum first: the strata are runs of positions
-            entry_order, _ = fenwick.stable_order_by_code(
-                entry_order, np.repeat(np.arange(bounds.size - 1), np.diff(bounds)), bounds.size - 1
-            )
+        entry_codes = None if time_codes is None else time_codes.entry
+        # By stratum first: the strata are runs of positions.
+        in_stratum = (
+            np.repeat(np.arange(bounds.size - 1), np.diff(bounds)) if bounds.size > 2 else None
+        )
+        entry_order, _ = _time_order(sorted_entry,
+                                     None if entry_codes is None else entry_codes[order], n_codes,
+                                     in_stratum, bounds.size - 1, index)  # fmt: skip
     return SortedRows(
-        order=order,
         bounds=bounds,
-        time=sorted_time,
+        time=time[order],
         event=np.asarray(event, dtype=bool)[order],
         rank=rank,
         n_ranks=int(n_ranks),
-        weight=weight,
+        weight=np.ones(n, np.int8) if weights is None else np.asarray(weights, np.float64)[order],
         entry=sorted_entry,
         entry_order=entry_order,
+        cluster=cluster_code[order] if cluster is not None else cluster_code,
+        n_clusters=n_clusters,
     )
 
 
-def count_pairs(rows: SortedRows, per_row: bool = False) -> tuple[Concordance, FloatArray]:
+def count_pairs(rows: SortedRows, per_row: bool = False) -> tuple[Concordance, NDArray[Any]]:
     """The concordance counts, and with ``per_row`` each row's ``C_j - D_j`` and
     ``C_j + D_j + T_j`` (as a (2, n) array in the rows' order; else an empty one):
     the weight of the partners it is concordant, discordant and tied on the score
@@ -147,7 +195,7 @@ def count_pairs(rows: SortedRows, per_row: bool = False) -> tuple[Concordance, F
 
     tree, point = rows.new_tree()
     totals = np.zeros(4, np.float64 if rows.weighted else np.int64)
-    sums = np.zeros((2, rows.time.size if per_row else 0))
+    sums = np.zeros((2, rows.time.size if per_row else 0), rows.sum_type)
     sweep_args = (rows.bounds, rows.time, rows.event, rows.rank, rows.weight, rows.entry,
                   rows.entry_order)  # fmt: skip
     fenwick.event_sweep(*sweep_args, tree, point, totals, sums[0], sums[1])

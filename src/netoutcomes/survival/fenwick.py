@@ -56,6 +56,48 @@ def stable_order_by_code(order: Array, code: Array, n_codes: int) -> tuple[Array
 
 
 @njit(cache=True)
+def sorted_within(values: Array, order: Array, bounds: Array) -> bool:
+    """Whether ``values[order]`` (``values`` itself if ``order`` is empty) is
+    non-decreasing within each ``bounds[s]:bounds[s + 1]``."""
+    for s in range(bounds.size - 1):
+        for k in range(bounds[s] + 1, bounds[s + 1]):
+            if order.size == 0:
+                if values[k] < values[k - 1]:
+                    return False
+            elif values[order[k]] < values[order[k - 1]]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def influence_squares(
+    per_row_a: Array, per_row_b: Array, weight: Array, npair: float, somers: float,
+    cluster: Array, n_clusters: int,
+) -> float:  # fmt: skip
+    """``sum_j dfbeta_j^2`` with ``dfbeta_j = w_j (a_j / npair - somers b_j / npair)``,
+    the ``dfbeta`` summed per cluster first when ``cluster`` (codes) is not empty.
+    Compensated (Neumaier) sums: no row-sized temporary, and no worse than numpy's
+    pairwise sum."""
+    by_cluster = np.zeros(n_clusters)
+    total, compensation = 0.0, 0.0
+    for j in range(per_row_a.size):
+        dfbeta = weight[j] * (per_row_a[j] / npair - somers * per_row_b[j] / npair)
+        if cluster.size > 0:
+            by_cluster[cluster[j]] += dfbeta
+            continue
+        square = dfbeta * dfbeta
+        updated = total + square
+        if abs(total) >= square:
+            compensation += (total - updated) + square
+        else:
+            compensation += (square - updated) + total
+        total = updated
+    if cluster.size > 0:
+        return float(np.sum(by_cluster * by_cluster))
+    return total + compensation
+
+
+@njit(cache=True)
 def dense_ranks(values: Array, order: Array) -> tuple[Array, int]:
     """Rank of each value among the distinct values (``order`` sorts ``values``)."""
     rank = np.empty(values.size, np.int32)
