@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.engine.backends import Backend
+from netoutcomes.engine.count_queries import NotOnTheFastPath, split_count_tables
 from netoutcomes.engine.cox_result import CoxConcordance, EngineCox
 from netoutcomes.engine.inputs import DataInput, Described, describe, engine_columns
 from netoutcomes.engine.source import (
@@ -73,9 +74,29 @@ def survival_data_on(
     column first, and the result's elements carry ``counts`` (enough for count
     tables).  ``weights``: a case-weight column, checked finite and not negative.
     """
+    return _survival_data(
+        describe(data), time, event, entry, extra, backend, spark_master,
+        ["grouped", "grouped_with_first_row"] if grouped else ["rows"], weights,
+    )  # fmt: skip
+
+
+def _survival_data(
+    described: Described,
+    time: str,
+    event: str,
+    entry: str | None,
+    extra: Sequence[str],
+    backend: Backend,
+    spark_master: str | None,
+    groupings: list[Grouping],
+    weights: str | None,
+) -> SurvivalData:
+    """``survival_data_on`` on described data; the engine reads the rows as each of
+    ``groupings`` says in turn until one raises no InputError (the last one's error
+    is raised: ``grouped_with_first_row`` names the first bad data row, as the memory
+    path does)."""
     from netoutcomes.engine.inputs import arrow_columns
 
-    described = describe(data)
     extra = list(dict.fromkeys([*extra, *([weights] if weights else [])]))
     used = list(dict.fromkeys([time, event, *([entry] if entry else []), *extra]))
     path = described.path or _frame_path(described)
@@ -90,19 +111,12 @@ def survival_data_on(
 
     if backend == "memory":
         return validate(arrow_columns(described, used), None, None)
-
-    def read(grouping: Grouping) -> SurvivalData:
-        raw, rows, counts = engine_columns(described, used, backend, spark_master, grouping)
-        return validate(raw, rows, counts)
-
-    if not grouped:
-        return read("rows")
-    try:
-        return read("grouped")
-    except InputError:
-        # Bad data: group again with each group's first row, sorted by it, so the
-        # error names the first bad data row, as the memory path does.
-        return read("grouped_with_first_row")
+    for grouping in groupings[:-1]:
+        try:
+            return validate(*engine_columns(described, used, backend, spark_master, grouping))
+        except InputError:
+            continue
+    return validate(*engine_columns(described, used, backend, spark_master, groupings[-1]))
 
 
 def _frame_path(described: Described) -> Any:
@@ -132,16 +146,32 @@ def grouped_tables_on(
     table's ``n`` stays the number of rows).
 
     The one production path for KM and log-rank tables.  On an engine the data is
-    reduced to one row per distinct combination of the used columns with its count
-    (one GROUP BY); typing, validation, labels and level order are then exactly the
-    memory path's (``engine.source``, ``survival.groups``).
+    reduced by two GROUP BYs, exits and entries (``engine.count_queries``), each
+    about as small as the distinct times; typing, validation, labels and level order
+    are the memory path's (``engine.source``, ``survival.groups``).  Where those
+    queries cannot stand for the reader (a failed check, an unusual cell), the rows
+    are grouped by every used column together and read the reader's way, which
+    names the first bad data row in its error.
     """
     by_cols, strata_cols = _as_list(by), _as_list(strata)
     extra = list(dict.fromkeys(by_cols + strata_cols))
-    survival = survival_data_on(
-        data, time, event, entry, extra, backend, spark_master, grouped=backend != "memory",
-        weights=weights,
-    )  # fmt: skip
+    described = describe(data)
+    groupings: list[Grouping] = ["rows"]
+    if backend != "memory":
+        try:
+            counted = split_count_tables(
+                described, time, event, entry, by_cols, strata_cols, weights, backend,
+                spark_master,
+            )  # fmt: skip
+            return EngineTables(counted.tables, counted.n_dropped)
+        except NotOnTheFastPath as why:
+            # The reader's way: its result, or its error for the first bad data row.
+            groupings = ["grouped", "grouped_with_first_row"]
+            if why.bad_data:  # it will raise: name the row at once
+                groupings = ["grouped_with_first_row"]
+    survival = _survival_data(
+        described, time, event, entry, extra, backend, spark_master, groupings, weights
+    )
     if weights is None:
         return EngineTables(grouped_tables(survival, by_cols, strata_cols), survival.n_dropped)
     rows = survival.counts if survival.counts is not None else np.ones(survival.time.size)

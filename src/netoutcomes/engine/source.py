@@ -24,7 +24,7 @@ Conventions (documented in docs/statistics.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,8 @@ from netoutcomes.survival.groups import GroupedTables, grouped_count_tables
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
+# Rows of the file each element stands for: one array, or one per column.
+RowCounts = NDArray[np.float64] | Mapping[str, NDArray[np.float64]] | None
 
 _MISSING_TEXT = frozenset({"", "NA", "NaN", "nan"})
 _TRUE_TEXT = frozenset({"TRUE", "true", "True", "T"})
@@ -234,14 +236,15 @@ def _quoted_csv_columns(
     path: Path,
     raw: dict[str, Any],
     candidates: Sequence[str],
-    counts: NDArray[np.float64] | None = None,
+    counts: RowCounts = None,
 ) -> set[str]:
     """Those ``candidates`` whose non-missing cells are all quoted in the CSV file.
 
     pyarrow drops the quotes, but can be told to treat a given set of cell texts as
     missing only when they are *not* quoted: read the columns again with every
     value they hold in that set; what survives was quoted.  ``raw`` may be an
-    engine's grouped rows, row i standing for ``counts[i]`` rows of the file.
+    engine's grouped rows, row i standing for ``counts[i]`` rows of the file
+    (``counts[c][i]`` when ``counts`` is given per column).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -265,12 +268,17 @@ def _quoted_csv_columns(
     quoted = set()
     for c in candidates:
         present = np.asarray(_present(raw[c]).to_numpy(zero_copy_only=False), dtype=bool)
-        n_present = float(present.sum() if counts is None else counts[present].sum())
+        weight = _counts_of(counts, c)
+        n_present = float(present.sum() if weight is None else weight[present].sum())
         # every value is in null_values, so a cell still present was quoted
         n_quoted = pc.sum(_present(again.column(c))).as_py() or 0
         if n_present and n_quoted == n_present:
             quoted.add(c)
     return quoted
+
+
+def _counts_of(counts: RowCounts, column: str) -> NDArray[np.float64] | None:
+    return counts.get(column) if isinstance(counts, Mapping) else counts
 
 
 def _text_values(column: Any) -> np.ndarray:
@@ -345,12 +353,14 @@ def typed_columns(
     file_format: Literal["csv", "parquet"],
     raw: dict[str, Any],
     text_if_quoted: Sequence[str] = (),
-    counts: NDArray[np.float64] | None = None,
+    counts: RowCounts = None,
 ) -> Columns:
     """The reader's typing rules applied to pyarrow columns ``raw`` read from ``path``
     (CSV columns as text).  ``raw`` may be an engine's grouped rows, row i standing
     for ``counts[i]`` rows of the file: the rules look only at the distinct values,
-    and at the file's quotes."""
+    and at the file's quotes.  ``counts`` may be given per column (a mapping), and
+    then the columns may come from different GROUP BYs, each with every distinct
+    value of its column (``engine.count_queries``)."""
     unique = list(raw)
     candidates = [c for c in dict.fromkeys(text_if_quoted) if _numeric_text(raw[c])]
     quoted: set[str] = set()
@@ -394,7 +404,8 @@ class SurvivalData:
         return int(self.time.size)
 
 
-def _missing_mask(values: np.ndarray) -> BoolArray:
+def missing_mask(values: np.ndarray) -> BoolArray:
+    """Per element of a typed column (``typed_columns``): the value is missing."""
     if values.dtype == np.float64:
         return np.isnan(values)
     return np.array([v is None for v in values], dtype=bool)
@@ -436,7 +447,7 @@ def _numeric(
     return out
 
 
-def _event_codes(
+def event_codes(
     path: Path,
     name: str,
     values: np.ndarray,
@@ -525,7 +536,7 @@ def validated_survival_data(
     n_rows = next(iter(cols.values())).size
     missing = np.zeros(n_rows, dtype=bool)
     for c in dict.fromkeys(used):
-        missing |= _missing_mask(cols[c])
+        missing |= missing_mask(cols[c])
     keep = ~missing
 
     t = _numeric(path, time, cols[time], keep, rows, noun)
@@ -536,7 +547,7 @@ def validated_survival_data(
             f"{path}: {_row(_at(rows, i), noun)}, column {time!r}: "
             f"time {_show(cols[time][i])} is negative"
         )
-    ev = _event_codes(path, event, cols[event], keep, rows, noun)
+    ev = event_codes(path, event, cols[event], keep, rows, noun)
     start: FloatArray | None = None
     if entry:
         start = _numeric(path, entry, cols[entry], keep, rows, noun)

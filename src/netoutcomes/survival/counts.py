@@ -60,10 +60,28 @@ def count_table(
 ) -> CountTable:
     """Build the count table of one stratum from arrays (no missing values allowed)."""
     time = np.asarray(time, dtype=np.float64)
-    ev = np.asarray(event, dtype=np.float64)
     w = np.ones_like(time) if weights is None else np.asarray(weights, dtype=np.float64)
-    times = [time] if entry is None else [time, np.asarray(entry, dtype=np.float64)]
-    grid = np.unique(np.concatenate(times))
+    return exits_and_entries_table(time, event, w, entry, None if entry is None else w, time.size)
+
+
+def exits_and_entries_table(
+    exit_time: FloatArray,
+    exit_event: NDArray[np.bool_] | FloatArray,
+    exit_weights: FloatArray,
+    entry_time: FloatArray | None,
+    entry_weights: FloatArray | None,
+    n: int,
+) -> CountTable:
+    """The count table of one stratum from its exits and its entries counted apart.
+
+    An engine's two GROUP BYs give them so (``engine.count_queries``): one element
+    per (exit time, event) or per entry time, weighted by how many rows (or how
+    much case weight) it stands for.  ``n``: the stratum's number of rows."""
+    time = np.asarray(exit_time, dtype=np.float64)
+    ev = np.asarray(exit_event, dtype=np.float64)
+    w = np.asarray(exit_weights, dtype=np.float64)
+    entry = None if entry_time is None else np.asarray(entry_time, dtype=np.float64)
+    grid = np.unique(time if entry is None else np.concatenate([time, entry]))
     idx = np.searchsorted(grid, time)
     # bincount with weights returns float64; numpy's stubs say int, hence the casts.
     n_event = np.bincount(idx, weights=w * ev, minlength=grid.size).astype(np.float64)
@@ -72,6 +90,8 @@ def count_table(
     if entry is None:
         n_enter = np.zeros(grid.size)
     else:
-        eidx = np.searchsorted(grid, np.asarray(entry, dtype=np.float64))
-        n_enter = np.bincount(eidx, weights=w, minlength=grid.size).astype(np.float64)
-    return CountTable(grid, n_event, n_censor, n_enter, int(time.size))
+        assert entry_weights is not None
+        eidx = np.searchsorted(grid, entry)
+        ew = np.asarray(entry_weights, dtype=np.float64)
+        n_enter = np.bincount(eidx, weights=ew, minlength=grid.size).astype(np.float64)
+    return CountTable(grid, n_event, n_censor, n_enter, int(n))
