@@ -344,3 +344,22 @@ def test_progress_never_writes_stdout_and_is_silent_off_a_terminal(
         clock.sleep(0.2)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize("by", [[], ["--by", "ph_ecog"]])
+def test_km_without_a_two_group_difference_imports_no_scipy(by: list[str]) -> None:
+    """The curves' normal quantile is the standard library's (R's qnorm bit for bit,
+    tests/survival/test_km_quantile.py): `stats km` loads scipy (~0.1 s of start-up) only
+    for the two-group difference table (survival.twosample)."""
+    import subprocess
+
+    args = ["stats", "km", str(DATA / "lung.csv"), "--time", "time", "--event", "event", *by]
+    code = (
+        "import sys\n"
+        f"sys.argv = ['netoutcomes', *{args!r}]\n"
+        "from netoutcomes.interfaces.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('SCIPY', 'scipy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "Kaplan-Meier" in out.stdout and "SCIPY False" in out.stdout, out.stdout + out.stderr
