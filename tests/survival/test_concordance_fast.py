@@ -19,6 +19,7 @@ from concordance_reference import concordance as reference_concordance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from netoutcomes.survival import concordance as concordance_module
 from netoutcomes.survival.concordance import Concordance, concordance
 
 FIELDS = ("concordant", "discordant", "tied_x", "tied_y")
@@ -82,6 +83,17 @@ def test_matches_reference_on_20000_rows() -> None:
     ours, reference = concordance(*args), reference_concordance(*args)
     assert ours.tied_x > 0 and ours.tied_y > 0
     assert_same(ours, reference)
+
+
+def test_ranked_by_sorting_when_the_scores_are_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Beyond HASHED_RANKS distinct scores the ranks come from sorting the scores.
+    monkeypatch.setattr(concordance_module, "HASHED_RANKS", 3)
+    rng = np.random.default_rng(7)
+    n = 300
+    time = rng.integers(1, 30, n).astype(np.float64)
+    entry = np.where(rng.random(n) < 0.5, 0.0, time - rng.integers(1, 4, n) * 0.5)
+    args = (time, rng.random(n) < 0.6, rng.integers(0, 40, n) / 4.0, entry, rng.integers(0, 3, n))
+    assert_same(concordance(*args), reference_concordance(*args))
 
 
 def test_no_events_and_single_row() -> None:

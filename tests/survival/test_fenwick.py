@@ -34,3 +34,19 @@ def test_dense_ranks_equal_numpy_unique_inverse(values: list[float]) -> None:
     uniques, inverse = np.unique(x, return_inverse=True)
     assert rank.tolist() == inverse.tolist()
     assert n_ranks == uniques.size
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from([-1.5, -0.0, 0.0, 0.25, 3.0, 1e300, -7e-300]), max_size=40),
+    st.integers(0, 8),
+)
+def test_hashed_dense_ranks_equal_numpy_unique_inverse(values: list[float], most: int) -> None:
+    x = np.array(values, dtype=np.float64)
+    rank, n_ranks = fenwick.dense_ranks_hashed(x, x.view(np.uint64), most)
+    uniques, inverse = np.unique(x, return_inverse=True)
+    if uniques.size > most:  # more distinct values than the table takes: no ranks
+        assert n_ranks == -1
+    else:
+        assert rank.tolist() == inverse.tolist()
+        assert n_ranks == uniques.size

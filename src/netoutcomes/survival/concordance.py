@@ -28,6 +28,10 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+# Up to this many distinct scores, ranked through a hash table (~25 MB at most);
+# beyond, by sorting the rows' scores.
+HASHED_RANKS = 1 << 20
+
 
 @dataclass(frozen=True)
 class Concordance:
@@ -107,23 +111,20 @@ def _time_order(
     time: FloatArray, codes: NDArray[Any] | None, n_codes: int, stratum: NDArray[Any] | None,
     n_strata: int, index: Any,
 ) -> tuple[NDArray[Any], IntArray]:  # fmt: skip
-    """Positions of the rows by (stratum, time) and the strata's bounds: a counting
-    sort on the time codes when they are in the order of the times (checked), else
-    an argsort (the default, unstable, SIMD one: ties need no order, and it is twice
-    as fast as a stable sort), then a stable counting sort on the strata."""
+    """Positions of the rows by (stratum, time) and the strata's bounds: with
+    ``codes``, a counting sort on them (the caller checks that they were in the
+    times' order), else an argsort (the default, unstable, SIMD one: ties need no
+    order, and it is twice as fast as a stable sort); then a stable counting sort on
+    the strata."""
     from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
 
-    for by_codes in (True, False) if codes is not None else (False,):
-        if by_codes:
-            order, _ = fenwick.stable_order_by_code(np.arange(time.size, dtype=index), codes,
-                                                    n_codes)  # fmt: skip
-        else:
-            order = np.argsort(time).astype(index)
-        bounds = np.array([0, time.size], dtype=np.int64)
-        if stratum is not None:
-            order, bounds = fenwick.stable_order_by_code(order, stratum, n_strata)
-        if not by_codes or fenwick.sorted_within(time, order, bounds):
-            break
+    if codes is not None:
+        order, _ = fenwick.stable_order_by_code(np.arange(time.size, dtype=index), codes, n_codes)
+    else:
+        order = np.argsort(time).astype(index)
+    bounds = np.array([0, time.size], dtype=np.int64)
+    if stratum is not None:
+        order, bounds = fenwick.stable_order_by_code(order, stratum, n_strata)
     return order, bounds
 
 
@@ -152,31 +153,36 @@ def sort_rows(
         if np.any(entry >= time):
             raise ValueError("concordance needs entry < time in every row")
     index: Any = np.int32 if n < 2**31 - 1 else np.int64
-    score = np.asarray(risk_score, dtype=np.float64)
-    rank, n_ranks = fenwick.dense_ranks(score, np.argsort(score))
+    score = np.ascontiguousarray(risk_score, dtype=np.float64)
+    # Hashing first (one pass when the score takes few values), else an argsort.
+    rank, n_ranks = fenwick.dense_ranks_hashed(score, score.view(np.uint64), min(n, HASHED_RANKS))
+    if n_ranks < 0:
+        rank, n_ranks = fenwick.dense_ranks(score, np.argsort(score))
     n_codes = 0 if time_codes is None else time_codes.n_codes
     stratum, n_strata = _small_codes(strata, n)
-    order, bounds = _time_order(time, None if time_codes is None else time_codes.exit, n_codes,
-                                None if strata is None else stratum, n_strata, index)  # fmt: skip
-    del stratum
-    rank = rank[order]
+    event = np.asarray(event, dtype=bool)
+    # By counting on the time codes if they were in the times' order (checked while
+    # gathering), else by sorting the times.
+    for codes in ([] if time_codes is None else [time_codes.exit]) + [None]:
+        order, bounds = _time_order(time, codes, n_codes, None if strata is None else stratum,
+                                    n_strata, index)  # fmt: skip
+        sorted_time, sorted_rank, sorted_event, in_order = fenwick.gather_sorted(
+            order, bounds, time, rank, event
+        )
+        if in_order:
+            break
+    del stratum, rank
     cluster_code, n_clusters = _small_codes(cluster, n)
     sorted_entry, entry_order = np.zeros(0), np.zeros(0, dtype=index)
     if entry is not None:
         sorted_entry = entry[order]
-        entry_codes = None if time_codes is None else time_codes.entry
-        # By stratum first: the strata are runs of positions.
-        in_stratum = (
-            np.repeat(np.arange(bounds.size - 1), np.diff(bounds)) if bounds.size > 2 else None
-        )
-        entry_order, _ = _time_order(sorted_entry,
-                                     None if entry_codes is None else entry_codes[order], n_codes,
-                                     in_stratum, bounds.size - 1, index)  # fmt: skip
+        entry_order = _entry_order(sorted_entry, bounds, None if time_codes is None else
+                                   time_codes.entry, order, n_codes, index)  # fmt: skip
     return SortedRows(
         bounds=bounds,
-        time=time[order],
-        event=np.asarray(event, dtype=bool)[order],
-        rank=rank,
+        time=sorted_time,
+        event=sorted_event,
+        rank=sorted_rank,
         n_ranks=int(n_ranks),
         weight=np.ones(n, np.int8) if weights is None else np.asarray(weights, np.float64)[order],
         entry=sorted_entry,
@@ -184,6 +190,23 @@ def sort_rows(
         cluster=cluster_code[order] if cluster is not None else cluster_code,
         n_clusters=n_clusters,
     )
+
+
+def _entry_order(
+    sorted_entry: FloatArray, bounds: IntArray, entry_codes: NDArray[Any] | None,
+    order: NDArray[Any], n_codes: int, index: Any,
+) -> NDArray[Any]:  # fmt: skip
+    """Positions of the (sorted) rows by stratum, then entry time."""
+    from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
+
+    # The strata are runs of positions.
+    in_stratum = np.repeat(np.arange(bounds.size - 1), np.diff(bounds)) if bounds.size > 2 else None
+    for codes in ([] if entry_codes is None else [entry_codes[order]]) + [None]:
+        entry_order, _ = _time_order(sorted_entry, codes, n_codes, in_stratum, bounds.size - 1,
+                                     index)  # fmt: skip
+        if codes is None or fenwick.sorted_within(sorted_entry, entry_order, bounds):
+            break
+    return entry_order
 
 
 def count_pairs(rows: SortedRows, per_row: bool = False) -> tuple[Concordance, NDArray[Any]]:

@@ -56,15 +56,29 @@ def stable_order_by_code(order: Array, code: Array, n_codes: int) -> tuple[Array
 
 
 @njit(cache=True)
+def gather_sorted(
+    order: Array, bounds: Array, time: Array, rank: Array, event: Array
+) -> tuple[Array, Array, Array, bool]:  # fmt: skip
+    """``time[order]``, ``rank[order]``, ``event[order]`` in one pass, and whether the
+    times come out non-decreasing within each ``bounds[s]:bounds[s + 1]``."""
+    n = order.size
+    out_time, out_rank, out_event = np.empty(n), np.empty(n, rank.dtype), np.empty(n, np.bool_)
+    in_order = True
+    for s in range(bounds.size - 1):
+        for k in range(bounds[s], bounds[s + 1]):
+            j = order[k]
+            out_time[k], out_rank[k], out_event[k] = time[j], rank[j], event[j]
+            if k > bounds[s] and out_time[k] < out_time[k - 1]:
+                in_order = False
+    return out_time, out_rank, out_event, in_order
+
+
+@njit(cache=True)
 def sorted_within(values: Array, order: Array, bounds: Array) -> bool:
-    """Whether ``values[order]`` (``values`` itself if ``order`` is empty) is
-    non-decreasing within each ``bounds[s]:bounds[s + 1]``."""
+    """Whether ``values[order]`` is non-decreasing within each ``bounds[s]:bounds[s + 1]``."""
     for s in range(bounds.size - 1):
         for k in range(bounds[s] + 1, bounds[s + 1]):
-            if order.size == 0:
-                if values[k] < values[k - 1]:
-                    return False
-            elif values[order[k]] < values[order[k - 1]]:
+            if values[order[k]] < values[order[k - 1]]:
                 return False
     return True
 
@@ -95,6 +109,46 @@ def influence_squares(
     if cluster.size > 0:
         return float(np.sum(by_cluster * by_cluster))
     return total + compensation
+
+
+@njit(cache=True)
+def dense_ranks_hashed(values: Array, value_bits: Array, most: int) -> tuple[Array, int]:
+    """``dense_ranks`` without sorting the rows when there are at most ``most``
+    distinct values (a risk score from a few discrete covariates): each value gets
+    an id in an open-addressing hash table of its bits (``value_bits``: ``values``
+    viewed as uint64), and only the distinct values are sorted.  Returns
+    ``n_ranks`` -1 (and no ranks) beyond ``most``."""
+    size, log_size = 2, 1
+    while size < 2 * most:
+        size, log_size = 2 * size, log_size + 1
+    shift, mask = np.uint64(64 - log_size), size - 1
+    slot_id = np.full(size, -1, np.int32)
+    slot_bits = np.zeros(size, np.uint64)
+    distinct = np.empty(most, np.float64)
+    ids = np.empty(values.size, np.int32)
+    n_ids = 0
+    for j in range(values.size):
+        v = values[j]
+        bits = value_bits[j]
+        if v == 0.0:  # -0.0 and 0.0: equal scores, one rank
+            bits = np.uint64(0)
+        h = np.int64((bits * np.uint64(0x9E3779B97F4A7C15)) >> shift)  # Fibonacci hashing
+        while slot_id[h] >= 0 and slot_bits[h] != bits:
+            h = (h + 1) & mask
+        if slot_id[h] < 0:
+            if n_ids == most:
+                return ids[:0], -1
+            slot_id[h], slot_bits[h] = n_ids, bits
+            distinct[n_ids] = v
+            n_ids += 1
+        ids[j] = slot_id[h]
+    rank_of_id = np.empty(n_ids, np.int32)
+    by_value = np.argsort(distinct[:n_ids])
+    for r in range(n_ids):
+        rank_of_id[by_value[r]] = r
+    for j in range(values.size):
+        ids[j] = rank_of_id[ids[j]]
+    return ids, n_ids
 
 
 @njit(cache=True)
