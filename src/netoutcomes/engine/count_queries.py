@@ -27,6 +27,7 @@ the reader's result or its one-line error naming the first bad row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.engine.backends import Backend
+from netoutcomes.engine.first_bad_row import first_bad_row
 from netoutcomes.engine.inputs import Described, engine_table
-from netoutcomes.engine.source import event_codes, missing_mask, typed_columns
+from netoutcomes.engine.source import (
+    bad_event,
+    entry_not_before,
+    event_coding,
+    missing_mask,
+    negative,
+    no_rows_left,
+    not_finite,
+    row_error,
+    typed_columns,
+)
 from netoutcomes.engine.sql_cells import cell_missing, cell_number
 from netoutcomes.survival.counts import CountTable, FloatArray, exits_and_entries_table
 from netoutcomes.survival.groups import GroupedTables, crossed_level_labels
-from netoutcomes.survival.timefix import snap_times, tied_time_cuts
+from netoutcomes.survival.timefix import collapsed_interval, snap_times, tied_time_cuts
 
 BoolArray = NDArray[np.bool_]
 
@@ -76,6 +88,8 @@ class _Query:
     entry: str | None
     keys: list[str]  # group and strata columns
     weights: str | None
+    used: list[str]  # in the reader's order
+    table: Any  # the used columns, an Ibis table
     exits: Any  # pyarrow Table
     entries: Any  # pyarrow Table, or None without entry
 
@@ -141,7 +155,7 @@ def _run(
         raise NotOnTheFastPath(f"the engine refused the queries: {exc}") from exc
     if exits_result.num_rows == 0:
         raise NotOnTheFastPath("no rows", bad_data=True)
-    return _Query(time, event, entry, keys, weights, exits_result, entries_result)
+    return _Query(time, event, entry, keys, weights, used, table, exits_result, entries_result)
 
 
 def _column(table: Any, name: str, dtype: Any = np.float64) -> np.ndarray:
@@ -197,42 +211,49 @@ def _tables(described: Described, q: _Query, by: list[str], strata: list[str]) -
         entry_missing |= missing[q.entry] | _flag(entries, _OTHER_MISSING)
     keep, keep_entry = ~exit_missing, ~entry_missing
     if not keep.any():
-        raise NotOnTheFastPath("no rows left", bad_data=True)
+        raise no_rows_left(path, float(exit_rows.sum()), q.used)
 
-    t = _checked_numbers(values[q.time], keep)
-    if np.any(t[keep] < 0):
-        raise NotOnTheFastPath("a negative time", bad_data=True)
-    try:
-        ev = event_codes(path, q.event, values[q.event], keep)
-    except Exception as exc:
-        raise NotOnTheFastPath("an event code", bad_data=True) from exc
-    exit_weights, entry_weights = exit_rows, entry_rows
-    if q.weights:
-        w = _checked_numbers(values[q.weights], np.concatenate([keep, keep_entry]))
-        if np.any(w[:n_exits][keep] < 0):
-            raise NotOnTheFastPath("a negative weight", bad_data=True)
-        exit_weights, entry_weights = exit_rows * w[:n_exits], entry_rows * w[n_exits:]
+    # The reader's checks, in its order; a failure names the first failing data row.
+    fail = _Failures(q, path, described.row_noun)
+    t = _numbers(values[q.time])
+    fail.on_exits(keep & ~np.isfinite(t), q.time, lambda g, _: not_finite(t[g]))
+    fail.on_exits(keep & (t < 0), q.time, lambda g, _: negative("time", t[g]))
+    ev, bad_events = event_coding(values[q.event], keep)
+    fail.on_exits(bad_events, q.event, lambda g, _: bad_event(values[q.event][g]))
+    assert ev is not None
     start = None
     largest_entry = None
     if q.entry:
-        start = _checked_numbers(values[q.entry], keep_entry)
+        entry_times = start = _numbers(values[q.entry])
+        fail.on_entries(keep_entry & ~np.isfinite(entry_times), q.entry,
+                        lambda g, _: not_finite(entry_times[g]))  # fmt: skip
         present = ~missing[q.entry]
         sql_number = _column(entries, _SQL_NUMBER)
         if not np.array_equal(sql_number[present], start[present]):
             raise NotOnTheFastPath("SQL and the reader read an entry time differently")
         largest_entry = _column(exits, _MAX_ENTRY)
-        if not np.all(largest_entry[keep] < t[keep]):  # also False for a NaN
-            raise NotOnTheFastPath("an entry not before its exit", bad_data=True)
+        fail.on_exits(keep & ~(largest_entry < t), q.entry,
+                      lambda g, a: entry_not_before(a, t[g], q.time), threshold=t)  # fmt: skip
+    exit_weights, entry_weights = exit_rows, entry_rows
+    if q.weights:
+        w = _numbers(values[q.weights])
+        w_exits = w[:n_exits]
+        fail.on_exits(keep & ~np.isfinite(w_exits), q.weights,
+                      lambda g, _: not_finite(w_exits[g]))  # fmt: skip
+        fail.on_exits(keep & (w_exits < 0), q.weights, lambda g, _: negative("weight", w_exits[g]))
+        exit_weights, entry_weights = exit_rows * w_exits, entry_rows * w[n_exits:]
 
     # R's aeqSurv over every kept exit and entry time (survival.timefix).
     both = t[keep] if start is None else np.concatenate([t[keep], start[keep_entry]])
     cuts = tied_time_cuts(both)
     if cuts is not None:
+        exit_time = t
         t = snap_times(cuts, t)
         if start is not None and largest_entry is not None:
             start = snap_times(cuts, start)
-            if not np.all(snap_times(cuts, largest_entry[keep]) < t[keep]):
-                raise NotOnTheFastPath("an interval of length 0 once tied", bad_data=True)
+            collapsed = keep & ~(snap_times(cuts, largest_entry) < t)
+            fail.on_exits(collapsed, None, lambda g, a: collapsed_interval(a, exit_time[g]),
+                          threshold=t)  # fmt: skip
 
     def key_columns(names: list[str], part: slice, rows: BoolArray) -> Any:
         return [(c, values[c][part][rows]) for c in names] if names else None
@@ -273,14 +294,69 @@ def _tables(described: Described, q: _Query, by: list[str], strata: list[str]) -
     return Counted(GroupedTables(groups=groups, strata=strata_names, tables=tables), n_dropped)
 
 
-def _checked_numbers(values: np.ndarray, keep: BoolArray) -> FloatArray:
-    """A column the reader typed as numbers, finite where kept (else the reader decides:
-    a text column may still hold only numbers in its kept rows)."""
+def _numbers(values: np.ndarray) -> FloatArray:
+    """A column the reader typed as numbers (else the reader decides: a text column may
+    still hold only numbers in its kept rows)."""
     if values.dtype != np.float64:
         raise NotOnTheFastPath("a column typed as text")
-    if not np.all(np.isfinite(values[keep])):
-        raise NotOnTheFastPath("a value that is not a finite number", bad_data=True)
     return values
+
+
+class _Failures:
+    """Raise the reader's error for the first data row in failing groups of a query."""
+
+    def __init__(self, q: _Query, path: Any, noun: str) -> None:
+        self.q, self.path, self.noun = q, path, noun
+        w = [q.weights] if q.weights else []
+        self.exit_keys = [*q.keys, q.time, q.event, *w]
+        self.entry_keys = [*q.keys, *([q.entry] if q.entry else []), *w]
+
+    def on_exits(
+        self,
+        failing: BoolArray,
+        column: str | None,
+        what: Callable[[int, Any], Any],
+        threshold: FloatArray | None = None,
+    ) -> None:
+        """``failing`` exits groups; ``what(group, entry)``: the error's words (or, for
+        ``column`` None, the error); ``threshold``: per group, the entry at or above
+        which a row of the group fails."""
+        if failing.any():
+            q = self.q
+            others = [q.entry] if q.entry else []
+            self._raise(q.exits, self.exit_keys, failing, others, column, what, threshold)
+
+    def on_entries(self, failing: BoolArray, column: str, what: Callable[[int, Any], Any]) -> None:
+        if failing.any():
+            q = self.q
+            others = [q.time, q.event]
+            self._raise(q.entries, self.entry_keys, failing, others, column, what, None)
+
+    def _raise(
+        self,
+        result: Any,
+        keys: list[str],
+        failing: BoolArray,
+        others: list[str],
+        column: str | None,
+        what: Callable[[int, Any], Any],
+        threshold: FloatArray | None,
+    ) -> None:
+        index = np.flatnonzero(failing)
+        try:
+            found = first_bad_row(
+                self.q.table, result, keys, index, others,
+                self.q.entry if threshold is not None else None,
+                None if threshold is None else threshold[index],
+            )  # fmt: skip
+        except Exception as exc:  # an engine that cannot run it: the reader's way
+            raise NotOnTheFastPath("no query for the first bad row", bad_data=True) from exc
+        if found is None:
+            raise NotOnTheFastPath("the first bad row not found", bad_data=True)
+        row, group, entry = found
+        if column is None:
+            raise what(group, entry)
+        raise row_error(self.path, row, self.noun, column, what(group, entry))
 
 
 def _labels(columns: Any, doubles: frozenset[str], n: int) -> tuple[list[str], NDArray[np.intp]]:

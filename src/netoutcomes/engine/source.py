@@ -433,17 +433,12 @@ def _numeric(
             try:
                 out[i] = float(v)
             except (TypeError, ValueError):
-                raise InputError(
-                    f"{path}: {_row(_at(rows, i), noun)}, column {name!r}: "
-                    f"{_show(v)} is not a number"
-                ) from None
+                what = f"{_show(v)} is not a number"
+                raise row_error(path, _at(rows, i), noun, name, what) from None
     bad = np.flatnonzero(keep & ~np.isfinite(out))
     if bad.size:
         i = int(bad[0])
-        raise InputError(
-            f"{path}: {_row(_at(rows, i), noun)}, column {name!r}: {_show(values[i])} "
-            "is not a finite number"
-        )
+        raise row_error(path, _at(rows, i), noun, name, not_finite(values[i]))
     return out
 
 
@@ -456,6 +451,16 @@ def event_codes(
     noun: str = "data row",
 ) -> BoolArray:
     """0/1, TRUE/FALSE, or 1/2 when every value is 1 or 2 (as R's ``Surv``: 1 censored, 2 event)."""
+    events, bad = event_coding(values, keep)
+    if events is None:
+        i = int(np.flatnonzero(bad)[0])
+        raise row_error(path, _at(rows, i), noun, name, bad_event(values[i]))
+    return events
+
+
+def event_coding(values: np.ndarray, keep: BoolArray) -> tuple[BoolArray | None, BoolArray]:
+    """``event_codes`` without the error: (events, no element bad), or (None, the kept
+    elements that are not 0/1)."""
     n = values.size
     if values.dtype == np.float64:
         codes = values
@@ -475,16 +480,42 @@ def event_codes(
                     codes[i] = -1.0  # flagged below with the original text
     kept = codes[keep]
     if kept.size and np.all((kept == 1.0) | (kept == 2.0)) and np.any(kept == 2.0):
-        return codes == 2.0
-    bad = np.flatnonzero(keep & ~((codes == 0.0) | (codes == 1.0)))
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(
-            f"{path}: {_row(_at(rows, i), noun)}, column {name!r}: event value {_show(values[i])} "
-            "is not 0/1 "
-            "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
-        )
-    return codes == 1.0
+        return codes == 2.0, np.zeros(n, dtype=bool)
+    bad = keep & ~((codes == 0.0) | (codes == 1.0))
+    return (None if bad.any() else codes == 1.0), bad
+
+
+def row_error(path: Path, row: int, noun: str, column: str, what: str) -> InputError:
+    """The reader's one-line error for the file's data row ``row`` (0-based)."""
+    return InputError(f"{path}: {_row(row, noun)}, column {column!r}: {what}")
+
+
+def not_finite(value: object) -> str:
+    return f"{_show(value)} is not a finite number"
+
+
+def negative(kind: str, value: object) -> str:
+    return f"{kind} {_show(value)} is negative"
+
+
+def bad_event(value: object) -> str:
+    return (
+        f"event value {_show(value)} is not 0/1 "
+        "(TRUE/FALSE, or 1/2 throughout meaning censored/event, are also accepted)"
+    )
+
+
+def entry_not_before(entry: object, time: object, time_column: str) -> str:
+    return (
+        f"entry {_show(entry)} is not before the exit time {_show(time)} in column {time_column!r}"
+    )
+
+
+def no_rows_left(path: Path, n_missing: float, used: Sequence[str]) -> InputError:
+    return InputError(
+        f"{path}: no rows left after dropping {round(n_missing)} rows with a missing value "
+        f"in columns {', '.join(dict.fromkeys(used))}"
+    )
 
 
 def survival_data(
@@ -540,13 +571,10 @@ def validated_survival_data(
     keep = ~missing
 
     t = _numeric(path, time, cols[time], keep, rows, noun)
-    negative = np.flatnonzero(keep & (t < 0))
-    if negative.size:
-        i = int(negative[0])
-        raise InputError(
-            f"{path}: {_row(_at(rows, i), noun)}, column {time!r}: "
-            f"time {_show(cols[time][i])} is negative"
-        )
+    negative_time = np.flatnonzero(keep & (t < 0))
+    if negative_time.size:
+        i = int(negative_time[0])
+        raise row_error(path, _at(rows, i), noun, time, negative("time", cols[time][i]))
     ev = event_codes(path, event, cols[event], keep, rows, noun)
     start: FloatArray | None = None
     if entry:
@@ -554,11 +582,8 @@ def validated_survival_data(
         not_before = np.flatnonzero(keep & (start >= t))
         if not_before.size:
             i = int(not_before[0])
-            raise InputError(
-                f"{path}: {_row(_at(rows, i), noun)}, column {entry!r}: entry "
-                f"{_show(cols[entry][i])} is not before "
-                f"the exit time {_show(cols[time][i])} in column {time!r}"
-            )
+            what = entry_not_before(cols[entry][i], cols[time][i], time)
+            raise row_error(path, _at(rows, i), noun, entry, what)
     for c in numeric:  # covariates used by value (a Cox model's numeric columns)
         cols[c] = _numeric(path, c, cols[c], keep, rows, noun)
     if weights:  # case weights (R's weights=): finite and not negative
@@ -566,17 +591,12 @@ def validated_survival_data(
         negative_w = np.flatnonzero(keep & (w < 0))
         if negative_w.size:
             i = int(negative_w[0])
-            raise InputError(
-                f"{path}: {_row(_at(rows, i), noun)}, column {weights!r}: "
-                f"weight {_show(cols[weights][i])} is negative"
-            )
+            what = negative("weight", cols[weights][i])
+            raise row_error(path, _at(rows, i), noun, weights, what)
         cols[weights] = w
     n_missing = float(missing.sum() if counts is None else counts[missing].sum())
     if not keep.any():
-        raise InputError(
-            f"{path}: no rows left after dropping {round(n_missing)} rows with a missing value "
-            f"in columns {', '.join(dict.fromkeys(used))}"
-        )
+        raise no_rows_left(path, n_missing, used)
     extras = {c: cols[c][keep] for c in extra}
     return SurvivalData(
         time=t[keep],

@@ -53,8 +53,13 @@ def r_timefix(time: FloatArray, entry: FloatArray | None) -> tuple[FloatArray, F
     collapsed = np.flatnonzero(new_entry >= new_time)
     if collapsed.size:
         i = int(collapsed[0])
-        raise InputError(
-            f"the interval ({entry[i]:g}, {time[i]:g}] has length 0 once times closer "
-            "than rounding error are tied (as R's aeqSurv); make entry clearly before time"
-        )
+        raise collapsed_interval(float(entry[i]), float(time[i]))
     return new_time, new_entry
+
+
+def collapsed_interval(entry: float, time: float) -> InputError:
+    """The error for an interval that ``r_timefix`` ties to length 0."""
+    return InputError(
+        f"the interval ({entry:g}, {time:g}] has length 0 once times closer "
+        "than rounding error are tied (as R's aeqSurv); make entry clearly before time"
+    )
