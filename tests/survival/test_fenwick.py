@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netoutcomes.survival import fenwick
+from netoutcomes.survival.concordance import CodeLookup
 
 
 @settings(max_examples=100, deadline=None)
@@ -50,3 +51,18 @@ def test_hashed_dense_ranks_equal_numpy_unique_inverse(values: list[float], most
     else:
         assert rank.tolist() == inverse.tolist()
         assert n_ranks == uniques.size
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from([-3.0, -0.0, 1.0, 2.0, 7.0, 40.0, 2.5, 1e9]), min_size=1, max_size=8),
+    st.integers(0, 2**32 - 1),
+)
+def test_code_lookup_equals_searchsorted(pool: list[float], seed: int) -> None:
+    # Integer times in a small range take the table; 2.5 or 1e9 in the pool do not.
+    distinct = np.unique(np.array(pool))
+    values = np.random.default_rng(seed).choice(distinct, 30)
+    for needles in (values, np.append(values, 3.0)):  # 3.0 not among the distinct: fall back
+        got = np.zeros(needles.size, np.int32)
+        CodeLookup(distinct)(needles, got)
+        assert got.tolist() == np.searchsorted(distinct, needles).tolist()

@@ -26,7 +26,7 @@ from netoutcomes.engine.cox_result import (
     r_wald_quadratic,
     ranks_from_counts,
 )
-from netoutcomes.survival.concordance import TimeCodes, sort_rows
+from netoutcomes.survival.concordance import CodeLookup, TimeCodes, sort_rows
 from netoutcomes.survival.cox import CoxTimeSums, time_terms
 from netoutcomes.survival.model_spec import CoxSpec
 
@@ -234,17 +234,18 @@ def _pull_for_concordance(
     if spec.weights:
         out["weights"] = np.empty(n)
     clusters: list[pa.Array] = []
+    lookup = CodeLookup(fix.raw)
     start = 0
     # A plain projection: grouping on the (nearly unique) risk score costs a hash
     # aggregate over as many keys as rows and saves nothing with a continuous covariate.
     for batch in _batches(rows.select(*keys, lp), 1 << 20):
         part = slice(start, start + batch.num_rows)
         got = pa.Table.from_batches([batch])
-        _fixed_into(fix, column(got, T), out["time"][part], exit_code[part])
+        _fixed_into(fix, lookup, column(got, T), out["time"][part], exit_code[part])
         np.equal(column(got, E), 1.0, out=out["event"][part])
         out["risk_score"][part] = column(got, "__lp")
         if entry_code is not None:
-            _fixed_into(fix, column(got, A), out["entry"][part], entry_code[part])
+            _fixed_into(fix, lookup, column(got, A), out["entry"][part], entry_code[part])
         if spec.strata:
             out["strata"][part] = _codes(got, list(spec.strata), codes)
         if spec.weights:
@@ -272,10 +273,12 @@ def _batches(query: ir.Table, size: int) -> Any:
     return query.to_pyarrow_batches(chunk_size=size)
 
 
-def _fixed_into(fix: TimeFix, raw: np.ndarray, time: np.ndarray, code: np.ndarray) -> None:
+def _fixed_into(
+    fix: TimeFix, lookup: CodeLookup, raw: np.ndarray, time: np.ndarray, code: np.ndarray
+) -> None:
     """``fix(raw)`` into ``time``, and the index of each raw time among the distinct
-    times (the lookup ``fix`` makes) into ``code``."""
-    code[:] = np.searchsorted(fix.raw, raw.astype(np.float64, copy=False))
+    times (the lookup ``fix`` makes: ``lookup`` of ``fix.raw``) into ``code``."""
+    lookup(raw.astype(np.float64, copy=False), code)
     time[:] = fix.fixed[code]
 
 

@@ -58,6 +58,31 @@ class TimeCodes:
     n_codes: int
 
 
+class CodeLookup:
+    """The index of each value among sorted ``distinct`` values (that hold it), as
+    ``np.searchsorted(distinct, values)``: through a table indexed by the value when
+    the distinct values are integers in a range at most a few times their number
+    (times in days: one read per row instead of a binary search)."""
+
+    def __init__(self, distinct: FloatArray) -> None:
+        self.distinct = distinct
+        self.table: NDArray[np.int32] | None = None
+        integral = distinct.size > 0 and bool(np.all(np.isfinite(distinct)))
+        integral = integral and bool(np.all(distinct == np.round(distinct)))
+        if integral and distinct[-1] - distinct[0] < 4 * distinct.size + (1 << 16):
+            self.low = float(distinct[0])
+            self.table = np.full(int(distinct[-1] - distinct[0]) + 1, -1, np.int32)
+            self.table[(distinct - distinct[0]).astype(np.int64)] = np.arange(
+                distinct.size, dtype=np.int32
+            )
+
+    def __call__(self, values: FloatArray, out: NDArray[np.integer[Any]]) -> None:
+        from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
+
+        if self.table is None or not fenwick.codes_by_table(values, self.table, self.low, out):
+            out[:] = np.searchsorted(self.distinct, values)
+
+
 @dataclass(frozen=True)
 class SortedRows:
     """The rows in (stratum, time) order: ``bounds[s]:bounds[s + 1]`` are the positions

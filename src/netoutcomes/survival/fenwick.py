@@ -112,6 +112,23 @@ def influence_squares(
 
 
 @njit(cache=True)
+def codes_by_table(values: Array, table: Array, low: float, out: Array) -> bool:
+    """``out[j] = table[values[j] - low]`` for integer-valued ``values`` inside the
+    table; False (``out`` partly written) as soon as a value is not: not an integer,
+    outside the table, or at an empty entry (-1)."""
+    high = low + table.size - 1
+    for j in range(values.size):
+        v = values[j]
+        if not low <= v <= high:
+            return False
+        k = int(v - low)
+        if k + low != v or table[k] < 0:
+            return False
+        out[j] = table[k]
+    return True
+
+
+@njit(cache=True)
 def dense_ranks_hashed(values: Array, value_bits: Array, most: int) -> tuple[Array, int]:
     """``dense_ranks`` without sorting the rows when there are at most ``most``
     distinct values (a risk score from a few discrete covariates): each value gets
