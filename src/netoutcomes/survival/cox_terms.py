@@ -39,23 +39,6 @@ class TimeTerms:
     mean_ev: FloatArray  # (k, p)
 
 
-def _sub_step_sums(sums: CoxTimeSums, ties: Ties) -> tuple[FloatArray, ...]:
-    """Per time, sums over Efron's sub-steps m = 0..d-1 of ``log d2``, ``1/d2``, ``g/d2``,
-    ``1/d2^2``, ``g/d2^2``, ``g^2/d2^2``: ``g = 1 - m/d`` the weight the tied events keep
-    in the sub-step, ``d2 = r_risk - (m/d) r_event`` its risk-set sum.  Breslow: one
-    sub-step (m = 0).
-
-    One compiled loop over the times and their sub-steps (``survival.efron_kernel``):
-    there is one sub-step per event, so numpy's flat layout cost ~0.2 s per Newton
-    step at 1e7 rows; the loop keeps nothing per event.
-    """
-    # Deferred for CLI start-up: the kernel imports numba (~0.2 s), which only a Cox
-    # fit needs; importing this module (e.g. for its result types) must not load it.
-    from netoutcomes.survival.efron_kernel import sub_step_sums
-
-    return sub_step_sums(sums.n_event, sums.r_event, sums.r_risk, ties == "breslow")
-
-
 def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
     """Per-time pieces of the partial likelihood, Efron's sub-steps as in R's coxfit6.
 
@@ -63,72 +46,51 @@ def time_terms(sums: CoxTimeSums, ties: Ties) -> TimeTerms:
     which the tied events count with weight g = 1 - m/d in the risk set; each
     sub-step carries the mean weight of the tied events (R: ``wtave``).
 
-    Vectorised over all sub-steps of all times at once: the risk-set sums of a
-    sub-step are ``non-event part + g * event part``, so every per-time result is
-    a combination of the per-time sums over the sub-steps of a few scalars
-    (``_sub_step_sums``).  Splitting off the non-event part (rather than
-    expanding ``risk - f * event``) keeps every weight non-negative, so no large
-    terms cancel when the whole risk set dies at one time.
+    The risk-set sums of a sub-step are ``non-event part + g * event part``, so
+    every per-time result is a combination of the per-time sums over the
+    sub-steps of six scalars: ``log d2``, ``1/d2``, ``g/d2``, ``1/d2^2``, ``g/d2^2``,
+    ``g^2/d2^2`` (``d2 = r_risk - (m/d) r_event``).  Splitting off the non-event part
+    (rather than expanding ``risk - f * event``) keeps every weight non-negative, so
+    no large terms cancel when the whole risk set dies at one time.  The products
+    ``a a' / d2^2`` (``a`` the risk set's ``r x`` in a sub-step) are formed from
+    ``a / d2``-sized factors (scaled by ``sqrt(sum 1 / d2^2)``), as R's coxfit6
+    divides before it multiplies: a risk score near exp(350) (a coefficient running
+    away on separated data) would overflow ``a a'`` before the division.
+
+    Computed by one compiled loop over the times and their sub-steps
+    (``survival.efron_kernel``): there is one sub-step per event (7e6 at 1e7 rows,
+    ~0.2 s per Newton step as numpy arrays) and, with untied times, one time per
+    event (numpy's (times, p, p) temporaries took ~0.9 s per step at 1e6 times).
     """
     k, p = sums.rx_risk.shape
-    d_steps = np.ones(k) if ties == "breslow" else sums.n_event
-    wtave = sums.w_event / d_steps
     if k == 0:
         empty = np.zeros(0)
         return TimeTerms(
             empty, np.zeros((0, p)), np.zeros((0, p, p)), empty, np.zeros((0, p)), empty,
             np.zeros((0, p)), np.zeros((0, p)),
         )  # fmt: skip
-    s_log, s_inv, s_g_inv, s_inv2, s_g_inv2, s_gg_inv2 = _sub_step_sums(sums, ties)
+    # Deferred for CLI start-up: the kernel imports numba (~0.2 s), which only a Cox
+    # fit needs; importing this module (e.g. for its result types) must not load it.
+    from netoutcomes.survival.efron_kernel import time_terms_arrays
 
-    rest_x = sums.rx_risk - sums.rx_event  # risk set without the tied events
-    rest_xx = sums.rxx_risk - sums.rxx_event
-    ev_x, ev_xx = sums.rx_event, sums.rxx_event
-
-    def col(v: FloatArray) -> FloatArray:
-        return v[:, None]
-
-    # sum over sub-steps of a / d2 and a / d2^2 (a = rest_x + g ev_x), and of g a / d2^2
-    mean_sum = rest_x * col(s_inv) + ev_x * col(s_g_inv)
-    mean_sum2 = rest_x * col(s_inv2) + ev_x * col(s_g_inv2)
-    g_mean_sum2 = rest_x * col(s_g_inv2) + ev_x * col(s_gg_inv2)
-    # sum over sub-steps of c / d2 - a a' / d2^2 (c = rest_xx + g ev_xx).  The a a' / d2^2
-    # products are formed from a / d2-sized factors (scaled by sqrt(sum 1 / d2^2)), as
-    # R's coxfit6 divides before it multiplies: a risk score near exp(350) (a coefficient
-    # running away on separated data) would overflow a a' before the division.
-    second = rest_xx * s_inv[:, None, None] + ev_xx * s_g_inv[:, None, None]
-    scale = col(np.sqrt(s_inv2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g_ratio = np.where(s_inv2 > 0, s_g_inv2 / s_inv2, 0.0)[:, None, None]
-        gg_ratio = np.where(s_inv2 > 0, s_gg_inv2 / s_inv2, 0.0)[:, None, None]
-    rest_s, ev_s = rest_x * scale, ev_x * scale
-    cross = rest_s[:, :, None] * ev_s[:, None, :]
-    outer = (
-        rest_s[:, :, None] * rest_s[:, None, :]
-        + (cross + cross.transpose(0, 2, 1)) * g_ratio
-        + ev_s[:, :, None] * ev_s[:, None, :] * gg_ratio
-    )
-    w = wtave
-    return TimeTerms(
-        loglik=-w * s_log,
-        score=sums.wx_event - col(w) * mean_sum,
-        information=w[:, None, None] * (second - outer),
-        hazard=w * s_inv,
-        xhaz=col(w) * mean_sum2,
-        hazard_ev=w * s_g_inv,
-        xhaz_ev=col(w) * g_mean_sum2,
-        mean_ev=mean_sum / col(d_steps),
-    )
+    return TimeTerms(*time_terms_arrays(sums, ties == "breslow"))
 
 
 def partial_likelihood_step(
     sums: CoxTimeSums, beta: FloatArray, ties: Ties
 ) -> tuple[float, FloatArray, FloatArray]:
-    """Log partial likelihood, score vector and information matrix at ``beta``, from the sums."""
-    terms = time_terms(sums, ties)
+    """Log partial likelihood, score vector and information matrix at ``beta``, from the sums.
+
+    The terms of ``time_terms``, summed over the times as the kernel goes (the same
+    values as summing its arrays: in time order, as numpy sums over the first axis),
+    so no (times, p, p) array is made: with untied times there is one per event.
+    """
+    from netoutcomes.survival.efron_kernel import step_totals  # deferred: see time_terms
+
+    loglik_terms, score, information = step_totals(sums, ties == "breslow")
     beta = np.asarray(beta, dtype=np.float64)
-    loglik = float(terms.loglik.sum() + (sums.wx_event @ beta).sum())
-    return loglik, terms.score.sum(axis=0), terms.information.sum(axis=0)
+    loglik = float(loglik_terms.sum() + (sums.wx_event @ beta).sum())
+    return loglik, score, information
 
 
 def score_residuals(
