@@ -1,14 +1,17 @@
-"""Efron's tied-event sub-step sums as one compiled loop (numba).
+"""The Cox per-time terms (Efron or Breslow ties) as one compiled loop (numba).
 
 For each event time with d tied events, Efron's approximation has sub-steps
 m = 0..d-1 whose risk-set sum is ``d2 = r_risk - (m/d) r_event`` and in which the
-tied events keep the weight ``g = 1 - m/d``.  ``survival.cox.time_terms`` needs,
-per time, six sums over the sub-steps: ``log d2``, ``1/d2``, ``g/d2``, ``1/d2^2``,
-``g/d2^2`` and ``g^2/d2^2``.  There is one sub-step per event, so at 1e7 rows
-(7e6 events) numpy's flat layout spends ~0.2 s per Newton step on repeats,
-temporaries and a logarithm per event; this loop reads the three per-time inputs
-and keeps nothing per event.  (A closed form in digamma/trigamma of the sums was
-tried before and loses ~7e-6 relative to cancellation: not used.)
+tied events keep the weight ``g = 1 - m/d``.  ``survival.cox_terms.time_terms``
+needs, per time, six sums over the sub-steps: ``log d2``, ``1/d2``, ``g/d2``,
+``1/d2^2``, ``g/d2^2`` and ``g^2/d2^2`` (``_one_time``), then a few products with
+the time's ``r x`` and ``r x x'`` sums (``_terms_kernel``).  There is one sub-step
+per event, so at 1e7 rows (7e6 events) numpy's flat layout spent ~0.2 s per
+Newton step on repeats, temporaries and a logarithm per event; with untied times
+there is one time per event and numpy's (times, p, p) temporaries cost more
+still.  This loop keeps nothing per event, and for a Newton step nothing per
+time but the log-likelihood terms.  (A closed form in digamma/trigamma of the
+sums was tried before and loses ~7e-6 relative to cancellation: not used.)
 
 The logarithm: ``sum_m log d2_m = steps * log r_risk + log prod_m (d2_m / r_risk)``,
 the product taken in blocks (a log per block instead of one per sub-step).  Each
@@ -17,12 +20,13 @@ dies), so the product is flushed into the sum before it could underflow; a
 rounding error per factor of ~1e-16 in the product is no more than the error of
 one rounded logarithm per sub-step.  Non-positive or non-finite sums (a
 coefficient running away) take the plain ``log d2`` of every sub-step, so they
-give the same -inf / nan as the per-step formula.  The other sums add the
-sub-steps in blocks (``_BLOCK``), to keep the rounding of long runs of ties at
-numpy's level.
+give the same -inf / nan as the per-step formula; so does a time with one
+sub-step.  The other sums add the sub-steps in blocks (``_BLOCK``), to keep the
+rounding of long runs of ties at numpy's level.  After the sub-step sums, the
+operations are those of the numpy form, in its order: the same bits.
 
 This module imports numba (~0.2 s): only the Cox fit path imports it, inside
-``survival.cox`` (never the ``stats km`` / ``--help`` path).
+``survival.cox_terms``'s functions (never the ``stats km`` / ``--help`` path).
 """
 
 from __future__ import annotations
