@@ -35,18 +35,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netoutcomes.engine.backends import Backend
+from netoutcomes.engine.cell_typing import missing_mask, typed_columns
 from netoutcomes.engine.first_bad_row import first_bad_row
 from netoutcomes.engine.inputs import Described, engine_table
 from netoutcomes.engine.source import (
     bad_event,
     entry_not_before,
     event_coding,
-    missing_mask,
     negative,
     no_rows_left,
     not_finite,
     row_error,
-    typed_columns,
 )
 from netoutcomes.engine.sql_cells import cell_missing, cell_number
 from netoutcomes.survival.counts import CountTable, FloatArray, exits_and_entries_table
