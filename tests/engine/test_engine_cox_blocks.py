@@ -172,7 +172,7 @@ def test_duckdb_cox_equals_memory(block: Block, ties: str) -> None:
 # Spark on three blocks in `make test` (a Spark Cox fit costs seconds); every block with
 # NETOUTCOMES_SPARK_ALL_BLOCKS=1 (run by hand: see docs/engine.md).
 # rats (a factor coded "f"/"m") is in the default set: Ibis's Spark TRIM once turned the
-# text "f" into "" and dropped those rows (engine.cox_engine._strip).
+# text "f" into "" and dropped those rows (engine.sql_cells.strip_text).
 SPARK_BLOCKS = (
     CASES
     if os.environ.get("NETOUTCOMES_SPARK_ALL_BLOCKS")

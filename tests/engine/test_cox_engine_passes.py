@@ -1,0 +1,179 @@
+"""The engine's Cox passes where they take a short cut, each against the memory oracle
+(``cox_on(..., backend="memory")``: numpy over the rows the reader read) or against the
+query it replaces:
+
+- times stored as integers in the model rows when they are whole numbers (int32, int64
+  past 2^31) and as doubles otherwise, with delayed entry and strata;
+- a NaN in a Parquet float column is a missing value (DuckDB folds ``isnan`` to false
+  when the file's statistics bound the column);
+- the events' totals read off the step at beta = 0 equal the separate events query;
+- aliased columns found when the first fit meets a singular information matrix;
+- the perfect-hash setting of a step query is restored afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from test_engine_cox_blocks import assert_same_fit
+
+from netoutcomes.engine.analysis import cox_on
+from netoutcomes.errors import InputError
+from netoutcomes.survival.model_spec import CoxSpec, DesignColumn
+
+X = DesignColumn("x", "x", (("x", None),))
+G = DesignColumn("gb", "g", (("g", "b"),))
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+
+
+def _frame(n: int = 300, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, 40, n)
+    return {
+        "start": start,
+        "stop": start + 1 + rng.integers(0, 60, n),  # many tied whole-number times
+        "status": rng.integers(0, 2, n),
+        "x": rng.normal(size=n).round(2),
+        "g": rng.choice(["a", "b"], n),
+        "s": rng.choice(["u", "v", "w"], n),
+        "w": rng.integers(1, 4, n).astype(float),
+    }
+
+
+def _write(tmp_path: Path, data: dict[str, Any], name: str = "d.parquet") -> Path:
+    path = tmp_path / name
+    pq.write_table(pa.table(data), path)
+    return path
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("case", "scale", "shift"),
+    [("int32", 1, 0), ("whole doubles", 1.0, 0.0), ("fractions", 1.0, 0.25),
+     ("int64: past 2^31", 10**8, 0)],
+)  # fmt: skip
+def test_times_as_integers_or_doubles_equal_memory(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, case: str, scale: Any, shift: Any
+) -> None:
+    if engine == "spark":
+        request.getfixturevalue("spark_session")
+    data = _frame()
+    data["start"] = data["start"] * scale + shift
+    data["stop"] = data["stop"] * scale + shift
+    path = _write(tmp_path, data)
+    for spec in (
+        CoxSpec("stop", "status", (X, G), entry="start", strata=("s",)),
+        CoxSpec("stop", "status", (X, G), weights="w", robust=True),
+    ):
+        assert_same_fit(cox_on(path, spec, backend=engine), cox_on(path, spec, backend="memory"))  # type: ignore[arg-type]
+
+
+def test_nan_in_a_parquet_float_column_is_missing(tmp_path: Path) -> None:
+    data = _frame()
+    x = data["x"].astype(float)
+    x[[3, 50, 77]] = np.nan
+    stop = data["stop"].astype(float)
+    stop[[10]] = np.nan
+    w = data["w"].copy()
+    w[[20, 21]] = np.nan
+    path = _write(tmp_path, {**data, "x": x, "stop": stop, "w": w})
+    spec = CoxSpec("stop", "status", (X, G), weights="w")
+    got = cox_on(path, spec, backend="duckdb")
+    want = cox_on(path, spec, backend="memory")
+    assert want.n_dropped == 6 and want.fit.n == 294
+    assert_same_fit(got, want)
+
+
+def test_an_infinite_value_is_refused_as_memory_refuses_it(tmp_path: Path) -> None:
+    data = _frame()
+    x = data["x"].astype(float)
+    x[7] = np.inf
+    path = _write(tmp_path, {**data, "x": x})
+    spec = CoxSpec("stop", "status", (X,))
+    with pytest.raises(InputError) as memory:
+        cox_on(path, spec, backend="memory")
+    with pytest.raises(InputError) as duckdb:
+        cox_on(path, spec, backend="duckdb")
+    assert str(duckdb.value) == str(memory.value)
+    assert "row 8" in str(duckdb.value)
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_event_totals_at_zero_equal_the_events_query(tmp_path: Path, weights: str | None) -> None:
+    import ibis
+
+    from netoutcomes.engine.cox_passes import (
+        E,
+        T,
+        W,
+        event_totals_at_zero,
+        event_totals_expr,
+        risk_sums_expr,
+        run_step,
+    )
+
+    data = _frame()
+    con = ibis.duckdb.connect()
+    columns = {"s": data["s"], T: data["stop"], E: data["status"].astype(np.int8),
+               "__x0": data["x"], "__x1": (data["g"] == "b").astype(float)}  # fmt: skip
+    if weights:
+        columns[W] = data["w"]
+    rows = con.create_table("rows", pa.table(columns))
+    x_cols = ["__x0", "__x1"]
+    expr, beta = risk_sums_expr(rows, x_cols, ["s"], entry=False, count=True)
+    step0 = run_step(expr, {b: 0.0 for b in beta})
+    got = event_totals_at_zero(step0, ["s"], 2).sort_by([("s", "ascending"), (T, "ascending")])
+    want = event_totals_expr(rows, x_cols, ["s"]).to_pyarrow()
+    want = want.sort_by([("s", "ascending"), (T, "ascending")])
+    assert got.column_names == want.column_names
+    assert got.column("s").to_pylist() == want.column("s").to_pylist()
+    for name in got.column_names[1:]:
+        np.testing.assert_allclose(got.column(name).to_numpy(), want.column(name).to_numpy(),
+                                   rtol=1e-14)  # fmt: skip
+
+
+def test_perfect_hash_setting_restored_after_a_step() -> None:
+    import ibis
+
+    from netoutcomes.engine.cox_passes import E, T, risk_sums_expr, run_step
+
+    con = ibis.duckdb.connect()
+    rows = con.create_table("rows", pa.table({T: [1, 2, 2], E: pa.array([1, 0, 1], pa.int8()),
+                                              "__x0": [0.5, -1.0, 2.0]}))  # fmt: skip
+    expr, beta = risk_sums_expr(rows, ["__x0"], [], entry=False)
+    setting = "SELECT current_setting('perfect_ht_threshold')"
+    before = con.con.execute(setting).fetchall()
+    result = run_step(expr, {beta[0]: 0.3})
+    assert con.con.execute(setting).fetchall() == before
+    # r = exp(0.3 x): at time 2 the event row (x = 2) and the censored one (x = -1)
+    by_key = {(t, e): r for t, e, r in zip(*(result.column(c).to_pylist()
+                                            for c in (T, "__kind", "r")), strict=True)}  # fmt: skip
+    assert by_key[(2, 1)] == pytest.approx(np.exp(0.6), rel=1e-15)
+    assert by_key[(2, 0)] == pytest.approx(np.exp(-0.3), rel=1e-15)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_aliased_column_dropped_as_memory(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if engine == "spark":
+        request.getfixturevalue("spark_session")
+    data = _frame()
+    path = _write(tmp_path, {**data, "x2": 2.0 * data["x"] + 1.0})
+    spec = CoxSpec("stop", "status", (X, DesignColumn("x2", "x2", (("x2", None),)), G))
+    got = cox_on(path, spec, backend=engine)  # type: ignore[arg-type]
+    want = cox_on(path, spec, backend="memory")
+    assert np.isnan(want.fit.coef[1]) and np.isnan(got.fit.coef[1])
+    assert_same_fit(got, want)
+    only = CoxSpec("stop", "status", (DesignColumn("one", "one", (("one", None),)),))
+    path1 = _write(tmp_path, {**data, "one": np.full(len(data["x"]), 5.0)}, "one.parquet")
+    with pytest.raises(InputError) as memory:
+        cox_on(path1, only, backend="memory")
+    with pytest.raises(InputError) as engine_error:
+        cox_on(path1, only, backend=engine)  # type: ignore[arg-type]
+    assert str(engine_error.value) == str(memory.value)
