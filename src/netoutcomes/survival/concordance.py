@@ -9,11 +9,14 @@ concordant when the one with the event has the larger risk score, discordant
 when it has the smaller, tied on x when equal; each pair weighs ``w_i * w_j``.
 concordance = (concordant + tied_x / 2) / (concordant + discordant + tied_x).
 
-The rows are sorted once by (stratum, time) and copied into that order
-(the sweeps then read them contiguously); the risk score is replaced by its dense
-rank; a compiled Fenwick-tree sweep over the ranks (``survival.fenwick``) counts
-each event's partners, O(n log n) in one pass.  Without case weights it counts
-in integers (exact); with them it sums float64 weights.  The first, loop-per-row
+The rows are sorted once by (stratum, time) and copied into that order (the
+sweeps then read them contiguously): by counting on integer time codes when the
+caller has them (the engine's time fix looks them up), else by an argsort.  The
+risk score is replaced by its dense rank (through a hash table when it takes few
+values, else by sorting it).  A compiled Fenwick-tree sweep over the ranks
+(``survival.fenwick``) counts each event's partners, O(n log n) in one pass.
+Without case weights it counts in integers (exact); with them it sums float64
+weights.  The first, loop-per-row
 version is kept in tests/survival/concordance_reference.py to check this one.
 """
 

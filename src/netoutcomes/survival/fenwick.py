@@ -1,7 +1,9 @@
 """Compiled (numba) kernels of the Cox concordance: Fenwick-tree sweeps over rows sorted by time.
 
-Only ``survival.concordance`` imports this module, inside the functions that count
-(``import numba`` costs ~0.15 s; the ``--help`` and ``stats km`` paths never pay it).
+Only ``survival.concordance`` and ``engine.concordance_se`` import this module, inside
+the functions that count (``import numba`` costs ~0.15 s and, with the kernels
+loaded, ~200 MB of resident memory; the ``--help`` and ``stats km`` paths never pay
+it).
 
 The rows come in sorted by (stratum, time): ``bounds[s]:bounds[s + 1]`` are the rows
 of stratum ``s``, by time ascending.  ``rank`` is the dense rank of the risk score
