@@ -31,6 +31,14 @@ G = DesignColumn("gb", "g", (("g", "b"),))
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
 
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """duckdb, and spark (its shared session) in the spark set."""
+    if request.param == "spark":
+        request.getfixturevalue("spark_session")
+    return str(request.param)
+
+
 def _frame(n: int = 300, seed: int = 3) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     start = rng.integers(0, 40, n)
@@ -51,17 +59,14 @@ def _write(tmp_path: Path, data: dict[str, Any], name: str = "d.parquet") -> Pat
     return path
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("case", "scale", "shift"),
     [("int32", 1, 0), ("whole doubles", 1.0, 0.0), ("fractions", 1.0, 0.25),
      ("int64: past 2^31", 10**8, 0)],
 )  # fmt: skip
 def test_times_as_integers_or_doubles_equal_memory(
-    engine: str, request: pytest.FixtureRequest, tmp_path: Path, case: str, scale: Any, shift: Any
+    engine: str, tmp_path: Path, case: str, scale: Any, shift: Any
 ) -> None:
-    if engine == "spark":
-        request.getfixturevalue("spark_session")
     data = _frame()
     data["start"] = data["start"] * scale + shift
     data["stop"] = data["stop"] * scale + shift
@@ -157,12 +162,7 @@ def test_perfect_hash_setting_restored_after_a_step() -> None:
     assert by_key[(2, 0)] == pytest.approx(np.exp(-0.3), rel=1e-15)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_aliased_column_dropped_as_memory(
-    engine: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    if engine == "spark":
-        request.getfixturevalue("spark_session")
+def test_aliased_column_dropped_as_memory(engine: str, tmp_path: Path) -> None:
     data = _frame()
     path = _write(tmp_path, {**data, "x2": 2.0 * data["x"] + 1.0})
     spec = CoxSpec("stop", "status", (X, DesignColumn("x2", "x2", (("x2", None),)), G))
@@ -177,3 +177,25 @@ def test_aliased_column_dropped_as_memory(
     with pytest.raises(InputError) as engine_error:
         cox_on(path1, only, backend=engine)  # type: ignore[arg-type]
     assert str(engine_error.value) == str(memory.value)
+
+
+def test_factor_and_strata_cells_typed_as_memory(engine: str, tmp_path: Path) -> None:
+    # Factor and strata cells as a CSV writes them: padded text, NA and empty cells
+    # (rows dropped), a numeric factor written 1 / 1.0 / " 2" (one level per number).
+    data = _frame(seed=5)
+    rng = np.random.default_rng(9)
+    g = np.array([" a", "b ", "a", " b ", "NA", "", "  "], dtype=object)[rng.integers(0, 7, 300)]
+    k = np.array(["1", "1.0", " 2", "2", "3", "NaN"], dtype=object)[rng.integers(0, 6, 300)]
+    s = np.array(["u", " u", "v", "NA"], dtype=object)[rng.integers(0, 4, 300)]
+    path = tmp_path / "cells.csv"
+    lines = ["stop,status,x,g,k,s"]
+    lines += [f"{t},{e},{x},{gi},{ki},{si}" for t, e, x, gi, ki, si in
+              zip(data["stop"], data["status"], data["x"], g, k, s, strict=True)]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    spec = CoxSpec("stop", "status", (X, G, DesignColumn("k2", "k", (("k", "2"),)),
+                                      DesignColumn("k3", "k", (("k", "3"),)),
+                                      DesignColumn("gb:x", "g:x", (("g", "b"), ("x", None)))),
+                   strata=("s",))  # fmt: skip
+    want = cox_on(path, spec, backend="memory")
+    assert want.n_dropped > 50 and len(want.stratum_labels) == 2
+    assert_same_fit(cox_on(path, spec, backend=engine), want)  # type: ignore[arg-type]
