@@ -92,6 +92,11 @@ CASES = [
     ("events 1/2", "5,2,0,x,p,1\n3,1,1,x,q,2\n7,2,2,y,p,1\n", True),
     ("events TRUE/FALSE", "5,TRUE,0,x,p,1\n3,FALSE,1,x,q,2\n7,T,2,y,p,1\n", True),
     ("numeric groups, one a double", "5,1,0,1,p,1\n3,0,1,1e+05,q,2\n7,1,2,2,p,1\n", True),
+    # R's write.csv quotes a character column and never a number: quoted codes are text
+    # (labels in text order), unless every field is quoted or only some cells are.
+    ("quoted group codes", '5,1,0,"9",p,1\n3,0,1,"10",q,2\n7,1,2,,p,1\n4,1,1,"9",q,1\n', True),
+    ("every field quoted", '"5","1","0","9","p","1"\n"3","0","1","10","q","2"\n', True),
+    ("some group cells quoted", '5,1,0,"9",p,1\n3,0,1,10,q,2\n4,1,1,9,q,1\n', True),
     ("entry equal to exit", "5,1,0,x,p,1\n3,0,3,x,q,2\n7,1,8,y,p,1\n", True),
     ("negative time", "5,1,0,x,p,1\n-3,0,-4,x,q,2\n", True),
     ("event 3", "5,1,0,x,p,1\n3,0,1,x,q,2\n4,3,1,x,q,2\n", True),
