@@ -12,6 +12,8 @@ strata, delayed entry, with and without (dyadic, so exact) weights: the counted
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 
 from netoutcomes.engine.concordance_se import concordance_with_se
 from netoutcomes.engine.cox_result import CoxConcordance
+from netoutcomes.survival import concordance as concordance_module
 from netoutcomes.survival.concordance import TimeCodes
 
 
@@ -96,6 +99,13 @@ def test_counts_and_std_equal_the_pairwise_definition(
         given_codes = TimeCodes(code[:n], None if entry is None else code[n:], distinct.size)
         got = concordance_with_se(time, event, score, entry, strata, weights, None, given_codes)
         _assert_equal(got, expected)
+    # The tree over blocks of ranks (used past the caches), with blocks of 2 here.
+    with (
+        patch.object(concordance_module, "BLOCKED_FROM_BYTES", 0),
+        patch.object(concordance_module, "TREE_BLOCK", 2),
+    ):
+        got = concordance_with_se(time, event, score, entry, strata, weights)
+    _assert_equal(got, expected)
     # Clustered: the rows' influences summed per cluster (labels need not be 0..k-1).
     cluster = rng.integers(0, 4, n)
     clustered = _pairwise(time, event, score, entry, strata, weights, cluster)

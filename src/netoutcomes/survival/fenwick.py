@@ -186,32 +186,45 @@ def dense_ranks(values: Array, order: Array) -> tuple[Array, int]:
 
 
 @njit(cache=True)
-def _add(tree: Array, point: Array, r: int, value: Any) -> None:
+def _block_shift(tree: Array, point: Array) -> int:
+    """log2 of the ranks per block of the tree: ``tree`` has one node per block."""
+    shift = 0
+    while ((point.size + (1 << shift) - 1) >> shift) + 1 > tree.size:
+        shift += 1
+    return shift
+
+
+@njit(cache=True)
+def _add(tree: Array, point: Array, shift: int, r: int, value: Any) -> None:
     point[r] += value
-    i = r + 1
+    i = (r >> shift) + 1
     while i < tree.size:
         tree[i] += value
         i += i & -i
 
 
 @njit(cache=True)
-def _below(tree: Array, r: int) -> Any:
-    """Weight of the ranks < r."""
+def _below(tree: Array, point: Array, shift: int, r: int) -> Any:
+    """Weight of the ranks < r: the blocks before r's (the tree), then the ranks of
+    its own block before it (``point``, contiguous)."""
     total = tree[0]
-    i = r
+    block = r >> shift
+    i = block
     while i > 0:
         total += tree[i]
         i -= i & -i
+    for k in range(block << shift, r):
+        total += point[k]
     return total
 
 
 @njit(cache=True)
-def _clear(tree: Array, point: Array, rank: Array, start: int, stop: int) -> None:
+def _clear(tree: Array, point: Array, shift: int, rank: Array, start: int, stop: int) -> None:
     """Zero what the rows ``start:stop`` put in the tree (the nodes on their paths)."""
     for m in range(start, stop):
         r = rank[m]
         point[r] = 0
-        i = r + 1
+        i = (r >> shift) + 1
         while i < tree.size:
             tree[i] = 0
             i += i & -i
@@ -228,11 +241,12 @@ def event_sweep(
     sum w_i equal, twice the tied-on-time pair weight)``; with ``per_row_a`` not
     empty, ``per_row_a[i] = below - above`` and ``per_row_b[i] = below + equal + above``."""
     with_entry = entry.size > 0
+    shift = _block_shift(tree, point)
     per_row = per_row_a.size > 0
     for s in range(bounds.size - 1):
         start, stop = bounds[s], bounds[s + 1]
         if s > 0:
-            _clear(tree, point, rank, bounds[s - 1], start)
+            _clear(tree, point, shift, rank, bounds[s - 1], start)
         at_risk = tree[0]
         next_entry = stop - 1  # entry_order's rows of this stratum, entry descending
         k = stop - 1
@@ -246,13 +260,13 @@ def event_sweep(
                 if event[m]:
                     any_event = True
                 else:
-                    _add(tree, point, rank[m], weight[m])
+                    _add(tree, point, shift, rank[m], weight[m])
                     at_risk += weight[m]
             if any_event:
                 # Rows entering at or after t exit after t: they are in the tree.
                 while with_entry and next_entry >= start and entry[entry_order[next_entry]] >= t:
                     j = entry_order[next_entry]
-                    _add(tree, point, rank[j], -weight[j])
+                    _add(tree, point, shift, rank[j], -weight[j])
                     at_risk -= weight[j]
                     next_entry -= 1
                 tied_w = weight[first] * 0
@@ -260,7 +274,7 @@ def event_sweep(
                 for m in range(first, k + 1):
                     if event[m]:
                         r = rank[m]
-                        below = _below(tree, r)
+                        below = _below(tree, point, shift, r)
                         equal = point[r]
                         above = at_risk - below - equal
                         w = weight[m]
@@ -275,20 +289,20 @@ def event_sweep(
                 totals[3] += tied_w * tied_w - tied_w2
                 for m in range(first, k + 1):
                     if event[m]:
-                        _add(tree, point, rank[m], weight[m])
+                        _add(tree, point, shift, rank[m], weight[m])
                         at_risk += weight[m]
             k = first - 1
 
 
 @njit(cache=True)
 def _add_query(
-    tree: Array, point: Array, rank: Array, j: int, events_in: Any, sign: int,
+    tree: Array, point: Array, shift: int, rank: Array, j: int, events_in: Any, sign: int,
     per_row_a: Array, per_row_b: Array,
 ) -> None:  # fmt: skip
     """Row j against the events in the tree: ``sign`` * ((larger score) - (smaller))
     into ``per_row_a[j]``, ``sign`` * (all) into ``per_row_b[j]``."""
     r = rank[j]
-    below = _below(tree, r)
+    below = _below(tree, point, shift, r)
     above = events_in - below - point[r]
     per_row_a[j] += sign * (above - below)
     per_row_b[j] += sign * events_in
@@ -303,10 +317,11 @@ def comparator_sweep(
     (weight of those with a larger score) - (smaller)``, ``per_row_b[j] +=`` their
     weight.  The tree holds the events, by time ascending."""
     with_entry = entry.size > 0
+    shift = _block_shift(tree, point)
     for s in range(bounds.size - 1):
         start, stop = bounds[s], bounds[s + 1]
         if s > 0:
-            _clear(tree, point, rank, bounds[s - 1], start)
+            _clear(tree, point, shift, rank, bounds[s - 1], start)
         events_in = tree[0]
         next_entry = start  # entry_order's rows of this stratum, entry ascending
         k = start
@@ -318,17 +333,17 @@ def comparator_sweep(
             # The tree holds the events before t: for a row entering before t (and at
             # or after the previous time), exactly the events it was not at risk at.
             while with_entry and next_entry < stop and entry[entry_order[next_entry]] < t:
-                _add_query(tree, point, rank, entry_order[next_entry], events_in, -1,
+                _add_query(tree, point, shift, rank, entry_order[next_entry], events_in, -1,
                            per_row_a, per_row_b)  # fmt: skip
                 next_entry += 1
             for m in range(k, last + 1):
                 if event[m]:  # at risk at the events before its own time
-                    _add_query(tree, point, rank, m, events_in, 1, per_row_a, per_row_b)
+                    _add_query(tree, point, shift, rank, m, events_in, 1, per_row_a, per_row_b)
             for m in range(k, last + 1):
                 if event[m]:
-                    _add(tree, point, rank[m], weight[m])
+                    _add(tree, point, shift, rank[m], weight[m])
                     events_in += weight[m]
             for m in range(k, last + 1):
                 if not event[m]:  # censored at t: at risk at the events at t too
-                    _add_query(tree, point, rank, m, events_in, 1, per_row_a, per_row_b)
+                    _add_query(tree, point, shift, rank, m, events_in, 1, per_row_a, per_row_b)
             k = last + 1
