@@ -130,7 +130,9 @@ def sub_step_sums(
     n_event: FloatArray, r_event: FloatArray, r_risk: FloatArray, breslow: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Per time, the sums over Efron's sub-steps of ``log d2``, ``1/d2``, ``g/d2``,
-    ``1/d2^2``, ``g/d2^2``, ``g^2/d2^2`` (Breslow: the one sub-step m = 0)."""
+    ``1/d2^2``, ``g/d2^2``, ``g^2/d2^2`` (Breslow: the one sub-step m = 0): what
+    ``_terms_kernel`` computes first for each time, on its own so that the tests can
+    hold it to the plain formula (tests/survival/test_cox_efron_kernel.py)."""
     out = _sub_step_sums_kernel(_vec(n_event), _vec(r_event), _vec(r_risk), bool(breslow))
     return out[0], out[1], out[2], out[3], out[4], out[5]
 
