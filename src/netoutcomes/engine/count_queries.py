@@ -44,6 +44,7 @@ from netoutcomes.engine.source import (
     event_coding,
     negative,
     no_rows_left,
+    not_a_number,
     not_finite,
     row_error,
 )
@@ -214,7 +215,7 @@ def _tables(described: Described, q: _Query, by: list[str], strata: list[str]) -
 
     # The reader's checks, in its order; a failure names the first failing data row.
     fail = _Failures(q, path, described.row_noun)
-    t = _numbers(values[q.time])
+    t = _numbers(values[q.time], keep, q.time, fail.on_exits)
     fail.on_exits(keep & ~np.isfinite(t), q.time, lambda g, _: not_finite(t[g]))
     fail.on_exits(keep & (t < 0), q.time, lambda g, _: negative("time", t[g]))
     ev, bad_events = event_coding(values[q.event], keep)
@@ -223,7 +224,7 @@ def _tables(described: Described, q: _Query, by: list[str], strata: list[str]) -
     start = None
     largest_entry = None
     if q.entry:
-        entry_times = start = _numbers(values[q.entry])
+        entry_times = start = _numbers(values[q.entry], keep_entry, q.entry, fail.on_entries)
         fail.on_entries(keep_entry & ~np.isfinite(entry_times), q.entry,
                         lambda g, _: not_finite(entry_times[g]))  # fmt: skip
         present = ~missing[q.entry]
@@ -235,7 +236,8 @@ def _tables(described: Described, q: _Query, by: list[str], strata: list[str]) -
                       lambda g, a: entry_not_before(a, t[g], q.time), threshold=t)  # fmt: skip
     exit_weights, entry_weights = exit_rows, entry_rows
     if q.weights:
-        w = _numbers(values[q.weights])
+        _numbers(values[q.weights][:n_exits], keep, q.weights, fail.on_exits)
+        w = values[q.weights]
         w_exits = w[:n_exits]
         fail.on_exits(keep & ~np.isfinite(w_exits), q.weights,
                       lambda g, _: not_finite(w_exits[g]))  # fmt: skip
@@ -293,12 +295,22 @@ def _tables(described: Described, q: _Query, by: list[str], strata: list[str]) -
     return Counted(GroupedTables(groups=groups, strata=strata_names, tables=tables), n_dropped)
 
 
-def _numbers(values: np.ndarray) -> FloatArray:
-    """A column the reader typed as numbers (else the reader decides: a text column may
-    still hold only numbers in its kept rows)."""
-    if values.dtype != np.float64:
-        raise NotOnTheFastPath("a column typed as text")
-    return values
+def _numbers(
+    values: np.ndarray, keep: BoolArray, column: str, report: Callable[..., None]
+) -> FloatArray:
+    """A column the reader types as numbers.  One typed as text (it has a cell that is
+    not a number): the reader's error if a kept cell is one (``report``: the failing
+    groups); else the reader's way decides (its kept cells are numbers written oddly)."""
+    if values.dtype == np.float64:
+        return values
+    refused = np.zeros(values.size, dtype=bool)
+    for i in np.flatnonzero(keep):
+        try:
+            float(values[i])
+        except (TypeError, ValueError):
+            refused[i] = True
+    report(refused, column, lambda g, _: not_a_number(values[g]))
+    raise NotOnTheFastPath("a text column whose kept cells are numbers")
 
 
 class _Failures:

@@ -215,8 +215,7 @@ def _numeric(
             try:
                 out[i] = float(v)
             except (TypeError, ValueError):
-                what = f"{_show(v)} is not a number"
-                raise row_error(path, _at(rows, i), noun, name, what) from None
+                raise row_error(path, _at(rows, i), noun, name, not_a_number(v)) from None
     bad = np.flatnonzero(keep & ~np.isfinite(out))
     if bad.size:
         i = int(bad[0])
@@ -270,6 +269,10 @@ def event_coding(values: np.ndarray, keep: BoolArray) -> tuple[BoolArray | None,
 def row_error(path: Path, row: int, noun: str, column: str, what: str) -> InputError:
     """The reader's one-line error for the file's data row ``row`` (0-based)."""
     return InputError(f"{path}: {_row(row, noun)}, column {column!r}: {what}")
+
+
+def not_a_number(value: object) -> str:
+    return f"{_show(value)} is not a number"
 
 
 def not_finite(value: object) -> str:
