@@ -199,3 +199,48 @@ def test_factor_and_strata_cells_typed_as_memory(engine: str, tmp_path: Path) ->
     want = cox_on(path, spec, backend="memory")
     assert want.n_dropped > 50 and len(want.stratum_labels) == 2
     assert_same_fit(cox_on(path, spec, backend=engine), want)  # type: ignore[arg-type]
+
+
+def test_known_products_left_out_of_the_step_equal_the_sums() -> None:
+    import ibis
+
+    from netoutcomes.engine.cox_engine import _known_products
+    from netoutcomes.engine.cox_passes import (
+        E,
+        T,
+        TimeFix,
+        event_totals,
+        event_totals_expr,
+        finish,
+        risk_sums_expr,
+        run_step,
+    )
+
+    columns = [X, G, DesignColumn("gc", "g", (("g", "c"),)), DesignColumn("hd", "h", (("h", "d"),)),
+               DesignColumn("gb:hd", "g:h", (("g", "b"), ("h", "d")))]  # fmt: skip
+    known = _known_products(columns)
+    # 0/1 columns: their own square; different levels of g: never both 1.
+    assert known == [(1, 1), (1, 2), (2, 2), (2, 4), (3, 3), (4, 4)]
+    rng = np.random.default_rng(4)
+    g, h = rng.choice(["a", "b", "c"], 200), rng.choice(["d", "e"], 200)
+    table = pa.table({T: rng.integers(1, 30, 200), E: rng.integers(0, 2, 200).astype(np.int8),
+                      "__x0": rng.normal(size=200), "__x1": (g == "b") * 1.0,
+                      "__x2": (g == "c") * 1.0, "__x3": (h == "d") * 1.0,
+                      "__x4": ((g == "b") & (h == "d")) * 1.0})  # fmt: skip
+    rows = ibis.duckdb.connect().create_table("rows", table)
+    x_cols = [f"__x{j}" for j in range(5)]
+    beta = [0.3, -0.2, 0.5, 0.1, -0.4]
+    sums = []
+    for pairs in ((), known):
+        expr, params = risk_sums_expr(rows, x_cols, [], entry=False, known=pairs)
+        result = run_step(expr, dict(zip(params, beta, strict=True)))
+        sums.append(result.sort_by([(T, "ascending"), ("__kind", "ascending")]))
+    full, short = sums
+    assert short.num_columns == full.num_columns - len(known)
+    # finish fills the left-out sums in: same risk-set matrices as the full query.
+    times = np.unique(table.column(T).to_numpy()).astype(float)
+    fix = TimeFix(times, times)
+    events = event_totals(event_totals_expr(rows, x_cols, []).to_pyarrow(), [], {}, 5, fix)
+    a, b = (finish(s, [], {}, 5, events, fix) for s in (full, short))
+    np.testing.assert_allclose(b.rxx_risk, a.rxx_risk, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(b.rxx_event, a.rxx_event, rtol=1e-13, atol=1e-13)

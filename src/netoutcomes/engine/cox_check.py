@@ -383,6 +383,9 @@ def model_rows(spec: CoxSpec, table: ir.Table, cols: TypedColumns, checked: Chec
             if level is not None:
                 ind = _is_one_of(table[name], checked.level_values[(name, level)])
                 x = ind if x is None else x * ind
+        # Doubles, also for 0/1 columns: an integer column times a coefficient, which
+        # Ibis writes as a literal that DuckDB reads as DECIMAL, is DECIMAL arithmetic
+        # (a step 3.7x slower, measured with an int8 column).
         out[f"__x{j}"] = x - float(checked.means[j])
     keep = ~cols.missing_except(list(checked.key_missing))
     for k, values in checked.key_missing.items():

@@ -55,7 +55,7 @@ from netoutcomes.survival.cox import (
     r_timefix,
     singular_columns,
 )
-from netoutcomes.survival.model_spec import CoxSpec
+from netoutcomes.survival.model_spec import CoxSpec, DesignColumn
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -67,11 +67,13 @@ class _Steps:
     The step at beta = 0 also counts rows, so its result holds the events' totals
     (``cox_passes.event_totals_at_zero``); it is kept for the robust score test."""
 
-    def __init__(self, rows: ir.Table, x_cols: list[str], spec: CoxSpec, codes: StratumCodes):
+    def __init__(self, rows: ir.Table, kept: list[int], spec: CoxSpec, codes: StratumCodes):
         strata = list(spec.strata)
         entry = spec.entry is not None
-        self.expr, self.beta = risk_sums_expr(rows, x_cols, strata, entry)
-        self.expr0, self.beta0 = risk_sums_expr(rows, x_cols, strata, entry, count=True)
+        x_cols = [f"__x{j}" for j in kept]
+        known = _known_products([spec.columns[j] for j in kept])
+        self.expr, self.beta = risk_sums_expr(rows, x_cols, strata, entry, known=known)
+        self.expr0, self.beta0 = risk_sums_expr(rows, x_cols, strata, entry, True, known)
         self.rows, self.x_cols = rows, x_cols
         self.strata, self.codes, self.p = strata, codes, len(x_cols)
         self.fix: TimeFix | None = None
@@ -119,6 +121,24 @@ class _Steps:
         return self.zero
 
 
+def _known_products(columns: list[DesignColumn]) -> list[tuple[int, int]]:
+    """Pairs of model columns whose product is known without a sum (``risk_sums_expr``):
+    a column of factor levels only is 0/1 and not centred (its values are in
+    {-1, 0, 1}, ``cox_check``), so x x = x; two such columns that need different
+    levels of one factor are never both 1, so their product is 0."""
+    levels = [dict(c.parts) if all(lv is not None for _, lv in c.parts) else None
+              for c in columns]  # fmt: skip
+    known: list[tuple[int, int]] = []
+    for j, a in enumerate(levels):
+        for k in range(j, len(levels)):
+            b = levels[k]
+            if a is None or b is None:
+                continue
+            if j == k or any(name in b and b[name] != lv for name, lv in a.items()):
+                known.append((j, k))
+    return known
+
+
 def _aliased(steps: _Steps, ties: Any) -> list[int]:
     """R's aliased columns: singular in the information matrix at beta = 0."""
     zero = np.zeros(steps.p)
@@ -149,8 +169,8 @@ def engine_cox(
     rows = model_rows(spec, table, cols, checked).cache()
     names = [c.name for c in spec.columns]
     all_x = [f"__x{j}" for j in range(len(names))]
-    steps = _Steps(rows, all_x, spec, checked.codes)
     kept = list(range(len(names)))
+    steps = _Steps(rows, kept, spec, checked.codes)
     aliased: list[int] = []
     try:
         newton = fit_cox(steps, len(names), spec.ties, names=names)
@@ -161,7 +181,7 @@ def engine_cox(
         if not aliased or len(aliased) == len(names):
             raise InputError(f"{described.name}: {exc}") from None
         kept = [j for j in range(len(names)) if j not in aliased]
-        steps = _Steps(rows, [all_x[j] for j in kept], spec, checked.codes)
+        steps = _Steps(rows, kept, spec, checked.codes)
         try:
             newton = fit_cox(steps, len(kept), spec.ties, names=[names[j] for j in kept])
         except InputError as exc2:

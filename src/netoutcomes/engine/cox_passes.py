@@ -52,7 +52,12 @@ def event_totals_expr(t: ir.Table, x_cols: Sequence[str], strata: Sequence[str])
 
 
 def risk_sums_expr(
-    t: ir.Table, x_cols: Sequence[str], strata: Sequence[str], entry: bool, count: bool = False
+    t: ir.Table,
+    x_cols: Sequence[str],
+    strata: Sequence[str],
+    entry: bool,
+    count: bool = False,
+    known: Sequence[tuple[int, int]] = (),
 ) -> tuple[ir.Table, list[Any]]:
     """The per-step aggregate as one Ibis expression with the coefficients as parameters.
 
@@ -61,14 +66,17 @@ def risk_sums_expr(
     events (the event = 1 group); entries are grouped by (strata, entry time)
     with ``__kind`` = -1 and subtracted in numpy.  ``count``: also the number of
     rows (``n``), so that the result at beta = 0 holds the event totals
-    (``event_totals_at_zero``).
+    (``event_totals_at_zero``).  ``known``: pairs (j, k) whose ``r x_j x_k`` is not
+    summed, because it is known: ``r x_j`` for j == k (a 0/1 column: x x = x), 0
+    otherwise (two levels of one factor: never both 1); ``finish`` fills them in.
+    Each sum left out is ~1/8 of a step's CPU (measured at 1e7 rows).
     """
     import ibis
 
     f64 = "float64"
     p = len(x_cols)
     beta = [ibis.param(f64) for _ in range(p)]
-    pairs = [(j, k) for j in range(p) for k in range(j, p)]
+    pairs = [(j, k) for j in range(p) for k in range(j, p) if (j, k) not in set(known)]
     xs = [t[x_cols[j]] for j in range(p)]
     lp = xs[0] * beta[0]
     for j in range(1, p):
@@ -184,10 +192,16 @@ def _vector(result: pa.Table, prefix: str, p: int) -> np.ndarray:
 
 
 def _matrix(result: pa.Table, prefix: str, p: int) -> np.ndarray:
+    """The (rows, p, p) sums; a pair ``risk_sums_expr`` left out as known is the
+    column's own ``rx`` on the diagonal (x x = x for 0/1), else 0."""
     m = np.empty((result.num_rows, p, p))
     for j in range(p):
         for k in range(j, p):
-            m[:, j, k] = m[:, k, j] = _column(result, f"{prefix}{j}_{k}")
+            name = f"{prefix}{j}_{k}"
+            if name in result.column_names:
+                m[:, j, k] = m[:, k, j] = _column(result, name)
+            else:
+                m[:, j, k] = m[:, k, j] = _column(result, f"rx{j}") if j == k else 0.0
     return m
 
 
