@@ -346,11 +346,11 @@ def test_progress_never_writes_stdout_and_is_silent_off_a_terminal(
     assert captured.out == "" and captured.err == ""
 
 
-@pytest.mark.parametrize("by", [[], ["--by", "ph_ecog"]])
-def test_km_without_a_two_group_difference_imports_no_scipy(by: list[str]) -> None:
+@pytest.mark.parametrize("by", [[], ["--by", "ph_ecog"], ["--by", "sex"]])
+def test_stats_km_imports_no_scipy(by: list[str]) -> None:
     """The curves' normal quantile is the standard library's (R's qnorm bit for bit,
-    tests/survival/test_km_quantile.py): `stats km` loads scipy (~0.1 s of start-up) only
-    for the two-group difference table (survival.twosample)."""
+    tests/survival/test_km_quantile.py) and so is the two-group difference's p
+    (math.erfc): `stats km` loads no scipy (~0.1 s of start-up)."""
     import subprocess
 
     args = ["stats", "km", str(DATA / "lung.csv"), "--time", "time", "--event", "event", *by]

@@ -9,10 +9,10 @@ the two-sided z-test of no difference.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from netoutcomes.survival.km import KaplanMeier, restricted_mean, survival_at, z_value
 
@@ -31,7 +31,10 @@ class Difference:
 
 def _wald(estimate: float, se: float, conf_level: float) -> Difference:
     z = z_value(conf_level)
-    p = float(2.0 * ndtr(-abs(estimate / se))) if se > 0 else float("nan")
+    # 2 * pnorm(-|z|) as erfc(|z| / sqrt 2): the standard library's erfc, so `stats km
+    # --by` with two groups loads no scipy (~0.1 s of start-up); against R's pnorm it is
+    # within 1.4e-13 relative over |z| up to 37 (scipy's ndtr: 1.7e-13).
+    p = math.erfc(abs(estimate / se) / math.sqrt(2.0)) if se > 0 else float("nan")
     return Difference(estimate, se, estimate - z * se, estimate + z * se, p, conf_level)
 
 
