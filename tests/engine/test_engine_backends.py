@@ -75,3 +75,25 @@ def test_duckdb_file_needs_an_existing_table(tmp_path: Path) -> None:
         open_source(db, "duckdb", table="visits")
     with pytest.raises(InputError, match="memory backend reads CSV or Parquet"):
         open_source(db, "memory")
+
+
+def test_duckdb_connections_print_no_progress_bar(tmp_path: Path) -> None:
+    """DuckDB's progress bar goes to stdout (into `--json` output) for a long query.  Its
+    default differs between a plain process (on) and pytest's, so asked in a child."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "r.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS time, 1 AS event")
+    code = (
+        "import sys, duckdb\n"
+        "from netoutcomes.engine.backends import embedded_duckdb, open_source\n"
+        "q = \"SELECT current_setting('enable_progress_bar')\"\n"
+        "print('DEFAULT', duckdb.connect().execute(q).fetchone()[0])\n"
+        "file_con = open_source(sys.argv[1], table='t').table._find_backend().con\n"
+        "print('OURS', [c.execute(q).fetchone()[0] for c in (embedded_duckdb().con, file_con)])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True)
+    assert "DEFAULT True" in out.stdout, out.stdout + out.stderr  # the case this guards
+    assert "OURS [False, False]" in out.stdout, out.stdout + out.stderr

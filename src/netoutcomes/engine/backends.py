@@ -60,7 +60,14 @@ def embedded_duckdb() -> Any:
     # installed package's entry points first (~10 ms of `stats km`'s start-up).
     from ibis.backends.duckdb import Backend as DuckDBBackend
 
-    return DuckDBBackend().connect()
+    return _quiet(DuckDBBackend().connect())
+
+
+def _quiet(con: Any) -> Any:
+    """No progress bar: DuckDB prints it on stdout for a query over ~2 s, where it would
+    land in the middle of `--json` output."""
+    con.con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _duckdb_tables(con: Any) -> list[str]:
@@ -117,7 +124,7 @@ def open_source(
 
     if backend == "duckdb":
         if kind == "duckdb":
-            con = ibis.duckdb.connect(str(path), read_only=True)
+            con = _quiet(ibis.duckdb.connect(str(path), read_only=True))
             tables = _duckdb_tables(con)
             if table is None:
                 raise InputError(f"{path}: name the table to read (tables: {', '.join(tables)})")
