@@ -244,3 +244,25 @@ def test_known_products_left_out_of_the_step_equal_the_sums() -> None:
     a, b = (finish(s, [], {}, 5, events, fix) for s in (full, short))
     np.testing.assert_allclose(b.rxx_risk, a.rxx_risk, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(b.rxx_event, a.rxx_event, rtol=1e-13, atol=1e-13)
+
+
+def test_padded_number_and_event_cells_read_as_memory(engine: str, tmp_path: Path) -> None:
+    # Only padded cells are stripped in SQL (a CASE): numbers, events and missing
+    # values written with spaces, tabs and a form feed around them.
+    data = _frame(seed=7)
+    pads = ["", " ", "\t", "  ", "\x0c"]
+    rng = np.random.default_rng(2)
+
+    def pad(value: Any) -> str:
+        return f'"{pads[rng.integers(0, 5)]}{value}{pads[rng.integers(0, 5)]}"'
+
+    x = [pad(v) if i % 17 else pad("NA") for i, v in enumerate(data["x"])]
+    event = [pad("TRUE" if e else "F") if i % 3 else pad(e) for i, e in enumerate(data["status"])]
+    lines = ["stop,status,x"] + [f"{pad(t)},{e},{xi}" for t, e, xi in
+                                  zip(data["stop"], event, x, strict=True)]  # fmt: skip
+    path = tmp_path / "padded.csv"
+    path.write_text("\n".join(lines) + "\n")
+    spec = CoxSpec("stop", "status", (X,))
+    want = cox_on(path, spec, backend="memory")
+    assert want.n_dropped == 18 and want.fit.nevent > 100
+    assert_same_fit(cox_on(path, spec, backend=engine), want)  # type: ignore[arg-type]
