@@ -54,3 +54,19 @@ def test_r_timefix_interval_collapsing() -> None:
     np.testing.assert_array_equal(time, [1.0, 5.0])
     assert entry is not None
     np.testing.assert_array_equal(entry, [0.0, 1.0])
+
+
+def test_tied_time_cuts_at_exactly_the_tolerance() -> None:
+    # R's aeqSurv ties a gap *at* the tolerance (dy <= tolerance, on either scale).
+    # sqrt(eps) = 2^-26 exactly, so these gaps are exact in binary.
+    tol = 2.0**-26
+    cuts = tied_time_cuts(np.array([0.0, tol, 1.0]))  # absolute gap = tol
+    assert cuts is not None
+    np.testing.assert_array_equal(cuts, [0.0, 1.0])
+    # relative gap: grid 1024 -+ 2^-17, mean |time| 1024, gap 2^-16 = 1024 * tol
+    a, b = 1024.0 - 2.0**-17, 1024.0 + 2.0**-17
+    cuts = tied_time_cuts(np.array([b, a]))
+    assert cuts is not None
+    np.testing.assert_array_equal(cuts, [a])
+    # just above the tolerance on both scales: not tied
+    assert tied_time_cuts(np.array([a, np.nextafter(b, 2048.0)])) is None

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netoutcomes.survival.efron_kernel import sub_step_sums
+from netoutcomes.survival.cox_sums import CoxTimeSums
+from netoutcomes.survival.efron_kernel import sub_step_sums, time_terms_arrays
 
 
 def plain_sums(d: int, r_risk: float, r_event: float) -> tuple[list[float], list[float]]:
@@ -85,6 +86,53 @@ def test_degenerate_sums_give_what_the_formula_gives() -> None:
     assert np.isnan(got[0, 2])  # 1 - 2/3 * 1.6 < 0: log of a negative number
     d2 = [1.0 - k / 3 * 1.6 for k in range(3)]
     assert got[1, 2] == pytest.approx(sum(1 / v for v in d2), rel=1e-14)
+
+
+def test_one_sub_step_is_the_formula_exactly() -> None:
+    # One death (or Breslow): a single sub-step d2 = r_risk, so there is nothing to sum
+    # and nothing to round beyond the terms themselves: log r_risk, 1/r_risk,
+    # 1/r_risk^2 exactly (math.log; no detour through log(r) + log(r * (1/r))).
+    rng = np.random.default_rng(20261202)
+    r_risk = rng.uniform(0.5, 2.0, 2000)
+    r_event = r_risk * rng.uniform(0.0, 1.0, r_risk.size)
+    for n_event, breslow in ((np.ones(r_risk.size), False), (np.full(r_risk.size, 3.0), True)):
+        got = sub_step_sums(n_event, r_event, r_risk, breslow)
+        assert got[0].tolist() == [math.log(v) for v in r_risk]
+        inv = [1.0 / v for v in r_risk]
+        for j in (1, 2):
+            assert got[j].tolist() == inv
+        for j in (3, 4, 5):
+            assert got[j].tolist() == [v * v for v in inv]
+
+
+def test_zero_risk_sum_with_tied_deaths() -> None:
+    # Two tied deaths and a risk-set sum of 0 (zero weights): every sub-step has
+    # d2 = 0, so by the formula sum log d2 = -inf and every 1/d2 sum is inf; no
+    # factor d2 / r_risk (0/0) may turn it into nan.
+    n_event, r_risk, r_event = np.array([2.0]), np.array([0.0]), np.array([0.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = np.array(sub_step_sums(n_event, r_event, r_risk, False))
+    assert got[0, 0] == -np.inf
+    assert got[1:, 0].tolist() == [np.inf] * 5
+
+
+def test_overflowed_risk_sum_leaves_finite_columns_finite() -> None:
+    # One death with r = 1e308 and another row at risk with r = 1e308 (a coefficient
+    # running away on column 0): the risk sum overflows to inf while column 1 (x = 0)
+    # has finite sums 0.  As R's coxfit6 (a / d2 formed before a a' / d2^2), column 1's
+    # information is then 0 / inf - (0 / inf)^2 = 0, not nan.
+    sums = CoxTimeSums(
+        stratum=np.zeros(1, np.intp), time=np.ones(1), n_event=np.array([1.0]),
+        w_event=np.array([1.0]), wx_event=np.array([[710.0, 0.0]]), r_event=np.array([1e308]),
+        rx_event=np.array([[np.inf, 0.0]]), rxx_event=np.array([[[np.inf, 0.0], [0.0, 0.0]]]),
+        r_risk=np.array([1e308]) * 2, rx_risk=np.array([[np.inf, 0.0]]),
+        rxx_risk=np.array([[[np.inf, 0.0], [0.0, 0.0]]]),
+    )  # fmt: skip
+    assert sums.r_risk[0] == np.inf
+    with np.errstate(all="ignore"):
+        for breslow in (False, True):
+            information = time_terms_arrays(sums, breslow)[2]
+            assert information[0, 1, 1] == 0.0
 
 
 def test_no_times() -> None:

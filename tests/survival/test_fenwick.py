@@ -7,7 +7,10 @@ count); these are the two helpers they rely on for the order and the ranks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +69,85 @@ def test_code_lookup_equals_searchsorted(pool: list[float], seed: int) -> None:
         got = np.zeros(needles.size, np.int32)
         CodeLookup(distinct)(needles, got)
         assert got.tolist() == np.searchsorted(distinct, needles).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 30), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_sorted_within_is_a_per_group_sortedness_check(n: int, groups: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, n).astype(np.float64)
+    order = rng.permutation(n)
+    bounds = np.unique(np.concatenate([[0, n], rng.integers(0, n + 1, groups - 1)]))
+    for candidate in (
+        order,
+        order[np.lexsort((values[order], np.searchsorted(bounds, np.arange(n), "right")))],
+    ):
+        expected = all(
+            bool(np.all(np.diff(values[candidate[a:b]]) >= 0))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        )
+        assert fenwick.sorted_within(values, candidate, bounds) is expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([-2.0, 0.0, 1.0, 3.0, 4.0, 0.5, 9.0]), max_size=12))
+def test_codes_by_table_says_whether_every_value_was_looked_up(values: list[float]) -> None:
+    # Table over the integers -2..4 holding the codes of -2, 0, 1, 4 (3 is an empty
+    # entry); 0.5 (not an integer) and 9 (outside) are not in it either.
+    distinct = np.array([-2.0, 0.0, 1.0, 4.0])
+    table = np.full(7, -1, np.int32)
+    table[(distinct + 2).astype(np.int64)] = np.arange(4, dtype=np.int32)
+    x = np.array(values, dtype=np.float64)
+    out = np.full(x.size, -9, np.int32)
+    found = fenwick.codes_by_table(x, table, -2.0, out)
+    assert found is bool(np.all(np.isin(x, distinct)))
+    if found:
+        assert out.tolist() == np.searchsorted(distinct, x).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 30), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_gather_sorted_gathers_and_checks_the_time_order(n: int, groups: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    time = rng.integers(0, 5, n).astype(np.float64)
+    rank = rng.integers(0, 9, n).astype(np.int32)
+    event = rng.uniform(size=n) < 0.5
+    bounds = np.unique(np.concatenate([[0, n], rng.integers(0, n + 1, groups - 1)]))
+    permuted = rng.permutation(n)
+    by_time = np.argsort(time, kind="stable")
+    for order in (permuted, by_time):
+        got_time, got_rank, got_event, in_order = fenwick.gather_sorted(
+            order, bounds, time, rank, event
+        )
+        assert got_time.tolist() == time[order].tolist()
+        assert got_rank.tolist() == rank[order].tolist()
+        assert got_event.tolist() == event[order].tolist()
+        expected = all(
+            bool(np.all(np.diff(time[order[a:b]]) >= 0))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        )
+        assert in_order is expected
+
+
+def test_influence_squares_is_the_exactly_rounded_sum() -> None:
+    # dfbeta = w (a / npair - somers b / npair): 1e8 then ones.  A plain running sum of
+    # the squares loses every 1 against 1e16; the compensated sum must keep them
+    # (math.fsum: exactly rounded).  With clusters the dfbeta are summed per cluster.
+    a = np.array([1e8, 1.0, 1.0, 1.0, 1.0, 3.0])
+    b = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 4.0])
+    weight = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.5])
+    dfbeta = [w * (x / 2.0 - 0.25 * y / 2.0) for w, x, y in zip(weight, a, b, strict=True)]
+    no_cluster = np.zeros(0, np.int64)
+    got = fenwick.influence_squares(a, b, weight, 2.0, 0.25, no_cluster, 1)
+    assert got == math.fsum(d * d for d in dfbeta)
+    # small squares first, then a large one (the other branch of the compensation):
+    # 0.25 + 0.25 + 2^52 is a tie, rounded to 2^52; losing the 0.5 the wrong way
+    # would give 2^52 - 0.5, which is a double
+    small_first = np.array([0.5, 0.5, 2.0**26])
+    ones, zeros = np.ones(3), np.zeros(3)
+    got = fenwick.influence_squares(small_first, zeros, ones, 1.0, 0.0, no_cluster, 1)
+    assert got == math.fsum(v * v for v in small_first) == 2.0**52
+    cluster = np.array([1, 0, 0, 2, 2, 0])
+    sums = [math.fsum(d for d, c in zip(dfbeta, cluster, strict=True) if c == k) for k in range(3)]
+    got = fenwick.influence_squares(a, b, weight, 2.0, 0.25, cluster, 3)
+    assert got == pytest.approx(math.fsum(s * s for s in sums), rel=1e-15)
