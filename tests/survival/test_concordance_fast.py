@@ -96,6 +96,21 @@ def test_ranked_by_sorting_when_the_scores_are_many(monkeypatch: pytest.MonkeyPa
     assert_same(concordance(*args), reference_concordance(*args))
 
 
+@settings(max_examples=60, deadline=None)
+@given(survival_rows())
+def test_strata_labels_of_any_kind(rows: dict[str, np.ndarray | None]) -> None:
+    # The strata are labels: large, negative, fractional or text labels of the same
+    # grouping give the reference's counts for the small codes 0..k-1.
+    codes = rows["strata"]
+    if codes is None:
+        codes = np.zeros(rows["time"].size, np.int64)
+    base = {**rows, "strata": codes}
+    want = reference_concordance(**base)
+    relabelled = (codes * 1000 + 7, -codes - 1, codes + 0.5, np.array([f"s{c}" for c in codes]))
+    for labels in relabelled:
+        assert_same(concordance(**{**rows, "strata": labels}), want)
+
+
 def test_no_events_and_single_row() -> None:
     time = np.array([1.0, 2.0])
     none = concordance(time, np.array([False, False]), np.array([0.0, 1.0]))

@@ -151,3 +151,9 @@ def test_influence_squares_is_the_exactly_rounded_sum() -> None:
     sums = [math.fsum(d for d, c in zip(dfbeta, cluster, strict=True) if c == k) for k in range(3)]
     got = fenwick.influence_squares(a, b, weight, 2.0, 0.25, cluster, 3)
     assert got == pytest.approx(math.fsum(s * s for s in sums), rel=1e-15)
+
+
+def test_code_lookup_without_distinct_values() -> None:
+    out = np.zeros(0, np.int32)
+    CodeLookup(np.zeros(0))(np.zeros(0), out)
+    assert out.size == 0

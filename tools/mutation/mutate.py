@@ -64,6 +64,7 @@ COX_TESTS = [
 ]
 CONCORDANCE_TESTS = [
     T + "test_concordance_fast.py",
+    T + "test_fenwick.py",  # also CodeLookup (concordance.py)
     "tests/engine/test_concordance_se_pairs.py",
     T + "test_cox_reference.py",
     T + "test_cox_extra.py",
