@@ -66,7 +66,6 @@ def _one_time(  # pragma: no cover - compiled; tested through sub_step_sums
         inv2 = inv * inv
         return np.log(d2), inv, inv, inv2, inv2, inv2
     normalised = risk > 0.0 and risk < np.inf
-    inv_risk = 1.0 / risk if normalised else 0.0
     s_log = s_inv = s_g_inv = s_inv2 = s_g_inv2 = s_gg_inv2 = 0.0
     product = 1.0
     for start in range(0, steps, _BLOCK):
@@ -84,7 +83,9 @@ def _one_time(  # pragma: no cover - compiled; tested through sub_step_sums
             b_g_inv2 += g_inv2
             b_gg_inv2 += g_inv2 * g
             if normalised:
-                factor = d2 * inv_risk
+                # d2 / risk, not d2 * (1 / risk): the first sub-step's factor is then
+                # exactly 1 (r * (1/r) is often 1 - 2**-53, 2e-16 of error in the log sum).
+                factor = d2 / risk
                 if factor >= _FACTOR_MIN:
                     product *= factor
                     if product < _FLUSH_BELOW:
