@@ -345,10 +345,15 @@ def run_r(csv: Path) -> dict[str, Any] | None:
 def probe(kind: str, parquet: str) -> None:
     """Child process: run KM (or only the imports and open, for the baseline); print max RSS."""
     from netoutcomes.engine.analysis import grouped_tables_on
+    from netoutcomes.engine.backends import open_source
     from netoutcomes.survival.curves import km_by_group
 
     if kind == "km":
         km_by_group(grouped_tables_on(parquet, "time", "event", by="group").tables)
+    else:
+        # The engine's imports are deferred to first use (CLI start-up), so the baseline
+        # opens the file on DuckDB through Ibis: what KM has loaded before it counts.
+        open_source(parquet).table.count().execute()
     # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child
     # of a big parent would report the parent's peak.  VmHWM belongs to this image.
     status = Path("/proc/self/status").read_text().splitlines()
