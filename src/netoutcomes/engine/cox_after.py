@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+# Rows per batch of the concordance's pull (and per query on Spark: see _chunked).
+PULL_ROWS = 1 << 20
+
+
 def _codes(result: pa.Table, strata: list[str], codes: StratumCodes) -> np.ndarray:
     if not strata:
         return np.zeros(result.num_rows, dtype=np.int64)
@@ -238,7 +242,7 @@ def _pull_for_concordance(
     start = 0
     # A plain projection: grouping on the (nearly unique) risk score costs a hash
     # aggregate over as many keys as rows and saves nothing with a continuous covariate.
-    for batch in _batches(rows.select(*keys, lp), 1 << 20):
+    for batch in _batches(rows.select(*keys, lp), PULL_ROWS, n, "__lp"):
         part = slice(start, start + batch.num_rows)
         got = pa.Table.from_batches([batch])
         _fixed_into(fix, lookup, column(got, T), out["time"][part], exit_code[part])
@@ -263,14 +267,31 @@ def _pull_for_concordance(
     return out
 
 
-def _batches(query: ir.Table, size: int) -> Any:
+def _batches(query: ir.Table, size: int, n_rows: int, chunk_by: str) -> Any:
     """The query's result as a stream of Arrow record batches."""
     backend = query.get_backend()
     if backend.name == "duckdb":
         # Ibis 12's to_pyarrow_batches asks the DuckDB cursor for fetch_record_batch,
         # which DuckDB 2.0 removed; the relation's own reader streams the same batches.
         return backend.con.sql(backend.compile(query)).to_arrow_reader(size)
-    return query.to_pyarrow_batches(chunk_size=size)
+    return _chunked(query, size, n_rows, chunk_by)
+
+
+def _chunked(query: ir.Table, size: int, n_rows: int, chunk_by: str) -> Any:
+    """Ibis's to_pyarrow_batches on Spark collects the whole result in one go (a
+    task holding every row: the 1 GiB default JVM heap ran out at 1e7 rows), so the
+    rows come in ``ceil(n / size)`` queries, each the rows whose hash of ``chunk_by``
+    falls in its chunk: the JVM holds one chunk at a time.  Every row is in exactly
+    one chunk (the hash of a row's values is the same in every query)."""
+    chunks = max(1, -(-n_rows // size))
+    if chunks == 1:
+        yield from query.to_pyarrow_batches(chunk_size=size)
+        return
+    bucket = query[chunk_by].hash().cast("int64") % chunks  # in (-chunks, chunks): no overflow
+    for k in range(chunks):
+        # A negative remainder r belongs to chunk r + chunks.
+        part = query.filter((bucket == k) | (bucket == k - chunks))
+        yield from part.to_pyarrow().to_batches(max_chunksize=size)
 
 
 def _fixed_into(

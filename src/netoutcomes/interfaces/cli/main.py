@@ -161,6 +161,21 @@ def main() -> None:
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        # A failed Spark job (py4j/pyspark errors: out of memory, the JVM gone) gets one
+        # line, not a Java stack trace; anything else is a bug and keeps its traceback.
+        if type(exc).__module__.split(".")[0] not in ("py4j", "pyspark"):
+            raise
+        typer.echo(f"error: the Spark job failed: {_first_line(exc)}", err=True)
+        sys.exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    try:
+        text = str(exc).strip()
+    except Exception:  # py4j's str() can itself fail once the JVM is gone
+        text = ""
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def command_modules() -> dict[str, str]:
