@@ -54,6 +54,7 @@ FROZEN = T + "test_frozen_results.py"  # run first for every module: results sta
 # at the first failure.
 COX_TESTS = [
     T + "test_cox_edges_reference.py",
+    T + "test_cox_pvalues.py",  # the global tests' p and fit$iter against R
     T + "test_cox_time_terms.py",
     T + "test_cox_design.py",
     T + "test_cox_extra.py",
