@@ -135,7 +135,6 @@ class _CurveFromStart:
 
     time: FloatArray
     n_risk: FloatArray
-    n_event: FloatArray
     surv: FloatArray
     std_err_cumhaz: FloatArray
     lower: FloatArray
@@ -152,9 +151,7 @@ def start_time(km: KaplanMeier) -> float:
 def _from_start(km: KaplanMeier) -> _CurveFromStart:
     t0 = start_time(km)
     if km.time.size and km.time[0] == t0:
-        return _CurveFromStart(
-            km.time, km.n_risk, km.n_event, km.surv, km.std_err_cumhaz, km.lower, km.upper
-        )
+        return _CurveFromStart(km.time, km.n_risk, km.surv, km.std_err_cumhaz, km.lower, km.upper)
 
     def prepend(x: FloatArray, value: float) -> FloatArray:
         return np.concatenate([[value], x])
@@ -163,7 +160,6 @@ def _from_start(km: KaplanMeier) -> _CurveFromStart:
     return _CurveFromStart(
         prepend(km.time, t0),
         prepend(km.n_risk, first_risk),
-        prepend(km.n_event, 0.0),
         prepend(km.surv, 1.0),
         prepend(km.std_err_cumhaz, 0.0),
         prepend(km.lower, 1.0),
@@ -272,9 +268,9 @@ def _find_quantile(x: FloatArray, failure: FloatArray, p: float, smallest: float
 
     def first_reaching(shifted: FloatArray) -> int | None:
         # approx(shifted, index, p, method="constant", f=1): the first index whose value >= p,
-        # NA outside the range of the (non-NA) values.
+        # NA outside the range of the (non-NA) values (never empty: y[0] is the origin's 0).
         s, i = shifted[valid], idx[valid]
-        if s.size == 0 or p < s.min() or p > s.max():
+        if p < s.min() or p > s.max():
             return None
         return int(i[np.flatnonzero(s >= p)[0]])
 
@@ -283,7 +279,8 @@ def _find_quantile(x: FloatArray, failure: FloatArray, p: float, smallest: float
     # R sets p = 0 to the first time, then overrides it with the end-of-curve rule:
     # a curve whose last distinct value is p gives the midpoint with the last time
     # (NA where p is not reached within the tolerance, e.g. p = 0 on a flat upper curve).
-    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOLERANCE:
+    # A NaN last value never takes it: abs(p - NaN) < tol is False.
+    if abs(p - y[-1]) < _TOLERANCE:
         return float((x[i1] + xmax) / 2.0) if i1 is not None else float("nan")
     if p == 0:
         return float(x[0])
@@ -353,18 +350,15 @@ def restricted_mean(km: KaplanMeier, tau: float) -> RestrictedMean:
             0.0,
             km.n_event / (km.n_risk * (km.n_risk - km.n_event)),
         )
-    if keep.any():
-        last = np.flatnonzero(keep)[-1]
-        times = np.concatenate([km.time[keep], [tau]])
-        surv = np.concatenate([km.surv[keep], [km.surv[last]]])
-        hh_used = np.concatenate([hh[keep], [0.0]])
-    else:
-        times, surv, hh_used = np.array([tau]), np.array([1.0]), np.array([0.0])
+    # the curve's times up to tau, then tau: rectangle i spans (t_{i-1}, t_i] at the S of
+    # t_{i-1} (1 before the first time); the S at tau itself multiplies nothing
+    times = np.concatenate([km.time[keep], [tau]])
     widths = np.diff(np.concatenate([[t0], times]))
-    rectangles = widths * np.concatenate([[1.0], surv[:-1]])
+    rectangles = widths * np.concatenate([[1.0], km.surv[keep]])
     # area after each time i (from t_i to tau): sum of rectangles j > i
     area_after = np.cumsum(rectangles[::-1])[::-1] - rectangles
-    variance = float(np.sum(area_after[:-1] ** 2 * hh_used[:-1]))
+    # one variance term per curve time up to tau (none for tau itself)
+    variance = float(np.sum(area_after[:-1] ** 2 * hh[keep]))
     return RestrictedMean(
         rmst=float(rectangles.sum() + t0), se=float(np.sqrt(variance)), tau=float(tau)
     )

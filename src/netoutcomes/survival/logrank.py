@@ -53,8 +53,10 @@ def _at_times(table: CountTable, grid: FloatArray) -> tuple[FloatArray, FloatArr
     entries_from = np.concatenate([np.cumsum(table.n_enter[::-1])[::-1], [0.0]])
     i = np.searchsorted(table.time, grid, side="left")
     n_risk = exits_from[i] - entries_from[i]
-    hit = (i < table.time.size) & (table.time[np.minimum(i, table.time.size - 1)] == grid)
-    n_event = np.where(hit, table.n_event[np.minimum(i, table.time.size - 1)], 0.0)
+    # i == size (grid after the group's last time) reads the last time, which is < grid
+    last = np.minimum(i, table.time.size - 1)
+    hit = table.time[last] == grid
+    n_event = np.where(hit, table.n_event[last], 0.0)
     return n_risk, n_event
 
 
