@@ -6,11 +6,14 @@ delayed entry and Fleming-Harrington with q != 0."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from edge_reference import REF, assert_r, r_values
 
-from netoutcomes.survival.counts import count_table
+from netoutcomes.survival.counts import CountTable, count_table
 from netoutcomes.survival.groups import grouped_count_tables
 from netoutcomes.survival.km import (
     kaplan_meier,
@@ -328,3 +331,53 @@ def test_format_level_as_r_prints_a_value() -> None:
 
     # R: as.character(c(3L, 2.5, 3e9)) and a text level as is
     assert [format_level(v) for v in (3.0, 2.5, 3e9, "a b")] == ["3", "2.5", "3e+09", "a b"]
+
+
+# ---- weighted curves at the edges of floating point (tests/fixtures/r/mutation_gaps_km.R) --
+
+GAPS = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "r" / "mutation_gaps_km.json").read_text()
+)
+GAP_CONF = {"log": "log", "loglog": "log-log"}
+
+
+def _gap_table(case: dict) -> CountTable:
+    entry = None if case["entry"] is None else np.array(case["entry"], float)
+    return count_table(
+        np.array(case["time"], float),
+        np.array(case["status"], float) > 0,
+        entry,
+        np.array(case["weights"], float),
+    )
+
+
+@pytest.mark.parametrize(
+    ("block", "conf"),
+    [
+        ("s_one_with_se", "loglog"),
+        ("s_one_with_se", "log"),
+        ("zero_at_risk_censoring", "log"),
+        ("zero_at_risk_censoring", "loglog"),
+        ("s_underflows_to_zero", "loglog"),
+        ("s_underflows_to_zero", "log"),
+    ],
+)
+def test_weighted_curve_at_floating_point_edges_matches_r(block: str, conf: str) -> None:
+    # S exactly 1 with a positive SE (an event weight lost in 1 - d/n): log-log limits NA;
+    # a censoring whose number at risk rounds to exactly 0: no hazard, no Greenwood term;
+    # S underflowing to exactly 0 with a finite SE: limits NA (R's survfit_confint).
+    ref = GAPS[block][conf]
+    km = kaplan_meier(_gap_table(GAPS[block]), GAP_CONF[conf])
+    for ours, key in [
+        (km.time, "time"),
+        (km.n_event, "n_event"),
+        (km.surv, "surv"),
+        (km.std_err_cumhaz, "std_err"),
+        (km.lower, "lower"),
+        (km.upper, "upper"),
+        (km.cumhaz, "cumhaz"),
+        (km.std_chaz, "std_chaz"),
+    ]:
+        assert_r(ours, ref[key], f"{block} {conf} {key}")
+    # n at risk: R's counts add in another order (e.g. 1e-12 + 1e-25 + 1e-38 as 1.0000000000001e-12)
+    assert_r(km.n_risk, ref["n_risk"], f"{block} {conf} n_risk", rtol=1e-9)

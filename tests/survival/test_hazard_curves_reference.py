@@ -4,6 +4,9 @@ intervals, quantiles with their intervals, RMST and median, and summary(times=).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from edge_reference import REF, assert_r
@@ -147,3 +150,30 @@ def test_bad_types_and_weighted_ties_are_refused() -> None:
         cumulative_hazard(weighted, "fleming-harrington")
     # Nelson-Aalen takes weights: 0.5 / 2.5 then 2 / 2
     np.testing.assert_allclose(cumulative_hazard(weighted).cumhaz, [0.2, 1.2])
+
+
+def test_censoring_with_zero_at_risk_adds_no_hazard_as_r() -> None:
+    # Delayed entry: a censoring of weight 1e-20 at time 1 whose number at risk rounds to
+    # exactly 0 ((1e-20 + 1 + 1) - 2 entries after it).  R (n.risk 0) adds no hazard and no
+    # variance there, and the curve goes on (tests/fixtures/r/mutation_gaps_km.R).
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "r" / "mutation_gaps_km.json"
+    case = json.loads(path.read_text())["zero_at_risk_censoring"]
+    table = count_table(
+        np.array(case["time"], float),
+        np.array(case["status"], float) > 0,
+        np.array(case["entry"], float),
+        np.array(case["weights"], float),
+    )
+    ref = case["exp_na"]
+    hazard = cumulative_hazard(table, "nelson-aalen")
+    assert_r(hazard.n_risk, ref["n_risk"], "n_risk")
+    assert_r(hazard.cumhaz, ref["cumhaz"], "cumhaz")
+    assert_r(hazard.std_err, ref["std_chaz"], "std_chaz")
+    curve = survival_curve(table, "exp-hazard", "nelson-aalen")
+    for ours, key in [
+        (curve.surv, "surv"),
+        (curve.std_err_cumhaz, "std_err"),
+        (curve.lower, "lower"),
+        (curve.upper, "upper"),
+    ]:
+        assert_r(ours, ref[key], key)

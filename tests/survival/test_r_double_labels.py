@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from netoutcomes.survival.groups import r_double_text
+import numpy as np
+
+from netoutcomes.survival.groups import level_labels, r_double_text
 
 REFERENCE = Path(__file__).parent.parent / "fixtures" / "more" / "r" / "double_labels.json"
 
@@ -20,3 +22,22 @@ def test_doubles_print_as_r_prints_them() -> None:
         if r_double_text(float(text)) != r
     ]
     assert not wrong, wrong[:5]
+
+
+def test_without_a_column_every_row_is_in_the_one_group_all() -> None:
+    # module docstring of survival.groups: without a grouping column the one label is "all"
+    labels, codes = level_labels(None, np.array([3.0, 1.0, 2.0]))
+    assert labels == ["all"]
+    assert codes.tolist() == [0, 0, 0]
+    labels, codes = level_labels(None, None)  # no rows given: no row codes
+    assert labels == ["all"]
+    assert codes.size == 0
+
+
+def test_an_infinite_group_value_is_the_last_level_as_r() -> None:
+    # R: levels(factor(c(1, Inf, 1, -Inf))) is "-Inf" "1" "Inf"; the rows' codes follow.
+    # (R's label text is "Inf" where ours is "inf": a known difference, not asserted here.)
+    labels, codes = level_labels("x", np.array([1.0, np.inf, 1.0, -np.inf]))
+    assert len(labels) == 3
+    assert labels[1] == "x=1"
+    assert codes.tolist() == [1, 2, 1, 0]
