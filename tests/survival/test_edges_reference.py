@@ -381,3 +381,20 @@ def test_weighted_curve_at_floating_point_edges_matches_r(block: str, conf: str)
         assert_r(ours, ref[key], f"{block} {conf} {key}")
     # n at risk: R's counts add in another order (e.g. 1e-12 + 1e-25 + 1e-38 as 1.0000000000001e-12)
     assert_r(km.n_risk, ref["n_risk"], f"{block} {conf} n_risk", rtol=1e-9)
+
+
+def test_rmst_variance_term_at_tau_counts_as_r() -> None:
+    # A curve time equal to tau adds its variance term times an area-after of 0: with a
+    # Greenwood term that overflows (n (n - d) underflows: weights 1e-170) that is NaN in
+    # R's survmean, from tau = 2 (the time) on; before it the SE is 0.
+    ref = GAPS["rmean_overflowing_term"]
+    table = count_table(
+        np.array(ref["time"], float),
+        np.array(ref["status"], float) > 0,
+        weights=np.array(ref["weights"], float),
+    )
+    with np.errstate(all="ignore"):
+        km = kaplan_meier(table)
+        got = [restricted_mean(km, tau) for tau in ref["tau"]]
+    assert_r([r.rmst for r in got], ref["rmean"], "rmean")
+    assert_r([r.se for r in got], ref["se"], "se(rmean)")
