@@ -13,6 +13,8 @@ one seeded case with arbitrary float weights is checked to 1e-12 relative.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from concordance_reference import concordance as reference_concordance
@@ -20,7 +22,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netoutcomes.survival import concordance as concordance_module
-from netoutcomes.survival.concordance import Concordance, concordance
+from netoutcomes.survival import fenwick
+from netoutcomes.survival.concordance import (
+    CodeLookup,
+    Concordance,
+    SortedRows,
+    TimeCodes,
+    concordance,
+    count_pairs,
+    sort_rows,
+)
 
 FIELDS = ("concordant", "discordant", "tied_x", "tied_y")
 
@@ -61,6 +72,215 @@ def survival_rows(draw: st.DrawFn) -> dict[str, np.ndarray | None]:
         "strata": strata,
         "weights": weights,
     }
+
+
+# The choices below (how to rank, which tree, which integer type, whether to use a
+# table or the values as codes) give the same counts either way; what each one
+# promises is memory or passes, written in concordance.py.  These pin that promise.
+
+
+def _sorted_rows(n_rows: int, n_ranks: int, weighted: bool) -> SortedRows:
+    # Only the fields new_tree and sum_type read are real: the number of rows (a
+    # broadcast array: no memory), the ranks' count and the weights' type.
+    return SortedRows(
+        bounds=np.array([0, n_rows]),
+        time=np.broadcast_to(np.float64(0.0), (n_rows,)),
+        event=np.zeros(0, bool),
+        rank=np.zeros(0, np.int32),
+        n_ranks=n_ranks,
+        weight=np.ones(1, np.float64 if weighted else np.int8),
+        entry=np.zeros(0),
+        entry_order=np.zeros(0, np.int32),
+        cluster=np.zeros(0, np.int64),
+        n_clusters=0,
+    )
+
+
+@pytest.mark.parametrize(("weighted", "itemsize"), [(False, 4), (True, 8)])
+def test_tree_is_plain_up_to_2_mib_then_over_blocks_of_16_ranks(
+    weighted: bool, itemsize: int
+) -> None:
+    plain_most = 2**21 // itemsize  # ranks whose tree holds 2 MiB
+    for n_ranks in (1, plain_most - 1, plain_most):
+        tree, point = _sorted_rows(10, n_ranks, weighted).new_tree()
+        assert tree.dtype.itemsize == point.dtype.itemsize == itemsize
+        assert (tree.size, point.size) == (n_ranks + 1, n_ranks)
+        assert fenwick._block_shift(tree, point) == 0  # one node per rank
+    for n_ranks in (plain_most + 1, plain_most + 15, plain_most + 16):
+        tree, point = _sorted_rows(10, n_ranks, weighted).new_tree()
+        assert point.size == n_ranks
+        blocks = -(-n_ranks // 16)
+        assert tree.size == blocks + 1  # tree[0] and one node per block of 16 ranks
+        assert tree.dtype.itemsize == itemsize
+        # the kernels read this tree as blocks of 16 ranks (a power of two)
+        assert fenwick._block_shift(tree, point) == 4
+        assert not tree.any() and not point.any()
+
+
+def test_counts_are_int32_below_2_30_rows() -> None:
+    # Without weights a row's sums (partners as event and as comparator) stay below
+    # twice the rows: int32 up to 2**30 rows, then int64.  With weights float64.
+    assert _sorted_rows(2**30 - 1, 5, False).sum_type is np.int32
+    assert _sorted_rows(2**30, 5, False).sum_type is np.int64
+    assert _sorted_rows(3, 5, True).sum_type is np.float64
+    tree, point = _sorted_rows(2**30, 5, False).new_tree()
+    assert tree.dtype == point.dtype == np.int64
+
+
+def test_positions_are_int32_below_2_31_minus_1_rows() -> None:
+    assert concordance_module.position_type(2**31 - 2) is np.int32
+    assert concordance_module.position_type(2**31 - 1) is np.int64
+    rows = sort_rows(np.array([2.0, 1.0]), np.array([True, True]), np.zeros(2), np.zeros(2))
+    assert rows.entry_order.dtype == np.int32
+
+
+class _Calls:
+    """A stand-in that records the calls of a function and passes them on."""
+
+    def __init__(self, function: Any) -> None:
+        self.function, self.calls = function, []
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls.append(args)
+        return self.function(*args)
+
+
+def test_scores_ranked_through_the_hash_table_bounded_to_25_mb(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashed = _Calls(fenwick.dense_ranks_hashed)
+    by_sorting = _Calls(fenwick.dense_ranks)
+    monkeypatch.setattr(fenwick, "dense_ranks_hashed", hashed)
+    monkeypatch.setattr(fenwick, "dense_ranks", by_sorting)
+    # Few distinct scores (and no rows at all): the hash table, no sort.
+    for n in (0, 1, 50):
+        score = np.arange(n) % 3 * 0.5
+        rows = sort_rows(np.ones(n), np.ones(n, bool), score)
+        assert rows.n_ranks == min(n, 3)
+        assert hashed.calls[-1][2] == n  # a table for at most n distinct values
+    assert by_sorting.calls == []
+    # The table of 2**20 + 3 rows: sized for at most 2**20 distinct values, its
+    # slots (the power of two from twice that, int32 id and uint64 bits each) ~25 MB.
+    n = 2**20 + 3
+    rows = sort_rows(np.ones(n), np.ones(n, bool), np.arange(n) % 2 * 1.0)
+    assert rows.n_ranks == 2 and by_sorting.calls == []
+    most = hashed.calls[-1][2]
+    slots = 1 << max(1, (2 * most - 1).bit_length())
+    assert most == 2**20 and slots * (4 + 8) <= 25.2e6
+    # More distinct values than the table takes: ranked by sorting.
+    monkeypatch.setattr(concordance_module, "HASHED_RANKS", 4)
+    rows = sort_rows(np.ones(6), np.ones(6, bool), np.arange(6.0))
+    assert rows.n_ranks == 6 and len(by_sorting.calls) == 1
+
+
+def test_code_lookup_table_only_within_its_span() -> None:
+    # A table when the distinct integers span less than 4 k + 2**16 (k values).
+    low = 1000.0
+    for k in (2, 3):
+        limit = 4 * k + 2**16
+        inside = np.append(low + np.arange(k - 1), low + limit - 1)
+        lookup = CodeLookup(inside)
+        assert lookup.table is not None and lookup.table.size == limit
+        out = np.zeros(k, np.int32)
+        lookup(inside[::-1].copy(), out)
+        assert out.tolist() == list(range(k))[::-1]
+        assert CodeLookup(np.append(low + np.arange(k - 1), low + limit)).table is None
+    single = CodeLookup(np.array([low]))
+    assert single.table is not None and single.table.tolist() == [0]
+    assert CodeLookup(np.array([1000.0, 1000.5])).table is None  # not integers
+    assert CodeLookup(np.array([-3.0, 5.0])).table is not None
+
+
+def test_small_integer_labels_used_as_codes_without_a_copy() -> None:
+    small_codes = concordance_module._small_codes
+    for values in (np.array([0]), np.array([0, 6, 6]), np.array([3, 1, 1]), np.array([0, 1])):
+        codes, k = small_codes(values, values.size)
+        assert np.shares_memory(codes, values) and k == values.max() + 1
+    # Beyond 2 n, negative or not integers: recoded 0..k-1 (np.unique's order).
+    for values in (np.array([0, 7, 7]), np.array([-1, 2, 2]), np.array([0.0, 2.0, 2.0])):
+        codes, k = small_codes(values, values.size)
+        assert codes.tolist() == [0, 1, 1] and k == 2
+        assert codes.dtype.kind == "i"
+    codes, k = small_codes(np.zeros(0, np.int64), 0)
+    assert codes.size == 0 and k == 0
+    empty = concordance(np.zeros(0), np.zeros(0, bool), np.zeros(0), None, np.zeros(0, np.int64))
+    assert (empty.concordant, empty.discordant, empty.tied_x, empty.tied_y) == (0, 0, 0, 0)
+
+
+def test_sorted_rows_fields_without_entry_or_clusters() -> None:
+    time, event, score = np.array([3.0, 1.0, 2.0]), np.array([True, True, False]), np.zeros(3)
+    rows = sort_rows(time, event, score)
+    assert rows.time.tolist() == [1.0, 2.0, 3.0]
+    assert (rows.entry.size, rows.entry_order.size, rows.cluster.size, rows.n_clusters) == (
+        0, 0, 0, 0,
+    )  # fmt: skip
+    clustered = sort_rows(time, event, score, cluster=np.array([9, 5, 9]))
+    assert clustered.cluster.tolist() == [0, 1, 1] and clustered.n_clusters == 2
+    # count_pairs: the per-row sums only when asked for, as a (2, n) array
+    assert count_pairs(rows)[1].shape == (2, 0)
+    assert count_pairs(rows, per_row=True)[1].shape == (2, 3)
+
+
+def test_each_order_made_once_when_the_codes_are_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ordered by counting on the time codes (exit, then entry) when they are in the
+    # times' order: one pass each; out of order, caught and sorted instead.  One
+    # stratum: no counting pass over the strata.
+    time = np.array([3.0, 1.0, 2.0, 2.0, 5.0])
+    entry = np.array([0.0, 0.5, 1.0, 0.0, 2.0])
+    event = np.array([True, True, False, True, True])
+    distinct, code = np.unique(np.concatenate([time, entry]), return_inverse=True)
+    orders = _Calls(concordance_module._time_order)
+    counted = _Calls(fenwick.stable_order_by_code)
+    monkeypatch.setattr(concordance_module, "_time_order", orders)
+    monkeypatch.setattr(fenwick, "stable_order_by_code", counted)
+    want = reference_concordance(time, event, -time, entry)
+
+    def run(codes: TimeCodes | None, strata: np.ndarray | None = None) -> list[bool]:
+        orders.calls.clear()
+        counted.calls.clear()
+        assert_same(concordance_module.count_pairs(
+            sort_rows(time, event, -time, entry, strata, time_codes=codes))[0], want)  # fmt: skip
+        return [call[1] is not None for call in orders.calls]
+
+    assert run(TimeCodes(code[:5], code[5:], distinct.size)) == [True, True]
+    assert len(counted.calls) == 2
+    assert run(TimeCodes(code[:5], None, distinct.size)) == [True, False]
+    backwards = distinct.size - 1 - code  # valid codes, out of the times' order
+    assert run(TimeCodes(backwards[:5], backwards[5:], distinct.size)) == [True, False, True, False]
+    assert run(None) == [False, False]
+    assert counted.calls == []
+    assert run(None, np.zeros(5, np.int64)) == [False, False]
+    assert len(counted.calls) == 1  # the strata of the exit order (a single one)
+
+
+def test_no_events_and_single_row() -> None:
+    time = np.array([1.0, 2.0])
+    none = concordance(time, np.array([False, False]), np.array([0.0, 1.0]))
+    assert (none.concordant, none.discordant, none.tied_x, none.tied_y) == (0, 0, 0, 0)
+    assert np.isnan(none.concordance)
+    one = concordance(np.array([1.0]), np.array([True]), np.array([0.3]))
+    assert (one.concordant, one.discordant, one.tied_x, one.tied_y) == (0, 0, 0, 0)
+
+
+def test_worked_example_by_hand() -> None:
+    # Times 1 (event, x=2), 2 (event, x=1), 2 (censored, x=3), 3 (event, x=1).
+    # t=1: the event (x=2) vs rows at 2, 2, 3 with x 1, 3, 1: concordant 2, discordant 1.
+    # t=2: the event (x=1) vs the censored row at 2 (x=3): discordant; vs row at 3 (x=1): tie.
+    # t=3: nobody else at risk.
+    result = concordance(
+        np.array([1.0, 2.0, 2.0, 3.0]),
+        np.array([True, True, False, True]),
+        np.array([2.0, 1.0, 3.0, 1.0]),
+    )
+    assert (result.concordant, result.discordant, result.tied_x, result.tied_y) == (2, 2, 1, 0)
+    assert result.concordance == pytest.approx(2.5 / 5)
+
+
+def test_entry_not_before_exit_is_rejected() -> None:
+    with pytest.raises(ValueError, match="entry < time"):
+        concordance(np.array([1.0, 2.0]), np.array([True, True]), np.zeros(2), np.array([0.0, 2.0]))
 
 
 @settings(max_examples=300, deadline=None)
@@ -109,31 +329,3 @@ def test_strata_labels_of_any_kind(rows: dict[str, np.ndarray | None]) -> None:
     relabelled = (codes * 1000 + 7, -codes - 1, codes + 0.5, np.array([f"s{c}" for c in codes]))
     for labels in relabelled:
         assert_same(concordance(**{**rows, "strata": labels}), want)
-
-
-def test_no_events_and_single_row() -> None:
-    time = np.array([1.0, 2.0])
-    none = concordance(time, np.array([False, False]), np.array([0.0, 1.0]))
-    assert (none.concordant, none.discordant, none.tied_x, none.tied_y) == (0, 0, 0, 0)
-    assert np.isnan(none.concordance)
-    one = concordance(np.array([1.0]), np.array([True]), np.array([0.3]))
-    assert (one.concordant, one.discordant, one.tied_x, one.tied_y) == (0, 0, 0, 0)
-
-
-def test_worked_example_by_hand() -> None:
-    # Times 1 (event, x=2), 2 (event, x=1), 2 (censored, x=3), 3 (event, x=1).
-    # t=1: the event (x=2) vs rows at 2, 2, 3 with x 1, 3, 1: concordant 2, discordant 1.
-    # t=2: the event (x=1) vs the censored row at 2 (x=3): discordant; vs row at 3 (x=1): tie.
-    # t=3: nobody else at risk.
-    result = concordance(
-        np.array([1.0, 2.0, 2.0, 3.0]),
-        np.array([True, True, False, True]),
-        np.array([2.0, 1.0, 3.0, 1.0]),
-    )
-    assert (result.concordant, result.discordant, result.tied_x, result.tied_y) == (2, 2, 1, 0)
-    assert result.concordance == pytest.approx(2.5 / 5)
-
-
-def test_entry_not_before_exit_is_rejected() -> None:
-    with pytest.raises(ValueError, match="entry < time"):
-        concordance(np.array([1.0, 2.0]), np.array([True, True]), np.zeros(2), np.array([0.0, 2.0]))

@@ -157,3 +157,34 @@ def test_code_lookup_without_distinct_values() -> None:
     out = np.zeros(0, np.int32)
     CodeLookup(np.zeros(0))(np.zeros(0), out)
     assert out.size == 0
+
+
+def test_block_shift_is_the_smallest_block_the_tree_holds() -> None:
+    # A tree of k nodes over n ranks: tree[0] and one node per block of 2**shift
+    # ranks, with the smallest such block (the definition, counted here by hand).
+    for n in (0, 1, 2, 5, 16, 17, 100):
+        for k in range(2, n + 3):
+            expected = next(s for s in range(64) if -(-n // 2**s) + 1 <= k)
+            got = fenwick._block_shift(np.zeros(k, np.int32), np.zeros(n, np.int32))
+            assert got == expected, (n, k)
+
+
+def test_influence_squares_of_one_clustered_row() -> None:
+    # dfbeta = 2 (3 / 2 - 0.5 * 1 / 2) = 2.5, alone in its cluster: 6.25
+    one = np.array([3.0]), np.array([1.0]), np.array([2.0])
+    assert fenwick.influence_squares(*one, 2.0, 0.5, np.array([0]), 1) == 6.25
+    assert fenwick.influence_squares(*one, 2.0, 0.5, np.zeros(0, np.int64), 1) == 6.25
+
+
+def test_event_sweep_sets_the_per_row_sums() -> None:
+    # One event, nobody else at risk: its per-row sums are set to 0 (not added to
+    # what the arrays held), and no pair is counted.
+    for weight, kind in ((np.ones(1, np.int8), np.int32), (np.array([0.5]), np.float64)):
+        tree, point = np.zeros(2, kind), np.zeros(1, kind)
+        totals = np.zeros(4, np.float64 if kind is np.float64 else np.int64)
+        per_row_a, per_row_b = np.full(1, 7, kind), np.full(1, 7, kind)
+        fenwick.event_sweep(
+            np.array([0, 1]), np.array([1.0]), np.array([True]), np.zeros(1, np.int32), weight,
+            np.zeros(0), np.zeros(0, np.int32), tree, point, totals, per_row_a, per_row_b,
+        )  # fmt: skip
+        assert (per_row_a.tolist(), per_row_b.tolist(), totals.tolist()) == ([0], [0], [0] * 4)

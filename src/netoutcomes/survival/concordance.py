@@ -31,10 +31,11 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-# Up to this many distinct scores, ranked through a hash table (~25 MB at most);
-# beyond, by sorting the rows' scores.
+# Up to this many distinct scores, ranked through a hash table (2**21 slots of 12
+# bytes: ~25 MB at most); beyond, by sorting the rows' scores.
 HASHED_RANKS = 1 << 20
-# A Fenwick tree larger than this (bytes) is kept over blocks of TREE_BLOCK ranks.
+# A Fenwick tree larger than this (bytes: 2 MiB, past the caches) is kept over blocks
+# of TREE_BLOCK ranks (a power of two: the kernels find a block by shifting).
 BLOCKED_FROM_BYTES = 1 << 21
 TREE_BLOCK = 16
 
@@ -67,8 +68,9 @@ class TimeCodes:
 class CodeLookup:
     """The index of each value among sorted ``distinct`` values (that hold it), as
     ``np.searchsorted(distinct, values)``: through a table indexed by the value when
-    the distinct values are integers in a range at most a few times their number
-    (times in days: one read per row instead of a binary search)."""
+    the distinct values are integers spanning fewer than ``4 * distinct.size + 2**16``
+    (times in days: one read per row instead of a binary search; the table, one int32
+    per integer of the span, is then at most ~16 bytes per distinct value + 256 KiB)."""
 
     def __init__(self, distinct: FloatArray) -> None:
         self.distinct = distinct
@@ -95,7 +97,7 @@ class SortedRows:
     of stratum s; ``rank`` the dense rank of the score; ``weight`` float64 case
     weights or int8 ones (then the sweeps count); ``entry`` empty without delayed
     entry, else with ``entry_order`` (positions by stratum, then entry time);
-    ``cluster`` the rows' cluster codes (0..n_clusters-1; empty without)."""
+    ``cluster`` the rows' cluster codes (0..n_clusters-1; empty and 0 without)."""
 
     bounds: IntArray
     time: FloatArray
@@ -114,11 +116,11 @@ class SortedRows:
 
     def new_tree(self) -> tuple[NDArray[Any], NDArray[Any]]:
         """A zeroed Fenwick tree over the ranks and its point weights: int32 counts
-        (exact, half the cache of int64) without weights below 2**31 rows.  Past
-        the caches, a tree over blocks of ``TREE_BLOCK`` ranks (a query adds the
-        ranks of its own block from the point weights, which lie together): fewer
-        cache misses per step (at 1e7 distinct scores 2.95 s -> 2.2 s for both sweeps;
-        at 3e5 the plain tree is faster)."""
+        (exact, half the cache of int64) without weights below 2**30 rows.  Past
+        the caches (a tree of more than 2 MiB), a tree over blocks of ``TREE_BLOCK``
+        ranks (a query adds the ranks of its own block from the point weights, which
+        lie together): fewer cache misses per step (at 1e7 distinct scores 2.95 s ->
+        2.2 s for both sweeps; at 3e5 the plain tree is faster)."""
         large = self.n_ranks * np.dtype(self.sum_type).itemsize > BLOCKED_FROM_BYTES
         block = TREE_BLOCK if large else 1
         blocks = (self.n_ranks + block - 1) // block
@@ -133,11 +135,15 @@ class SortedRows:
         return np.int32 if self.time.size < 2**30 else np.int64
 
 
-def _small_codes(values: NDArray[Any] | None, n: int) -> tuple[NDArray[Any], int]:
-    """Codes 0..k-1 of ``values`` (small non-negative integers are used as they are);
-    None: one code."""
-    if values is None:
-        return np.zeros(0, np.int64), 1
+def position_type(n: int) -> Any:
+    """The integer type of the rows' positions: int32 (half the memory of int64) below
+    2**31 - 1 rows."""
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
+def _small_codes(values: NDArray[Any], n: int) -> tuple[NDArray[Any], int]:
+    """Codes 0..k-1 of ``values`` and k: non-negative integers up to ``2 n`` are used
+    as they are (no copy, no sort), others recoded by ``np.unique``."""
     values = np.asarray(values).reshape(-1)
     if values.dtype.kind in "iu" and n > 0 and values.min() >= 0 and values.max() <= 2 * n:
         return values, int(values.max()) + 1
@@ -145,10 +151,12 @@ def _small_codes(values: NDArray[Any] | None, n: int) -> tuple[NDArray[Any], int
     return codes.reshape(-1), int(uniques.size)
 
 
+Codes = tuple[NDArray[Any], int]  # codes 0..k-1 and k
+
+
 def _time_order(
-    time: FloatArray, codes: NDArray[Any] | None, n_codes: int, stratum: NDArray[Any] | None,
-    n_strata: int, index: Any,
-) -> tuple[NDArray[Any], IntArray]:  # fmt: skip
+    time: FloatArray, codes: Codes | None, stratum: Codes | None, index: Any
+) -> tuple[NDArray[Any], IntArray]:
     """Positions of the rows by (stratum, time) and the strata's bounds: with
     ``codes``, a counting sort on them (the caller checks that they were in the
     times' order), else an argsort (the default, unstable, SIMD one: ties need no
@@ -157,12 +165,12 @@ def _time_order(
     from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
 
     if codes is not None:
-        order, _ = fenwick.stable_order_by_code(np.arange(time.size, dtype=index), codes, n_codes)
+        order, _ = fenwick.stable_order_by_code(np.arange(time.size, dtype=index), *codes)
     else:
         order = np.argsort(time).astype(index)
     bounds = np.array([0, time.size], dtype=np.int64)
     if stratum is not None:
-        order, bounds = fenwick.stable_order_by_code(order, stratum, n_strata)
+        order, bounds = fenwick.stable_order_by_code(order, *stratum)
     return order, bounds
 
 
@@ -190,32 +198,37 @@ def sort_rows(
         entry = np.asarray(entry, dtype=np.float64)
         if np.any(entry >= time):
             raise ValueError("concordance needs entry < time in every row")
-    index: Any = np.int32 if n < 2**31 - 1 else np.int64
+    index = position_type(n)
     score = np.ascontiguousarray(risk_score, dtype=np.float64)
     # Hashing first (one pass when the score takes few values), else an argsort.
     rank, n_ranks = fenwick.dense_ranks_hashed(score, score.view(np.uint64), min(n, HASHED_RANKS))
     if n_ranks < 0:
         rank, n_ranks = fenwick.dense_ranks(score, np.argsort(score))
-    n_codes = 0 if time_codes is None else time_codes.n_codes
-    stratum, n_strata = _small_codes(strata, n)
+    stratum = None if strata is None else _small_codes(strata, n)
     event = np.asarray(event, dtype=bool)
     # By counting on the time codes if they were in the times' order (checked while
     # gathering), else by sorting the times.
-    for codes in ([] if time_codes is None else [time_codes.exit]) + [None]:
-        order, bounds = _time_order(time, codes, n_codes, None if strata is None else stratum,
-                                    n_strata, index)  # fmt: skip
+    by_code: list[Codes | None] = []
+    if time_codes is not None:
+        by_code.append((time_codes.exit, time_codes.n_codes))
+    for codes in [*by_code, None]:
+        order, bounds = _time_order(time, codes, stratum, index)
         sorted_time, sorted_rank, sorted_event, in_order = fenwick.gather_sorted(
             order, bounds, time, rank, event
         )
         if in_order:
             break
     del stratum, rank
-    cluster_code, n_clusters = _small_codes(cluster, n)
+    cluster_code, n_clusters = (
+        (np.zeros(0, np.int64), 0) if cluster is None else _small_codes(cluster, n)
+    )
     sorted_entry, entry_order = np.zeros(0), np.zeros(0, dtype=index)
     if entry is not None:
         sorted_entry = entry[order]
-        entry_order = _entry_order(sorted_entry, bounds, None if time_codes is None else
-                                   time_codes.entry, order, n_codes, index)  # fmt: skip
+        entry_codes = None
+        if time_codes is not None and time_codes.entry is not None:
+            entry_codes = (time_codes.entry[order], time_codes.n_codes)
+        entry_order = _entry_order(sorted_entry, bounds, entry_codes, index)
     return SortedRows(
         bounds=bounds,
         time=sorted_time,
@@ -231,17 +244,20 @@ def sort_rows(
 
 
 def _entry_order(
-    sorted_entry: FloatArray, bounds: IntArray, entry_codes: NDArray[Any] | None,
-    order: NDArray[Any], n_codes: int, index: Any,
-) -> NDArray[Any]:  # fmt: skip
-    """Positions of the (sorted) rows by stratum, then entry time."""
+    sorted_entry: FloatArray, bounds: IntArray, entry_codes: Codes | None, index: Any
+) -> NDArray[Any]:
+    """Positions of the (sorted) rows by stratum, then entry time: by counting on
+    ``entry_codes`` (in the sorted rows' order) if they are in the entry times' order,
+    else by sorting; one stratum needs no counting pass over the strata."""
     from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
 
     # The strata are runs of positions.
-    in_stratum = np.repeat(np.arange(bounds.size - 1), np.diff(bounds)) if bounds.size > 2 else None
-    for codes in ([] if entry_codes is None else [entry_codes[order]]) + [None]:
-        entry_order, _ = _time_order(sorted_entry, codes, n_codes, in_stratum, bounds.size - 1,
-                                     index)  # fmt: skip
+    n_strata = bounds.size - 1
+    in_stratum = None
+    if n_strata > 1:
+        in_stratum = (np.repeat(np.arange(n_strata), np.diff(bounds)), n_strata)
+    for codes in ([] if entry_codes is None else [entry_codes]) + [None]:
+        entry_order, _ = _time_order(sorted_entry, codes, in_stratum, index)
         if codes is None or fenwick.sorted_within(sorted_entry, entry_order, bounds):
             break
     return entry_order

@@ -37,10 +37,11 @@ import numpy as np
 from numba import njit
 
 # Every kernel is typed by its arguments at the first call and cached on disk.
+_jit = njit(cache=True)
 Array = Any
 
 
-@njit(cache=True)
+@_jit
 def stable_order_by_code(order: Array, code: Array, n_codes: int) -> tuple[Array, Array]:
     """``order`` stably regrouped by ``code[order]`` (a counting sort) and the groups' starts."""
     starts = np.zeros(n_codes + 1, np.int64)
@@ -57,7 +58,7 @@ def stable_order_by_code(order: Array, code: Array, n_codes: int) -> tuple[Array
     return out, starts
 
 
-@njit(cache=True)
+@_jit
 def gather_sorted(
     order: Array, bounds: Array, time: Array, rank: Array, event: Array
 ) -> tuple[Array, Array, Array, bool]:  # fmt: skip
@@ -75,7 +76,7 @@ def gather_sorted(
     return out_time, out_rank, out_event, in_order
 
 
-@njit(cache=True)
+@_jit
 def sorted_within(values: Array, order: Array, bounds: Array) -> bool:
     """Whether ``values[order]`` is non-decreasing within each ``bounds[s]:bounds[s + 1]``."""
     for s in range(bounds.size - 1):
@@ -85,7 +86,7 @@ def sorted_within(values: Array, order: Array, bounds: Array) -> bool:
     return True
 
 
-@njit(cache=True)
+@_jit
 def influence_squares(
     per_row_a: Array, per_row_b: Array, weight: Array, npair: float, somers: float,
     cluster: Array, n_clusters: int,
@@ -113,7 +114,7 @@ def influence_squares(
     return total + compensation
 
 
-@njit(cache=True)
+@_jit
 def codes_by_table(values: Array, table: Array, low: float, out: Array) -> bool:
     """``out[j] = table[values[j] - low]`` for integer-valued ``values`` inside the
     table; False (``out`` partly written) as soon as a value is not: not an integer,
@@ -130,7 +131,7 @@ def codes_by_table(values: Array, table: Array, low: float, out: Array) -> bool:
     return True
 
 
-@njit(cache=True)
+@_jit
 def dense_ranks_hashed(values: Array, value_bits: Array, most: int) -> tuple[Array, int]:
     """``dense_ranks`` without sorting the rows when there are at most ``most``
     distinct values (a risk score from a few discrete covariates): each value gets
@@ -170,22 +171,22 @@ def dense_ranks_hashed(values: Array, value_bits: Array, most: int) -> tuple[Arr
     return ids, n_ids
 
 
-@njit(cache=True)
+@_jit
 def dense_ranks(values: Array, order: Array) -> tuple[Array, int]:
     """Rank of each value among the distinct values (``order`` sorts ``values``)."""
     rank = np.empty(values.size, np.int32)
     r = -1
-    previous = 0.0
+    previous = np.nan  # unequal to the first value
     for k in range(order.size):
         j = order[k]
-        if r < 0 or values[j] != previous:
+        if values[j] != previous:
             r += 1
             previous = values[j]
         rank[j] = r
     return rank, r + 1
 
 
-@njit(cache=True)
+@_jit
 def _block_shift(tree: Array, point: Array) -> int:
     """log2 of the ranks per block of the tree: ``tree`` has one node per block."""
     shift = 0
@@ -194,7 +195,7 @@ def _block_shift(tree: Array, point: Array) -> int:
     return shift
 
 
-@njit(cache=True)
+@_jit
 def _add(tree: Array, point: Array, shift: int, r: int, value: Any) -> None:
     point[r] += value
     i = (r >> shift) + 1
@@ -203,7 +204,7 @@ def _add(tree: Array, point: Array, shift: int, r: int, value: Any) -> None:
         i += i & -i
 
 
-@njit(cache=True)
+@_jit
 def _below(tree: Array, point: Array, shift: int, r: int) -> Any:
     """Weight of the ranks < r: the blocks before r's (the tree), then the ranks of
     its own block before it (``point``, contiguous)."""
@@ -218,7 +219,7 @@ def _below(tree: Array, point: Array, shift: int, r: int) -> Any:
     return total
 
 
-@njit(cache=True)
+@_jit
 def _clear(tree: Array, point: Array, shift: int, rank: Array, start: int, stop: int) -> None:
     """Zero what the rows ``start:stop`` put in the tree (the nodes on their paths)."""
     for m in range(start, stop):
@@ -230,7 +231,7 @@ def _clear(tree: Array, point: Array, shift: int, rank: Array, start: int, stop:
             i += i & -i
 
 
-@njit(cache=True)
+@_jit
 def event_sweep(
     bounds: Array, time: Array, event: Array, rank: Array, weight: Array, entry: Array,
     entry_order: Array, tree: Array, point: Array, totals: Array, per_row_a: Array,
@@ -294,7 +295,7 @@ def event_sweep(
             k = first - 1
 
 
-@njit(cache=True)
+@_jit
 def _add_query(
     tree: Array, point: Array, shift: int, rank: Array, j: int, events_in: Any, sign: int,
     per_row_a: Array, per_row_b: Array,
@@ -308,7 +309,7 @@ def _add_query(
     per_row_b[j] += sign * events_in
 
 
-@njit(cache=True)
+@_jit
 def comparator_sweep(
     bounds: Array, time: Array, event: Array, rank: Array, weight: Array, entry: Array,
     entry_order: Array, tree: Array, point: Array, per_row_a: Array, per_row_b: Array,
