@@ -153,20 +153,22 @@ def test_scores_ranked_through_the_hash_table_bounded_to_25_mb(
     monkeypatch.setattr(fenwick, "dense_ranks_hashed", hashed)
     monkeypatch.setattr(fenwick, "dense_ranks", by_sorting)
     # Few distinct scores (and no rows at all): the hash table, no sort.
-    for n in (0, 1, 50):
+    for n in (0, 1, 2, 3, 50):
         score = np.arange(n) % 3 * 0.5
         rows = sort_rows(np.ones(n), np.ones(n, bool), score)
         assert rows.n_ranks == min(n, 3)
-        assert hashed.calls[-1][2] == n  # a table for at most n distinct values
+        most, log_size = hashed.calls[-1][2:]
+        assert most == n  # a table for at most n distinct values
+        # the smallest power of two of slots at least twice that (2 at least)
+        assert 2**log_size == 2 if n == 0 else 2 * n <= 2**log_size < 4 * n
     assert by_sorting.calls == []
     # The table of 2**20 + 3 rows: sized for at most 2**20 distinct values, its
-    # slots (the power of two from twice that, int32 id and uint64 bits each) ~25 MB.
+    # 2**21 slots (an int32 id and uint64 bits each) ~25 MB.
     n = 2**20 + 3
     rows = sort_rows(np.ones(n), np.ones(n, bool), np.arange(n) % 2 * 1.0)
     assert rows.n_ranks == 2 and by_sorting.calls == []
-    most = hashed.calls[-1][2]
-    slots = 1 << max(1, (2 * most - 1).bit_length())
-    assert most == 2**20 and slots * (4 + 8) <= 25.2e6
+    most, log_size = hashed.calls[-1][2:]
+    assert most == 2**20 and 2**log_size * (4 + 8) <= 25.2e6
     # More distinct values than the table takes: ranked by sorting.
     monkeypatch.setattr(concordance_module, "HASHED_RANKS", 4)
     rows = sort_rows(np.ones(6), np.ones(6, bool), np.arange(6.0))

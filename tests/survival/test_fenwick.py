@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netoutcomes.survival import fenwick
-from netoutcomes.survival.concordance import CodeLookup, concordance
+from netoutcomes.survival.concordance import CodeLookup, concordance, hash_bits
 
 
 def test_sweeps_count_as_the_loop_oracle() -> None:
@@ -73,13 +73,15 @@ def test_dense_ranks_equal_numpy_unique_inverse(values: list[float]) -> None:
 )
 def test_hashed_dense_ranks_equal_numpy_unique_inverse(values: list[float], most: int) -> None:
     x = np.array(values, dtype=np.float64)
-    rank, n_ranks = fenwick.dense_ranks_hashed(x, x.view(np.uint64), most)
     uniques, inverse = np.unique(x, return_inverse=True)
-    if uniques.size > most:  # more distinct values than the table takes: no ranks
-        assert n_ranks == -1
-    else:
-        assert rank.tolist() == inverse.tolist()
-        assert n_ranks == uniques.size
+    # the table sized by concordance.hash_bits, and one 4 times larger: same ranks
+    for log_size in (hash_bits(most), hash_bits(most) + 2):
+        rank, n_ranks = fenwick.dense_ranks_hashed(x, x.view(np.uint64), most, log_size)
+        if uniques.size > most:  # more distinct values than the table takes: no ranks
+            assert n_ranks == -1 and rank.size == 0
+        else:
+            assert rank.tolist() == inverse.tolist()
+            assert n_ranks == uniques.size
 
 
 @settings(max_examples=100, deadline=None)

@@ -141,6 +141,13 @@ def position_type(n: int) -> Any:
     return np.int32 if n < 2**31 - 1 else np.int64
 
 
+def hash_bits(most: int) -> int:
+    """log2 of the slots of the scores' hash table for at most ``most`` distinct
+    values: the smallest power of two of at least ``2 most`` slots (at most half
+    full: short probes), and 2 slots at least."""
+    return (2 * most - 1).bit_length()
+
+
 def _small_codes(values: NDArray[Any], n: int) -> tuple[NDArray[Any], int]:
     """Codes 0..k-1 of ``values`` and k: non-negative integers up to ``2 n`` are used
     as they are (no copy, no sort), others recoded by ``np.unique``."""
@@ -201,7 +208,8 @@ def sort_rows(
     index = position_type(n)
     score = np.ascontiguousarray(risk_score, dtype=np.float64)
     # Hashing first (one pass when the score takes few values), else an argsort.
-    rank, n_ranks = fenwick.dense_ranks_hashed(score, score.view(np.uint64), min(n, HASHED_RANKS))
+    most = min(n, HASHED_RANKS)
+    rank, n_ranks = fenwick.dense_ranks_hashed(score, score.view(np.uint64), most, hash_bits(most))
     if n_ranks < 0:
         rank, n_ranks = fenwick.dense_ranks(score, np.argsort(score))
     stratum = None if strata is None else _small_codes(strata, n)

@@ -49,7 +49,7 @@ def stable_order_by_code(order: Array, code: Array, n_codes: int) -> tuple[Array
         starts[code[order[k]] + 1] += 1
     for c in range(n_codes):
         starts[c + 1] += starts[c]
-    fill = starts[:-1].copy()
+    fill = starts.copy()  # fill[c]: where the next row of code c goes
     out = np.empty_like(order)
     for k in range(order.size):
         c = code[order[k]]
@@ -132,15 +132,16 @@ def codes_by_table(values: Array, table: Array, low: float, out: Array) -> bool:
 
 
 @_jit
-def dense_ranks_hashed(values: Array, value_bits: Array, most: int) -> tuple[Array, int]:
+def dense_ranks_hashed(
+    values: Array, value_bits: Array, most: int, log_size: int
+) -> tuple[Array, int]:
     """``dense_ranks`` without sorting the rows when there are at most ``most``
     distinct values (a risk score from a few discrete covariates): each value gets
-    an id in an open-addressing hash table of its bits (``value_bits``: ``values``
-    viewed as uint64), and only the distinct values are sorted.  Returns
-    ``n_ranks`` -1 (and no ranks) beyond ``most``."""
-    size, log_size = 2, 1
-    while size < 2 * most:
-        size, log_size = 2 * size, log_size + 1
+    an id in an open-addressing hash table of ``2**log_size`` slots (more than
+    ``most``; the caller sizes it) of its bits (``value_bits``: ``values`` viewed as
+    uint64), and only the distinct values are sorted.  Returns ``n_ranks`` -1 (and
+    no ranks) beyond ``most``."""
+    size = 1 << log_size
     shift, mask = np.uint64(64 - log_size), size - 1
     slot_id = np.full(size, -1, np.int32)
     slot_bits = np.zeros(size, np.uint64)
