@@ -13,6 +13,7 @@ one seeded case with arbitrary float weights is checked to 1e-12 relative.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -255,6 +256,19 @@ def test_each_order_made_once_when_the_codes_are_in_order(
     assert counted.calls == []
     assert run(None, np.zeros(5, np.int64)) == [False, False]
     assert len(counted.calls) == 1  # the strata of the exit order (a single one)
+
+
+def test_results_and_sorted_rows_are_frozen() -> None:
+    # Value objects (the engine keeps and passes them on): no field can be rebound.
+    rows = sort_rows(np.array([1.0, 2.0]), np.array([True, False]), np.zeros(2))
+    codes = TimeCodes(np.zeros(2, np.int64), None, 1)
+    for value, field in (
+        (count_pairs(rows)[0], "concordant"),
+        (codes, "n_codes"),
+        (rows, "n_ranks"),
+    ):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, 0)
 
 
 def test_no_events_and_single_row() -> None:
