@@ -398,3 +398,22 @@ def test_rmst_variance_term_at_tau_counts_as_r() -> None:
         got = [restricted_mean(km, tau) for tau in ref["tau"]]
     assert_r([r.rmst for r in got], ref["rmean"], "rmean")
     assert_r([r.se for r in got], ref["se"], "se(rmean)")
+
+
+def test_stratified_pairwise_with_a_stratum_without_the_pair_matches_r() -> None:
+    # stratum 2 holds only group c: the pair (a, b) has no table there at all
+    ref = GAPS["pairwise_stratum_without_pair"]
+    tables = grouped_count_tables(
+        np.array(ref["time"], float),
+        np.array(ref["status"], float) > 0,
+        group=("g", np.array(ref["g"], dtype=object)),
+        stratum=("s", np.array(ref["stratum"], float)),
+    )
+    pairs = pairwise_logrank(tables)
+    assert [(p.group_a, p.group_b) for p in pairs] == [
+        ("g=a", "g=b"),
+        ("g=a", "g=c"),
+        ("g=b", "g=c"),
+    ]
+    for key in ("chisq", "p", "p_holm", "p_bh"):
+        assert_r([getattr(p, key) for p in pairs], ref[key], key)
