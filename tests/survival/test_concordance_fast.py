@@ -102,19 +102,17 @@ def test_tree_is_plain_up_to_2_mib_then_over_blocks_of_16_ranks(
     weighted: bool, itemsize: int
 ) -> None:
     plain_most = 2**21 // itemsize  # ranks whose tree holds 2 MiB
-    for n_ranks in (1, plain_most - 1, plain_most):
-        tree, point = _sorted_rows(10, n_ranks, weighted).new_tree()
+    for n_ranks in (0, 1, plain_most - 1, plain_most):
+        tree, point, shift = _sorted_rows(10, n_ranks, weighted).new_tree()
         assert tree.dtype.itemsize == point.dtype.itemsize == itemsize
-        assert (tree.size, point.size) == (n_ranks + 1, n_ranks)
-        assert fenwick._block_shift(tree, point) == 0  # one node per rank
+        assert (tree.size, point.size, shift) == (n_ranks + 1, n_ranks, 0)  # node per rank
     for n_ranks in (plain_most + 1, plain_most + 15, plain_most + 16):
-        tree, point = _sorted_rows(10, n_ranks, weighted).new_tree()
+        tree, point, shift = _sorted_rows(10, n_ranks, weighted).new_tree()
         assert point.size == n_ranks
         blocks = -(-n_ranks // 16)
         assert tree.size == blocks + 1  # tree[0] and one node per block of 16 ranks
         assert tree.dtype.itemsize == itemsize
-        # the kernels read this tree as blocks of 16 ranks (a power of two)
-        assert fenwick._block_shift(tree, point) == 4
+        assert shift == 4  # the sweeps read the tree as blocks of 2**4 ranks
         assert not tree.any() and not point.any()
 
 
@@ -124,7 +122,7 @@ def test_counts_are_int32_below_2_30_rows() -> None:
     assert _sorted_rows(2**30 - 1, 5, False).sum_type is np.int32
     assert _sorted_rows(2**30, 5, False).sum_type is np.int64
     assert _sorted_rows(3, 5, True).sum_type is np.float64
-    tree, point = _sorted_rows(2**30, 5, False).new_tree()
+    tree, point, _ = _sorted_rows(2**30, 5, False).new_tree()
     assert tree.dtype == point.dtype == np.int64
 
 

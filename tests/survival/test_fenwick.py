@@ -188,16 +188,6 @@ def test_code_lookup_without_distinct_values() -> None:
     assert out.size == 0
 
 
-def test_block_shift_is_the_smallest_block_the_tree_holds() -> None:
-    # A tree of k nodes over n ranks: tree[0] and one node per block of 2**shift
-    # ranks, with the smallest such block (the definition, counted here by hand).
-    for n in (0, 1, 2, 5, 16, 17, 100):
-        for k in range(2, n + 3):
-            expected = next(s for s in range(64) if -(-n // 2**s) + 1 <= k)
-            got = fenwick._block_shift(np.zeros(k, np.int32), np.zeros(n, np.int32))
-            assert got == expected, (n, k)
-
-
 def test_influence_squares_of_one_clustered_row() -> None:
     # dfbeta = 2 (3 / 2 - 0.5 * 1 / 2) = 2.5, alone in its cluster: 6.25
     one = np.array([3.0]), np.array([1.0]), np.array([2.0])
@@ -214,6 +204,6 @@ def test_event_sweep_sets_the_per_row_sums() -> None:
         per_row_a, per_row_b = np.full(1, 7, kind), np.full(1, 7, kind)
         fenwick.event_sweep(
             np.array([0, 1]), np.array([1.0]), np.array([True]), np.zeros(1, np.int32), weight,
-            np.zeros(0), np.zeros(0, np.int32), tree, point, totals, per_row_a, per_row_b,
+            np.zeros(0), np.zeros(0, np.int32), tree, point, 0, totals, per_row_a, per_row_b,
         )  # fmt: skip
         assert (per_row_a.tolist(), per_row_b.tolist(), totals.tolist()) == ([0], [0], [0] * 4)

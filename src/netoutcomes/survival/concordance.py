@@ -114,17 +114,19 @@ class SortedRows:
     def weighted(self) -> bool:
         return bool(self.weight.dtype == np.float64)
 
-    def new_tree(self) -> tuple[NDArray[Any], NDArray[Any]]:
-        """A zeroed Fenwick tree over the ranks and its point weights: int32 counts
+    def new_tree(self) -> tuple[NDArray[Any], NDArray[Any], int]:
+        """A zeroed Fenwick tree over the ranks, its point weights, and log2 of the
+        ranks per node of the tree (the sweeps' ``shift``): int32 counts
         (exact, half the cache of int64) without weights below 2**30 rows.  Past
         the caches (a tree of more than 2 MiB), a tree over blocks of ``TREE_BLOCK``
         ranks (a query adds the ranks of its own block from the point weights, which
         lie together): fewer cache misses per step (at 1e7 distinct scores 2.95 s ->
         2.2 s for both sweeps; at 3e5 the plain tree is faster)."""
         large = self.n_ranks * np.dtype(self.sum_type).itemsize > BLOCKED_FROM_BYTES
-        block = TREE_BLOCK if large else 1
-        blocks = (self.n_ranks + block - 1) // block
-        return np.zeros(blocks + 1, self.sum_type), np.zeros(self.n_ranks, self.sum_type)
+        shift = (TREE_BLOCK - 1).bit_length() if large else 0
+        blocks = (self.n_ranks + (1 << shift) - 1) >> shift
+        tree = np.zeros(blocks + 1, self.sum_type)  # tree[0] and one node per block
+        return tree, np.zeros(self.n_ranks, self.sum_type), shift
 
     @property
     def sum_type(self) -> Any:
@@ -278,15 +280,15 @@ def count_pairs(rows: SortedRows, per_row: bool = False) -> tuple[Concordance, N
     with, over the pairs it belongs to as the event and as a row at risk."""
     from netoutcomes.survival import fenwick  # numba: only when counting (start-up time)
 
-    tree, point = rows.new_tree()
+    tree, point, shift = rows.new_tree()
     totals = np.zeros(4, np.float64 if rows.weighted else np.int64)
     sums = np.zeros((2, rows.time.size if per_row else 0), rows.sum_type)
     sweep_args = (rows.bounds, rows.time, rows.event, rows.rank, rows.weight, rows.entry,
                   rows.entry_order)  # fmt: skip
-    fenwick.event_sweep(*sweep_args, tree, point, totals, sums[0], sums[1])
+    fenwick.event_sweep(*sweep_args, tree, point, shift, totals, sums[0], sums[1])
     if per_row:  # the same tree, refilled with the events
         tree[:], point[:] = 0, 0
-        fenwick.comparator_sweep(*sweep_args, tree, point, sums[0], sums[1])
+        fenwick.comparator_sweep(*sweep_args, tree, point, shift, sums[0], sums[1])
     concordant, discordant, tied_x, tied_y2 = (float(v) for v in totals)
     return Concordance(concordant, discordant, tied_x, tied_y2 / 2.0), sums
 

@@ -24,9 +24,9 @@ leaves i out of its own comparisons).
   times it was at risk, by score: the events before its exit (up to and including
   its exit time if it was censored), less those up to its entry time.
 
-``tree`` is a Fenwick tree over the ranks (``tree[0]`` stays 0: the kernels read it as
-the zero of its type); ``point[r]`` the weight at rank r alone.  Both must come in
-zeroed and are left dirty.
+``tree`` is a Fenwick tree over blocks of ``2**shift`` ranks, one node per block
+(``tree[0]`` stays 0: the kernels read it as the zero of its type); ``point[r]`` the
+weight at rank r alone.  Both must come in zeroed and are left dirty.
 """
 
 from __future__ import annotations
@@ -188,15 +188,6 @@ def dense_ranks(values: Array, order: Array) -> tuple[Array, int]:
 
 
 @_jit
-def _block_shift(tree: Array, point: Array) -> int:
-    """log2 of the ranks per block of the tree: ``tree`` has one node per block."""
-    shift = 0
-    while ((point.size + (1 << shift) - 1) >> shift) + 1 > tree.size:
-        shift += 1
-    return shift
-
-
-@_jit
 def _add(tree: Array, point: Array, shift: int, r: int, value: Any) -> None:
     point[r] += value
     i = (r >> shift) + 1
@@ -235,15 +226,14 @@ def _clear(tree: Array, point: Array, shift: int, rank: Array, start: int, stop:
 @_jit
 def event_sweep(
     bounds: Array, time: Array, event: Array, rank: Array, weight: Array, entry: Array,
-    entry_order: Array, tree: Array, point: Array, totals: Array, per_row_a: Array,
-    per_row_b: Array,
+    entry_order: Array, tree: Array, point: Array, shift: int, totals: Array,
+    per_row_a: Array, per_row_b: Array,
 ) -> None:  # fmt: skip
     """Per event i at risk-set weight ``below``, ``equal``, ``above`` (scores smaller,
     equal, larger than its own): ``totals += (sum w_i below, sum w_i above,
     sum w_i equal, twice the tied-on-time pair weight)``; with ``per_row_a`` not
     empty, ``per_row_a[i] = below - above`` and ``per_row_b[i] = below + equal + above``."""
     with_entry = entry.size > 0
-    shift = _block_shift(tree, point)
     per_row = per_row_a.size > 0
     for s in range(bounds.size - 1):
         start, stop = bounds[s], bounds[s + 1]
@@ -313,13 +303,13 @@ def _add_query(
 @_jit
 def comparator_sweep(
     bounds: Array, time: Array, event: Array, rank: Array, weight: Array, entry: Array,
-    entry_order: Array, tree: Array, point: Array, per_row_a: Array, per_row_b: Array,
+    entry_order: Array, tree: Array, point: Array, shift: int, per_row_a: Array,
+    per_row_b: Array,
 ) -> None:  # fmt: skip
     """Per row j, over the events i at whose times it was at risk: ``per_row_a[j] +=
     (weight of those with a larger score) - (smaller)``, ``per_row_b[j] +=`` their
     weight.  The tree holds the events, by time ascending."""
     with_entry = entry.size > 0
-    shift = _block_shift(tree, point)
     for s in range(bounds.size - 1):
         start, stop = bounds[s], bounds[s + 1]
         if s > 0:
