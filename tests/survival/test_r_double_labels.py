@@ -41,3 +41,11 @@ def test_an_infinite_group_value_is_the_last_level_as_r() -> None:
     assert len(labels) == 3
     assert labels[1] == "x=1"
     assert codes.tolist() == [1, 2, 1, 0]
+
+
+def test_a_text_column_of_mixed_python_types_is_labelled_as_r_text() -> None:
+    # An object column holding both str and int (a frame read from JSON or Excel): R's c()
+    # makes it character, levels(factor(c("b", 1, "a", 1))) is "1" "a" "b".
+    labels, codes = level_labels("x", np.array(["b", 1, "a", 1], dtype=object))
+    assert labels == ["x=1", "x=a", "x=b"]
+    assert codes.tolist() == [2, 0, 1, 0]
