@@ -52,9 +52,9 @@ def singular_columns(info: FloatArray) -> list[int]:
     for i in range(n):
         pivot = a[i, i]
         if not np.isfinite(pivot) or pivot < eps:
+            # column i is never read again (the steps after i read rows and columns
+            # > i only), so nothing of it needs clearing
             bad.append(i)
-            a[i, :] = 0.0
-            a[:, i] = 0.0
             continue
         for j in range(i + 1, n):
             factor = a[j, i] / pivot
