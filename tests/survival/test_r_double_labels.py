@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from netoutcomes.survival.groups import level_labels, r_double_text
 
@@ -49,3 +50,19 @@ def test_a_text_column_of_mixed_python_types_is_labelled_as_r_text() -> None:
     labels, codes = level_labels("x", np.array(["b", 1, "a", 1], dtype=object))
     assert labels == ["x=1", "x=a", "x=b"]
     assert codes.tolist() == [2, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("big", "expected"),
+    [
+        # R: read.csv(text = "x\n100000\n2147483647") is integer: levels "100000" "2147483647"
+        (2147483647.0, ["x=100000", "x=2147483647"]),
+        # one above .Machine$integer.max: the column is double, levels "1e+05" "2147483648"
+        (2147483648.0, ["x=1e+05", "x=2147483648"]),
+        (2147483649.0, ["x=1e+05", "x=2147483649"]),
+    ],
+)
+def test_the_integer_limit_decides_how_the_whole_column_prints(big: float, expected) -> None:
+    labels, codes = level_labels("x", np.array([big, 100000.0]))
+    assert labels == expected
+    assert codes.tolist() == [1, 0]
