@@ -140,3 +140,10 @@ def test_overflowed_risk_sum_leaves_finite_columns_finite() -> None:
 def test_no_times() -> None:
     empty = np.zeros(0)
     assert all(a.shape == (0,) for a in sub_step_sums(empty, empty, empty, False))
+
+
+def test_a_time_without_deaths_has_no_sub_steps() -> None:
+    # Efron's sub-steps are m = 0..d-1: with d = 0 there are none, and each of the six
+    # sums is the empty sum 0 (not the one-sub-step terms log r, 1/r, 1/r^2).
+    got = sub_step_sums(np.array([0.0]), np.array([0.0]), np.array([2.5]), False)
+    assert [float(s[0]) for s in got] == [0.0] * 6
