@@ -147,3 +147,13 @@ def test_a_time_without_deaths_has_no_sub_steps() -> None:
     # sums is the empty sum 0 (not the one-sub-step terms log r, 1/r, 1/r^2).
     got = sub_step_sums(np.array([0.0]), np.array([0.0]), np.array([2.5]), False)
     assert [float(s[0]) for s in got] == [0.0] * 6
+
+
+def test_a_sub_step_with_d2_exactly_zero_gives_minus_inf() -> None:
+    # The tied deaths' sum above the risk sum (2 against 1, as a rounding can leave it):
+    # d = 2, sub-steps d2 = 1 - 0 * 2 = 1 and 1 - 0.5 * 2 = 0 exactly, so by the formula
+    # sum log d2 = log 1 + log 0 = -inf (not +inf), and every 1/d2 sum is inf.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = sub_step_sums(np.array([2.0]), np.array([2.0]), np.array([1.0]), False)
+    assert float(got[0][0]) == -np.inf
+    assert [float(s[0]) for s in got[1:]] == [np.inf] * 5
