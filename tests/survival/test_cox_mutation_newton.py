@@ -65,25 +65,18 @@ def test_one_halving_takes_r_iterations_and_path(ties: str) -> None:
             np.testing.assert_allclose(after("single", ties, k), at_iter[k - 1], rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R (survival >= 3, coxfit6.c) makes a second halving in a row "
-    "(newbeta + 2 beta) / 3 ('get more aggressive'); fit_cox halves towards the last "
-    "accepted point each time, so it takes 8 iterations where R takes 9 (the same "
-    "coefficient to 1e-10)",
-)
 def test_two_halvings_in_a_row_take_r_iterations() -> None:
+    # R (survival >= 3, coxfit6.c) shortens a second rejected step in a row to
+    # (newbeta + 2 beta) / 3 ('get more aggressive'); halving towards the last accepted
+    # point each time took 8 iterations here where R takes 9 (the same coefficient).
     ref = REF["double"]["efron"]
     assert cox_ph(data("double"), ["x"], "efron").iterations == ref["iter"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R's coxfit6.c, out of iterations, returns the last accepted point (its "
-    "loglik recomputed there); fit_cox returns the last point evaluated, also when its "
-    "step lowered the log-likelihood",
-)
 def test_out_of_iterations_on_a_rejected_step_is_r_last_accepted_point() -> None:
+    # R's coxfit6.c, out of iterations, returns the last accepted point (its loglik
+    # recomputed there), not the last point evaluated when that step lowered the
+    # log-likelihood.
     ref = REF["single"]["efron"]
     np.testing.assert_allclose(after("single", "efron", 2), ref["at_iter"][1], rtol=1e-9)
 

@@ -74,8 +74,11 @@ def fit_cox(
     """Newton-Raphson on the partial likelihood from beta = 0, as R's coxfit6/agfit4.
 
     ``sums_at(beta)`` returns the per-time sums at ``beta``.  A step that lowers
-    the log-likelihood is halved (towards the last accepted point); convergence
-    needs ``|1 - loglik_old / loglik_new| <= eps`` on a step that was not halved.
+    the log-likelihood is shortened towards the last accepted point, more each time in
+    a row, as R's coxfit6.c: ``(newbeta + k beta) / (k + 1)`` at the k-th (the midpoint,
+    then a third of the way...); convergence needs ``|1 - loglik_old / loglik_new| <=
+    eps`` on a step that was not shortened.  Out of iterations on a rejected step, the
+    last accepted point is returned with its sums evaluated again, as R.
     Raises InputError for a singular information matrix (naming the columns).  A
     coefficient running to infinity (monotone likelihood) or no convergence in
     ``iter_max`` steps gives R's answer (the last step) with a warning, as R does.
@@ -94,7 +97,7 @@ def fit_cox(
     score_test = float(u @ step)
     best = loglik0
     newbeta = beta + step
-    halving = False
+    halving = 0  # rejected steps in a row
     converged = False
     newlk = loglik0
     iteration = 0
@@ -102,16 +105,21 @@ def fit_cox(
         newlk, u, info = partial_likelihood_step(sums_at(newbeta), newbeta, ties)
         if not np.isfinite(newlk):
             newlk = -np.inf
-        if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps and not halving:
+        if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps and halving == 0:
             converged = True
             break
-        if iteration == iter_max:
-            break
         if newlk < best:
-            halving = True
-            newbeta = (newbeta + beta) / 2.0
-        else:
-            halving = False
+            if iteration == iter_max:  # out of iterations on a rejected step: R's beta
+                newbeta = beta
+                if iter_max > 1:  # R: "recompute the last good version of imat and u"
+                    newlk, u, info = partial_likelihood_step(sums_at(beta), beta, ties)
+                else:  # R leaves "well enough alone": the best loglik, the last imat
+                    newlk = best
+                break
+            halving += 1  # R: "get more aggressive when it doesn't work"
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
+        elif iteration < iter_max:
+            halving = 0
             best = newlk
             beta = newbeta
             newbeta = newbeta + _newton_step(info, u)
