@@ -53,6 +53,9 @@ FROZEN = T + "test_frozen_results.py"  # run first for every module: results sta
 # for each, the tests that exercise it: fastest and most direct first, since -x stops
 # at the first failure.
 COX_TESTS = [
+    T + "test_cox_mutation_newton.py",  # written for the split modules' survivors
+    T + "test_cox_mutation_cox.py",
+    T + "test_cox_mutation_sums.py",
     T + "test_cox_edges_reference.py",
     T + "test_cox_pvalues.py",  # the global tests' p and fit$iter against R
     T + "test_cox_time_terms.py",
@@ -332,9 +335,10 @@ def run_tests(src_copy: Path, workdir: Path, tests: list[str], timeout: float) -
             # tests need none; hypothesis works without its plugin), no assertion
             # rewriting (a failing assert fails all the same)
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-            args = [str(ROOT / t) for t in tests]
+            snapshot = src_copy.parent  # the run's own copy of src/, tests/, pyproject
+            args = [str(snapshot / t) for t in tests]
             args += ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:faulthandler"]
-            args += ["--assert=plain", "--rootdir", str(ROOT), "-W", "ignore"]
+            args += ["--assert=plain", "--rootdir", str(snapshot), "-W", "ignore"]
             # not the Spark variants of the engine tests: the same survival kernels run
             # on the DuckDB variant, and a JVM per mutant costs minutes
             args += ["-m", "not spark"]
@@ -452,10 +456,15 @@ def main() -> int:
     _preload()
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        # A snapshot of src/, tests/ and pyproject.toml taken now: the tests are not read
+        # from the work tree while the run goes on.  (An earlier run read them live: a
+        # test committed mid-run that failed on the copied src/ made every later mutant
+        # count as killed, which inflated the old cox.py's score to 402 / 407.)
         src_copy = Path(tmp) / "src"
-        shutil.copytree(
-            ROOT / "src", src_copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+        shutil.copytree(ROOT / "src", src_copy, ignore=skip)
+        shutil.copytree(ROOT / "tests", Path(tmp) / "tests", ignore=skip)
+        shutil.copy2(ROOT / "pyproject.toml", Path(tmp) / "pyproject.toml")
         workdir = Path(tmp) / "work"
         workdir.mkdir()
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -470,7 +479,7 @@ def main() -> int:
             target = src_copy / "netoutcomes" / "survival" / module
             original = target.read_text()
             tests = list(
-                dict.fromkeys([FROZEN] + [t for t in TESTS[module] if (ROOT / t).exists()])
+                dict.fromkeys([FROZEN] + [t for t in TESTS[module] if (Path(tmp) / t).exists()])
             )
             # the unmutated (unparsed) module must pass, or the module's score means nothing
             target.write_text(ast.unparse(ast.parse(original)))
