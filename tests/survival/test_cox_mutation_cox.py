@@ -88,14 +88,11 @@ def test_curve_of_a_pattern_counts_an_aliased_coefficient_as_0(ties: str) -> Non
     np.testing.assert_allclose(curve.cumhaz, np.array(ref["cumhaz_pattern"])[rows], rtol=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_with_aliased reports the plain column means (c = 0/1 gets 0.5) where R's "
-    "fit$means, and the curve the kept columns were fitted on, leave a 0/1 column "
-    "uncentred (0): baseline_hazard(pattern) of such a fit is off by exp(0.5 coef_c)",
-)
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_aliased_fit_means_with_a_01_column_as_r(ties: str) -> None:
+    # _with_aliased reported the plain column means (c = 0/1 got 0.5) where R's
+    # fit$means, and the curve the kept columns were fitted on, leave a 0/1 column
+    # uncentred (0): baseline_hazard(pattern) of such a fit was off by exp(0.5 coef_c).
     ref = REF["aliased_01"][ties]
     result = fit("aliased_01", ties)
     curve = baseline_hazard(result, np.array(ref["pattern"]))

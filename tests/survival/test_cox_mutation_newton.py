@@ -53,8 +53,7 @@ def test_one_halving_takes_r_iterations_and_path(ties: str) -> None:
     # R: iteration 1 a full step to 0.37 (efron; accepted), iteration 2 a step to -0.13
     # that lowers the log-likelihood, so iteration 3 evaluates the midpoint 0.12 (R's
     # (newbeta + halving * beta) / (halving + 1) with halving = 1: the midpoint, as
-    # ours), accepted; converged at iteration 6.  The iteration count needs the
-    # convergence test to wait for a step that was not halved.
+    # ours), accepted; converged at iteration 6.
     ref = REF["single"][ties]
     assert cox_ph(data("single"), ["x"], ties).iterations == ref["iter"] == 6  # type: ignore[arg-type]
     at_iter = np.array(ref["at_iter"])

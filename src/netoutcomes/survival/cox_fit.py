@@ -73,6 +73,11 @@ def _with_aliased(fit: CoxFit, aliased: list[int], names: list[str], x: FloatArr
 
     var = np.zeros((p, p))
     var[np.ix_(kept, kept)] = fit.var
+    # The kept columns' means are those the reduced fit centred on (R's nocenter: a
+    # -1/0/1 column's is 0), the point its curves describe; an aliased column's
+    # coefficient is NA, so its mean moves nothing.
+    means = np.array(np.average(x, axis=0), dtype=np.float64)
+    means[kept] = fit.means
     which = ", ".join(names[i] for i in aliased)
     warning = (
         f"singular design: covariate {which} is constant or a linear combination of the "
@@ -100,7 +105,7 @@ def _with_aliased(fit: CoxFit, aliased: list[int], names: list[str], x: FloatArr
         var=var,
         iterations=fit.iterations,
         ties=fit.ties,
-        means=np.average(x, axis=0),
+        means=means,
         sums=fit.sums,  # of the columns kept
         warnings=(warning, *fit.warnings),
     )

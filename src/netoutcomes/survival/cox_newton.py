@@ -76,9 +76,10 @@ def fit_cox(
     ``sums_at(beta)`` returns the per-time sums at ``beta``.  A step that lowers
     the log-likelihood is shortened towards the last accepted point, more each time in
     a row, as R's coxfit6.c: ``(newbeta + k beta) / (k + 1)`` at the k-th (the midpoint,
-    then a third of the way...); convergence needs ``|1 - loglik_old / loglik_new| <=
-    eps`` on a step that was not shortened.  Out of iterations on a rejected step, the
-    last accepted point is returned with its sums evaluated again, as R.
+    then a third of the way...); converged when ``|1 - loglik_old / loglik_new| <= eps``,
+    on a shortened step too, as survival 3.x's coxfit6.c (this loop used to wait for a
+    full step).  Out of iterations on a rejected step, the last accepted point is
+    returned with its sums evaluated again, as R.
     Raises InputError for a singular information matrix (naming the columns).  A
     coefficient running to infinity (monotone likelihood) or no convergence in
     ``iter_max`` steps gives R's answer (the last step) with a warning, as R does.
@@ -105,7 +106,7 @@ def fit_cox(
         newlk, u, info = partial_likelihood_step(sums_at(newbeta), newbeta, ties)
         if not np.isfinite(newlk):
             newlk = -np.inf
-        if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps and halving == 0:
+        if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps:
             converged = True
             break
         if newlk < best:
