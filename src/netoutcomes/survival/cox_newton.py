@@ -111,11 +111,10 @@ def fit_cox(
             break
         if newlk < best:
             if iteration == iter_max:  # out of iterations on a rejected step: R's beta
+                # R: "recompute the last good version of imat and u" (with iter.max = 1
+                # R keeps the rejected point's imat; every caller here uses 20)
                 newbeta = beta
-                if iter_max > 1:  # R: "recompute the last good version of imat and u"
-                    newlk, u, info = partial_likelihood_step(sums_at(beta), beta, ties)
-                else:  # R leaves "well enough alone": the best loglik, the last imat
-                    newlk = best
+                newlk, u, info = partial_likelihood_step(sums_at(beta), beta, ties)
                 break
             halving += 1  # R: "get more aggressive when it doesn't work"
             newbeta = (newbeta + halving * beta) / (halving + 1.0)
