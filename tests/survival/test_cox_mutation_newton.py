@@ -157,3 +157,28 @@ def test_a_column_on_a_much_smaller_scale_than_another_is_not_aliased_as_r() -> 
     x = np.column_stack([d[c] for c in ref["columns"]])
     fit = cox_ph(CoxData(x, d["time"], d["event"] == 1), list(ref["columns"]), "efron")
     np.testing.assert_allclose(fit.coef, ref["efron"]["coef"], rtol=1e-9)
+
+
+FIRST = json.loads(
+    (
+        Path(__file__).resolve().parents[1] / "fixtures" / "r" / "cox_first_step_rejected.json"
+    ).read_text()
+)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_a_rejected_first_step_follows_r_path(ties: str) -> None:
+    # Efron: R's first step from 0 lowers the log-likelihood, so iteration 2 evaluates
+    # the midpoint (halving counts from 0: (newbeta + 1 * 0) / 2) and iter.max = 1
+    # returns beta = 0; Breslow's first step is accepted and its third is rejected.
+    ref = FIRST[ties]
+    x = np.array(FIRST["x"])[:, None]
+    time, event = np.array(FIRST["time"]), np.array(FIRST["event"]) == 1
+    fit = cox_ph(CoxData(x, time, event), ["x"], ties)  # type: ignore[arg-type]
+    assert fit.iterations == ref["iter"]
+    np.testing.assert_allclose(fit.coef, ref["coef"], rtol=1e-12)
+    xc, _ = centred(x, None, counting=False)
+    centred_data = CoxData(xc, time, event)
+    for k, expected in enumerate(ref["at_iter"], start=1):
+        coef = fit_cox(centred_data.sums_at, 1, ties, iter_max=k).coef  # type: ignore[arg-type]
+        np.testing.assert_allclose(coef, [expected], rtol=1e-12, atol=1e-300)
