@@ -360,12 +360,16 @@ def _gap_table(case: dict) -> CountTable:
         ("zero_at_risk_censoring", "loglog"),
         ("s_underflows_to_zero", "loglog"),
         ("s_underflows_to_zero", "log"),
+        ("n_risk_below_deaths_by_rounding", "log"),
+        ("n_risk_below_deaths_by_rounding", "loglog"),
     ],
 )
 def test_weighted_curve_at_floating_point_edges_matches_r(block: str, conf: str) -> None:
     # S exactly 1 with a positive SE (an event weight lost in 1 - d/n): log-log limits NA;
     # a censoring whose number at risk rounds to exactly 0: no hazard, no Greenwood term;
-    # S underflowing to exactly 0 with a finite SE: limits NA (R's survfit_confint).
+    # S underflowing to exactly 0 with a finite SE: limits NA (R's survfit_confint);
+    # n at risk below the deaths only by rounding: Greenwood's term as it comes, a huge
+    # negative number (std.err NaN), then inf where n = d (R's sums, no special case).
     ref = GAPS[block][conf]
     km = kaplan_meier(_gap_table(GAPS[block]), GAP_CONF[conf])
     for ours, key in [

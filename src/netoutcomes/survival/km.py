@@ -92,11 +92,15 @@ def confidence_interval(
 
 
 def greenwood_terms(n_risk: FloatArray, n_event: FloatArray) -> FloatArray:
-    """d / (n (n - d)) per time; inf where everybody at risk dies (S drops to 0), as R."""
+    """d / (n (n - d)) per time, as R adds it: inf where everybody at risk dies (S drops to 0).
+
+    No special case where n < d: that happens only by rounding (delayed entry with
+    fractional weights, n = 1.9 - 0.9 < d = 1), and there R's term is the formula's huge
+    negative number, so its std.err is NaN, not inf.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = n_event / (n_risk * (n_risk - n_event))
-    terms = np.where(n_event == 0, 0.0, terms)
-    return np.where((n_event > 0) & (n_risk <= n_event), np.inf, terms)
+    return np.where(n_event == 0, 0.0, terms)
 
 
 def kaplan_meier(
@@ -110,7 +114,8 @@ def kaplan_meier(
         hazard = np.where(n_event > 0, n_event / n_risk, 0.0)
         hazard_var = np.where(n_event > 0, n_event / n_risk**2, 0.0)
     surv = np.asarray(np.cumprod(1.0 - hazard), dtype=np.float64)
-    se_log = np.sqrt(np.cumsum(greenwood_terms(n_risk, n_event)))
+    with np.errstate(invalid="ignore"):  # NaN where n < d by rounding, as R
+        se_log = np.sqrt(np.cumsum(greenwood_terms(n_risk, n_event)))
     lower, upper = confidence_interval(surv, se_log, conf_type, conf_level)
     return KaplanMeier(
         time=table.time[rows],
