@@ -13,6 +13,7 @@ query it replaces:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,38 @@ def test_padded_number_and_event_cells_read_as_memory(engine: str, tmp_path: Pat
     want = cox_on(path, spec, backend="memory")
     assert want.n_dropped == 18 and want.fit.nevent > 100
     assert_same_fit(cox_on(path, spec, backend=engine), want)  # type: ignore[arg-type]
+
+
+SINGULAR = json.loads(
+    (
+        Path(__file__).resolve().parents[1] / "fixtures" / "r" / "cox_mutation_singular.json"
+    ).read_text()
+)
+
+
+@pytest.mark.parametrize(
+    "block", ["mixed_scales", "mixed_scales_weighted", "mixed_scales_counting"]
+)
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_a_column_on_a_much_smaller_scale_is_fitted_as_r(
+    engine: str, tmp_path: Path, block: str, ties: str
+) -> None:
+    # R scales each column by sum(w) / sum(w |x - mean|) before cholesky2's pivot rule:
+    # a column 1e-7 the size of another is fitted, not aliased (one more aggregate on the
+    # engine; tests/fixtures/r/cox_mutation_singular.R)
+    ref = SINGULAR[block]
+    path = _write(tmp_path, {k: np.array(v, float) for k, v in SINGULAR["data"].items()})
+    columns = tuple(DesignColumn(c, c, ((c, None),)) for c in ref["columns"])
+    spec = CoxSpec(
+        "time",
+        "event",
+        columns,
+        entry="start" if block.endswith("counting") else None,
+        weights="w" if block.endswith("weighted") else None,
+        ties=ties,  # type: ignore[arg-type]
+    )
+    fit = cox_on(path, spec, backend=engine).fit  # type: ignore[arg-type]
+    assert fit.warnings == ()
+    np.testing.assert_allclose(fit.coef, ref[ties]["coef"], rtol=1e-9)
+    np.testing.assert_allclose(fit.se, ref[ties]["se"], rtol=1e-9)
+    np.testing.assert_allclose([fit.loglik_null, fit.loglik], ref[ties]["loglik"], rtol=1e-12)

@@ -144,19 +144,30 @@ def test_a_covariate_on_a_tiny_scale_is_not_aliased_as_r(ties: str) -> None:
     assert fit.iterations == ref["iter"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R's coxfit6 scales each column (by its mean absolute deviation) before "
-    "cholesky2; singular_columns takes toler.chol relative to the largest diagonal of "
-    "the unscaled information, so a column on a scale 1e-7 of another's is called "
-    "aliased here (NA) where R fits it (-6.6e6)",
+@pytest.mark.parametrize(
+    "block", ["mixed_scales", "mixed_scales_weighted", "mixed_scales_counting"]
 )
-def test_a_column_on_a_much_smaller_scale_than_another_is_not_aliased_as_r() -> None:
-    ref = SINGULAR["mixed_scales"]
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_a_column_on_a_much_smaller_scale_than_another_is_not_aliased_as_r(
+    block: str, ties: str
+) -> None:
+    # R scales each column by sum(w) / sum(w |x - mean|) before cholesky2, so a column on a
+    # scale 1e-7 of another's is fitted (coef ~ -6.6e6), not called aliased: toler.chol
+    # relative to the largest diagonal of the unscaled information would drop it
+    ref = SINGULAR[block]
     d = {k: np.array(v, float) for k, v in SINGULAR["data"].items()}
     x = np.column_stack([d[c] for c in ref["columns"]])
-    fit = cox_ph(CoxData(x, d["time"], d["event"] == 1), list(ref["columns"]), "efron")
-    np.testing.assert_allclose(fit.coef, ref["efron"]["coef"], rtol=1e-9)
+    entry = d["start"] if block.endswith("counting") else None
+    weights = d["w"] if block.endswith("weighted") else None
+    fit = cox_ph(
+        CoxData(x, d["time"], d["event"] == 1, entry, weights),
+        list(ref["columns"]),
+        ties,  # type: ignore[arg-type]
+    )
+    assert fit.warnings == ()
+    np.testing.assert_allclose(fit.coef, ref[ties]["coef"], rtol=1e-9)
+    np.testing.assert_allclose(fit.se, ref[ties]["se"], rtol=1e-9)
+    np.testing.assert_allclose([fit.loglik_null, fit.loglik], ref[ties]["loglik"], rtol=1e-12)
 
 
 FIRST = json.loads(

@@ -150,6 +150,7 @@ class Checked:
     event_is_two: bool  # R's 1/2 coding: 2 = event
     means: np.ndarray  # what R's coxph centres on (weighted; 0 for -1/0/1 columns)
     plain_means: np.ndarray  # unweighted column means (R's means for an aliased fit)
+    zero_one: np.ndarray  # True for a column of -1, 0 and 1 only (R neither centres nor scales it)
     codes: StratumCodes
     labels: list[str]
     # Per strata/factor column, the raw values of the source that are missing cells
@@ -362,6 +363,7 @@ def check(
         event_is_two=event_is_two,
         means=means,
         plain_means=sp / n,
+        zero_one=other == 0,
         codes=codes,
         labels=labels,
         key_missing=key_missing,

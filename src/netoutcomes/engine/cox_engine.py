@@ -34,6 +34,7 @@ from netoutcomes.engine.cox_passes import (
     T,
     TimeFix,
     column,
+    column_spreads,
     event_totals,
     event_totals_at_zero,
     event_totals_expr,
@@ -49,6 +50,7 @@ from netoutcomes.survival.cox import (
     CoxFit,
     CoxTimeSums,
     _with_aliased,
+    column_scale,
     cox_summary,
     fit_cox,
     partial_likelihood_step,
@@ -139,10 +141,20 @@ def _known_products(columns: list[DesignColumn]) -> list[tuple[int, int]]:
     return known
 
 
-def _aliased(steps: _Steps, ties: Any) -> list[int]:
-    """R's aliased columns: singular in the information matrix at beta = 0."""
+def _aliased(steps: _Steps, ties: Any, scale: np.ndarray) -> list[int]:
+    """R's aliased columns: singular in the information matrix at beta = 0 (of the
+    columns scaled by ``scale``, as R)."""
     zero = np.zeros(steps.p)
-    return list(singular_columns(partial_likelihood_step(steps(zero), zero, ties)[2]))
+    return list(singular_columns(partial_likelihood_step(steps(zero), zero, ties)[2], scale))
+
+
+def _scale(rows: ir.Table, x_cols: list[str], zero_one: np.ndarray) -> np.ndarray:
+    """R's column scale: one aggregate over the model rows, none when every column is a
+    -1/0/1 column (scale 1)."""
+    if np.all(zero_one):
+        return np.ones(len(x_cols))
+    total, spreads = column_spreads(rows, x_cols)
+    return column_scale(total, spreads, zero_one)
 
 
 def engine_cox(
@@ -172,18 +184,21 @@ def engine_cox(
     kept = list(range(len(names)))
     steps = _Steps(rows, kept, spec, checked.codes)
     aliased: list[int] = []
+    scale = _scale(rows, all_x, checked.zero_one)
     try:
-        newton = fit_cox(steps, len(names), spec.ties, names=names)
+        newton = fit_cox(steps, len(names), spec.ties, names=names, scale=scale)
     except InputError as exc:
         # fit_cox refuses a singular information matrix at beta = 0 before any other
         # step; R drops those (aliased) columns and refits, unless all are aliased.
-        aliased = _aliased(steps, spec.ties)
+        aliased = _aliased(steps, spec.ties, scale)
         if not aliased or len(aliased) == len(names):
             raise InputError(f"{described.name}: {exc}") from None
         kept = [j for j in range(len(names)) if j not in aliased]
         steps = _Steps(rows, kept, spec, checked.codes)
         try:
-            newton = fit_cox(steps, len(kept), spec.ties, names=[names[j] for j in kept])
+            newton = fit_cox(
+                steps, len(kept), spec.ties, names=[names[j] for j in kept], scale=scale[kept]
+            )
         except InputError as exc2:
             raise InputError(f"{described.name}: {exc2}") from None
     kept_names = [names[j] for j in kept]

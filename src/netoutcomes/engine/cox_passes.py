@@ -51,6 +51,18 @@ def event_totals_expr(t: ir.Table, x_cols: Sequence[str], strata: Sequence[str])
     return ev.group_by([*strata, _T]).aggregate(**aggs)
 
 
+def column_spreads(t: ir.Table, x_cols: Sequence[str]) -> tuple[float, np.ndarray]:
+    """``sum(w)`` and ``sum(w |x|)`` of each centred design column over the model rows,
+    one aggregate: R's column scale (``survival.cox_newton.column_scale``)."""
+    w = t[_W] if _W in t.columns else None
+    aggs: dict[str, Any] = {"w": t.count().cast("float64") if w is None else w.sum()}
+    for j, c in enumerate(x_cols):
+        aggs[f"s{j}"] = t[c].abs().sum() if w is None else (w * t[c].abs()).sum()
+    result = t.aggregate(**aggs).to_pyarrow()
+    spreads = np.array([float(column(result, f"s{j}")[0]) for j in range(len(x_cols))])
+    return float(column(result, "w")[0]), spreads
+
+
 def risk_sums_expr(
     t: ir.Table,
     x_cols: Sequence[str],

@@ -38,6 +38,7 @@ from netoutcomes.survival.cox_newton import (
     TOLER_CHOL,
     TOLER_INF,
     NewtonResult,
+    column_scale,
     fit_cox,
     singular_columns,
 )
@@ -56,8 +57,9 @@ __all__ = [
     "CoxCurve", "CoxData", "CoxFit", "CoxModelData", "CoxTimeSums", "FloatArray", "IntArray",
     "NewtonResult", "Ties", "TimeTerms",
     "_with_aliased", "aliased_columns", "baseline_hazard", "centred", "check_events",
-    "cox_model_data", "cox_ph", "cox_summary", "cox_time_sums", "fit_cox", "integer_codes",
-    "partial_likelihood_step", "r_timefix", "score_residuals", "singular_columns", "time_terms",
+    "column_scale", "cox_model_data", "cox_ph", "cox_summary", "cox_time_sums", "fit_cox",
+    "integer_codes", "partial_likelihood_step", "r_timefix", "scale_of", "score_residuals",
+    "singular_columns", "time_terms",
 ]  # fmt: skip
 
 
@@ -78,6 +80,14 @@ def centred(
     return x - means, means
 
 
+def scale_of(x: FloatArray, weights: FloatArray | None) -> FloatArray:
+    """R's column scale (``cox_newton.column_scale``): weighted mean absolute deviation."""
+    w = np.ones(x.shape[0]) if weights is None else weights
+    spread = w @ np.abs(x - (w @ x) / w.sum())
+    zero_one = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
+    return column_scale(float(w.sum()), spread, zero_one)
+
+
 def check_events(data: CoxData) -> None:
     """No events at all is an error.  A stratum without events is allowed: as in R it
     adds nothing to the partial likelihood (its rows still count in n)."""
@@ -93,7 +103,7 @@ def aliased_columns(data: CoxData, ties: Ties = "efron") -> list[int]:
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
     beta = np.zeros(x.shape[1])
     _, _, info = partial_likelihood_step(fitdata.sums_at(beta), beta, ties)
-    return singular_columns(info)
+    return singular_columns(info, scale_of(x, data.weights))
 
 
 def cox_ph(
@@ -124,7 +134,9 @@ def cox_ph(
         return _with_aliased(fit, aliased, names, x)
     xc, means = centred(x, data.weights, counting=data.entry is not None)
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
-    newton = fit_cox(fitdata.sums_at, x.shape[1], ties, names=names)
+    newton = fit_cox(
+        fitdata.sums_at, x.shape[1], ties, names=names, scale=scale_of(x, data.weights)
+    )
     coef = newton.coef
     robust_se = None
     sums = fitdata.sums_at(coef)

@@ -40,11 +40,28 @@ def _newton_step(info: FloatArray, u: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.solve(info, u))
 
 
-def singular_columns(info: FloatArray) -> list[int]:
+def column_scale(total_weight: float, spread: FloatArray, zero_one: FloatArray) -> FloatArray:
+    """R's per-column scale (coxfit6.c) from ``spread = sum(w |x - weighted mean|)`` per
+    column: ``sum(w) / spread``; 1 for a -1/0/1 column (R neither centres nor scales
+    those) and for a constant one.  R fits on the scaled columns; here the scale enters
+    only where it changes an answer, ``cholesky2``'s pivot rule (``singular_columns``).
+    (R's agfit4.c, for (start, stop] data, means to centre per stratum but, by a slip in
+    its loop, centres on the first sorted row's value; the weighted mean is taken here.)"""
+    spread = np.asarray(spread, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        scale = np.where(spread > 0, total_weight / spread, 1.0)
+    return np.asarray(np.where(zero_one, 1.0, scale), dtype=np.float64)
+
+
+def singular_columns(info: FloatArray, scale: FloatArray | None = None) -> list[int]:
     """Columns R's ``cholesky2`` would drop: a pivot below ``toler.chol`` times the largest
     diagonal element, working through the columns in order (so the later of two
-    collinear columns is the one named)."""
+    collinear columns is the one named).  With ``scale`` (``column_scale``) on the
+    information of the scaled columns, as R's coxph: a column on a scale 1e-7 of
+    another's is fitted, not dropped."""
     a = np.array(info, dtype=np.float64)
+    if scale is not None:
+        a *= np.outer(scale, scale)
     n = a.shape[0]
     diag_max = float(np.max(np.diag(a))) if n else 0.0
     eps = TOLER_CHOL * diag_max if diag_max > 0 else TOLER_CHOL
@@ -70,6 +87,7 @@ def fit_cox(
     eps: float = EPS,
     iter_max: int = ITER_MAX,
     names: list[str] | None = None,
+    scale: FloatArray | None = None,
 ) -> NewtonResult:
     """Newton-Raphson on the partial likelihood from beta = 0, as R's coxfit6/agfit4.
 
@@ -80,14 +98,15 @@ def fit_cox(
     on a shortened step too, as survival 3.x's coxfit6.c (this loop used to wait for a
     full step).  Out of iterations on a rejected step, the last accepted point is
     returned with its sums evaluated again, as R.
-    Raises InputError for a singular information matrix (naming the columns).  A
+    Raises InputError for a singular information matrix at beta = 0 (naming the
+    columns; R's pivot rule on the columns scaled by ``scale``, ``column_scale``).  A
     coefficient running to infinity (monotone likelihood) or no convergence in
     ``iter_max`` steps gives R's answer (the last step) with a warning, as R does.
     """
     names = names or [f"x{i + 1}" for i in range(p)]
     beta = np.zeros(p)
     loglik0, u, info = partial_likelihood_step(sums_at(beta), beta, ties)
-    bad = singular_columns(info)
+    bad = singular_columns(info, scale)
     if bad:
         which = ", ".join(names[i] for i in bad)
         raise InputError(
