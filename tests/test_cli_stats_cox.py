@@ -198,3 +198,24 @@ def test_zph_with_an_aliased_coefficient_matches_r(ties: str) -> None:
     np.testing.assert_array_equal(zph["df"], ref["df"])
     np.testing.assert_allclose(zph["chisq"], ref["chisq"], rtol=1e-6)
     np.testing.assert_allclose(zph["p"], ref["p"], rtol=1e-6)
+
+
+def test_a_coefficient_running_away_is_na_not_a_traceback(tmp_path: Path, backend: str) -> None:
+    # The only x = 1 subject dies first among 100: the information of x at R's converged
+    # point is 0 in doubles, and R's coxph reports x NA with variance 0 (this used to end
+    # in numpy's "LinAlgError: Singular matrix" traceback); R's numbers in
+    # tests/fixtures/r/cox_runaway.json (first100_xz)
+    ref = json.loads((Path(__file__).parent / "fixtures" / "r" / "cox_runaway.json").read_text())
+    data = ref["first100_xz"]["data"]
+    rows = [f"{t:g},{e:g},{x:g},{z:g}" for t, e, x, z in
+            zip(data["time"], data["event"], data["x"], data["z"], strict=True)]  # fmt: skip
+    path = write_csv(tmp_path / "runaway.csv", "time,event,x,z", rows)
+    code, out, err = run([str(path), "--formula", "Surv(time, event) ~ x + z", "--json"], backend)
+    assert code == 0, err
+    assert err.startswith("warning: the information of x became singular")
+    got, want = json.loads(out), ref["first100_xz"]["efron"]
+    assert got["coef"][0] is None and got["se"][0] == 0.0 and got["p"][0] is None
+    np.testing.assert_allclose(got["coef"][1], want["coef"][1], rtol=1e-9)
+    np.testing.assert_allclose(got["zph"]["chisq"], want["zph_km"], rtol=1e-9)
+    code, table, err = run([str(path), "--formula", "Surv(time, event) ~ x + z"], backend)
+    assert code == 0 and "Traceback" not in err and "NA" in table

@@ -302,3 +302,31 @@ def test_a_column_on_a_much_smaller_scale_is_fitted_as_r(
     np.testing.assert_allclose(fit.coef, ref[ties]["coef"], rtol=1e-9)
     np.testing.assert_allclose(fit.se, ref[ties]["se"], rtol=1e-9)
     np.testing.assert_allclose([fit.loglik_null, fit.loglik], ref[ties]["loglik"], rtol=1e-12)
+
+
+RUNAWAY = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "r" / "cox_runaway.json").read_text()
+)
+
+
+@pytest.mark.parametrize("case", ["first100_xz", "first400", "first1000", "late100"])
+def test_a_runaway_coefficient_is_na_as_r(engine: str, tmp_path: Path, case: str) -> None:
+    # The only x = 1 subject dies first: R's coxph ends with the information of x 0 in
+    # doubles (coef NA, var 0), past 1e154 risk sums, or after an overflowing first step;
+    # cox.zph tests the other column (tests/fixtures/r/cox_runaway.R)
+    ref = RUNAWAY[case]
+    path = _write(tmp_path, {k: np.array(v, float) for k, v in ref["data"].items()})
+    columns = tuple(DesignColumn(c, c, ((c, None),)) for c in ref["columns"])
+    got = cox_on(path, CoxSpec("time", "event", columns), backend=engine)  # type: ignore[arg-type]
+    fit, want = got.fit, ref["efron"]
+    coef = np.array([np.nan if v is None else v for v in want["coef"]], float)
+    np.testing.assert_array_equal(np.isnan(fit.coef), np.isnan(coef))
+    np.testing.assert_allclose(fit.coef, coef, rtol=1e-9)
+    np.testing.assert_allclose(fit.var.ravel(order="F"), want["var"], rtol=1e-9, atol=0)
+    np.testing.assert_allclose([fit.loglik_null, fit.loglik], want["loglik"], rtol=1e-12)
+    assert fit.iterations == want["iter"]
+    assert fit.concordance == pytest.approx(want["concordance"][0], rel=1e-12)
+    if want["zph_km"]:
+        # late100's chisq is 1.9e-7: the square of a score that cancels from order-1
+        # terms, held to ~1e-16 absolute by the doubles (3e-16 apart from R's)
+        np.testing.assert_allclose(got.zph("km").chisq, want["zph_km"], rtol=1e-9, atol=1e-14)

@@ -130,12 +130,16 @@ def cox_summary(
     # lazy, for CLI start-up: scipy.special (scipy.stats, used before, cost ~0.5 s)
     from netoutcomes.survival.chisq import normal_quantile, normal_upper_tail
 
-    coef = newton.coef
+    coef = newton.coef.copy()
+    coef[list(newton.singular)] = np.nan  # R's NA where the information became singular
+    kept = [i for i in range(coef.size) if i not in newton.singular]
     se = np.sqrt(np.diag(newton.var))
-    z = coef / se
+    with np.errstate(invalid="ignore"):
+        z = coef / se
     q = normal_quantile(0.5 + conf_level / 2.0)
     with np.errstate(over="ignore"):  # an infinite coefficient's limit: inf, as R
         hr_lower, hr_upper = np.exp(coef - q * se), np.exp(coef + q * se)
+    block = np.ix_(kept, kept)
     return CoxFit(
         terms=list(names),
         coef=coef,
@@ -149,9 +153,9 @@ def cox_summary(
         loglik_null=newton.loglik_null,
         loglik=newton.loglik,
         lrt=2.0 * (newton.loglik - newton.loglik_null),
-        wald=float(coef @ np.linalg.solve(newton.var, coef)),
+        wald=float(coef[kept] @ np.linalg.solve(newton.var[block], coef[kept])),
         score=newton.score_test,
-        df=int(coef.size),
+        df=len(kept),
         n=n,
         nevent=nevent,
         concordance=concordance,
@@ -159,6 +163,7 @@ def cox_summary(
         iterations=newton.iterations,
         ties=ties,
         means=means,
-        sums=sums,
+        # over the estimated columns only, as an aliased fit's (cox.zph tests those)
+        sums=sums.of_columns(kept) if newton.singular else sums,
         warnings=newton.warnings,
     )

@@ -34,10 +34,34 @@ class NewtonResult:
     iterations: int
     converged: bool
     warnings: tuple[str, ...] = ()  # what R's coxph warns about (the fit is still R's)
+    # Columns whose information became singular during the fit (R's cholesky2 dropped
+    # them at the converged point): R's coxph reports their coefficient NA and variance
+    # 0, while its linear predictor (concordance, residuals) uses the value in ``coef``.
+    singular: tuple[int, ...] = ()
 
 
-def _newton_step(info: FloatArray, u: FloatArray) -> FloatArray:
-    return np.asarray(np.linalg.solve(info, u))
+def _newton_step(info: FloatArray, u: FloatArray, scale: FloatArray | None) -> FloatArray:
+    """R's ``chsolve2`` after ``cholesky2``: a column whose pivot is dropped (singular,
+    ``singular_columns``) takes no step; the others solve their own block."""
+    dropped = singular_columns(info, scale)
+    if not dropped:
+        return np.asarray(np.linalg.solve(info, u))
+    kept = [i for i in range(u.size) if i not in dropped]
+    step = np.zeros(u.size)
+    if kept:
+        step[kept] = np.linalg.solve(info[np.ix_(kept, kept)], u[kept])
+    return step
+
+
+def _inverse(info: FloatArray, dropped: list[int]) -> FloatArray:
+    """R's ``chinv2``: the inverse of the kept block, 0 in a dropped column's row and column."""
+    if not dropped:
+        return np.asarray(np.linalg.inv(info), dtype=np.float64)
+    kept = [i for i in range(info.shape[0]) if i not in dropped]
+    var = np.zeros(info.shape)
+    if kept:
+        var[np.ix_(kept, kept)] = np.linalg.inv(info[np.ix_(kept, kept)])
+    return var
 
 
 def column_scale(total_weight: float, spread: FloatArray, zero_one: FloatArray) -> FloatArray:
@@ -102,6 +126,9 @@ def fit_cox(
     columns; R's pivot rule on the columns scaled by ``scale``, ``column_scale``).  A
     coefficient running to infinity (monotone likelihood) or no convergence in
     ``iter_max`` steps gives R's answer (the last step) with a warning, as R does.
+    A step whose log-likelihood, score or information is not finite is shortened, and
+    a column whose information turns singular on the way takes no more steps; at the
+    converged point it is in ``singular`` (R's NA, variance 0), as R's cholesky2.
     """
     names = names or [f"x{i + 1}" for i in range(p)]
     beta = np.zeros(p)
@@ -113,7 +140,7 @@ def fit_cox(
             f"singular design: covariate {which} is constant or a linear combination "
             "of the others (in the rows used, within strata)"
         )
-    step = _newton_step(info, u)
+    step = _newton_step(info, u, scale)
     score_test = float(u @ step)
     best = loglik0
     newbeta = beta + step
@@ -123,8 +150,8 @@ def fit_cox(
     iteration = 0
     for iteration in range(1, iter_max + 1):
         newlk, u, info = partial_likelihood_step(sums_at(newbeta), newbeta, ties)
-        if not np.isfinite(newlk):
-            newlk = -np.inf
+        if not (np.isfinite(newlk) and np.all(np.isfinite(u)) and np.all(np.isfinite(info))):
+            newlk = -np.inf  # R: a non-finite loglik, score or information is a bad step
         if np.isfinite(newlk) and abs(1.0 - best / newlk) <= eps:
             converged = True
             break
@@ -141,15 +168,26 @@ def fit_cox(
             halving = 0
             best = newlk
             beta = newbeta
-            newbeta = newbeta + _newton_step(info, u)
+            newbeta = newbeta + _newton_step(info, u, scale)
     if not np.all(np.isfinite(newbeta)) or not np.isfinite(newlk):
         raise InputError("the Cox fit failed: numeric overflow (a coefficient ran to infinity)")
-    var: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
+    dropped = singular_columns(info, scale)
+    var = _inverse(info, dropped)
     coef = newbeta
+    # R's coxph.fit: NA where the converged point's information is singular (not when
+    # out of iterations: R's flag 1000 marks none)
+    singular = tuple(dropped) if converged else ()
     # R's coxph.fit: "Loglik converged before variable ...; coefficient may be infinite."
     infs = np.abs(u @ var)
     infinite = (infs > eps) & (infs > TOLER_INF * np.abs(coef))
     warnings: list[str] = []
+    if singular:
+        which = ", ".join(names[i] for i in singular)
+        warnings.append(
+            f"the information of {which} became singular as its coefficient ran towards "
+            "infinity (e.g. the only subject of a group died first); its coefficient is NA "
+            "and its variance 0, as in R"
+        )
     if converged and np.any(infinite):
         which = ", ".join(names[i] for i in np.flatnonzero(infinite))
         warnings.append(
@@ -172,4 +210,5 @@ def fit_cox(
         iterations=iteration,
         converged=converged,
         warnings=tuple(warnings),
+        singular=singular,
     )

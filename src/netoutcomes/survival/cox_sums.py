@@ -10,7 +10,7 @@ sums); the engine builds the same table with one aggregate query per step
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +38,19 @@ class CoxTimeSums:
     r_risk: FloatArray  # (k,)  sum of r over the risk set
     rx_risk: FloatArray  # (k, p)
     rxx_risk: FloatArray  # (k, p, p)
+
+    def of_columns(self, kept: list[int]) -> CoxTimeSums:
+        """The same sums over the covariates ``kept`` only (r unchanged: it is
+        w * exp(x @ beta) of every column)."""
+        block = np.ix_(range(self.time.size), kept, kept)
+        return replace(
+            self,
+            wx_event=self.wx_event[:, kept],
+            rx_event=self.rx_event[:, kept],
+            rxx_event=self.rxx_event[block],
+            rx_risk=self.rx_risk[:, kept],
+            rxx_risk=self.rxx_risk[block],
+        )
 
 
 def _reverse_cumsum(a: FloatArray) -> FloatArray:

@@ -53,6 +53,10 @@ _FACTOR_MIN = 1e-100  # a smaller factor is logged on its own (never underflows 
 # rows, d up to 4,000: <= 1e-15 relative to math.fsum, as numpy's pairwise sums), at no
 # extra cost per sub-step.
 _BLOCK = 64
+# Beyond this risk sum (or below its inverse) a time's squared sub-step sums are taken
+# of risk / d2 (``_terms_kernel``): 1 / d2^2 would leave the double range near 1e154.
+_NORMALISE_ABOVE = 1e150
+_TINY = 1e-300  # below it 1 / risk overflows: left as it was (a fit already lost)
 
 
 @njit(cache=True, error_model="numpy")  # x / 0 gives inf or nan, as numpy, not an exception
@@ -156,7 +160,9 @@ def _terms_kernel(  # pragma: no cover - compiled; tested through time_terms_arr
     the score and information summed over the times (what a Newton step needs; nothing
     of size times x p x p is made).  The operations and their order are those of the
     numpy form (``survival.cox_terms.time_terms`` before this kernel, its arrays summed
-    over the first axis, in time order), so the results are its bits."""
+    over the first axis, in time order), so the results are its bits, except at a time
+    whose risk sum is past 1e150 (or below 1e-150), where the numpy form's 1 / d2^2
+    over- or underflowed (an information of 1 where R's is 0)."""
     k, p = rx_risk.shape
     rows = k if per_time else 0
     loglik = np.empty(k)
@@ -173,7 +179,16 @@ def _terms_kernel(  # pragma: no cover - compiled; tested through time_terms_arr
         )
         d_steps = 1.0 if breslow else n_event[i]
         w = w_event[i] / d_steps
-        scale = np.sqrt(s_inv2)
+        risk = r_risk[i]
+        # 1 / d2^2 over- or underflows once the risk sum leaves ~[1e-154, 1e154] (a
+        # coefficient running away: eta ~ 355): then the squared sums are taken of
+        # risk / d2 (between 1 and d) and scaled back by 1 / risk in each product.
+        unit = 1.0
+        outside = risk > _NORMALISE_ABOVE or risk < 1.0 / _NORMALISE_ABOVE
+        if outside and _TINY < risk < np.inf:
+            unit = 1.0 / risk
+            _, _, _, s_inv2, s_g_inv2, s_gg_inv2 = _one_time(d, steps, 1.0, r_event[i] * unit)
+        scale = np.sqrt(s_inv2) * unit
         if s_inv2 > 0:
             g_ratio = s_g_inv2 / s_inv2
             gg_ratio = s_gg_inv2 / s_inv2
@@ -186,8 +201,9 @@ def _terms_kernel(  # pragma: no cover - compiled; tested through time_terms_arr
             score_ia = wx_event[i, a] - w * mean_sum
             if per_time:
                 score[i, a] = score_ia
-                xhaz[i, a] = w * (rest_x * s_inv2 + ev_x * s_g_inv2)
-                xhaz_ev[i, a] = w * (rest_x * s_g_inv2 + ev_x * s_gg_inv2)
+                rest_u, ev_u = rest_x * unit, ev_x * unit  # unit = 1 but past 1e150
+                xhaz[i, a] = w * (rest_u * (s_inv2 * unit) + ev_u * (s_g_inv2 * unit))
+                xhaz_ev[i, a] = w * (rest_u * (s_g_inv2 * unit) + ev_u * (s_gg_inv2 * unit))
                 mean_ev[i, a] = mean_sum / d_steps
             else:
                 score_total[a] += score_ia
