@@ -8,6 +8,9 @@ A mutant is identified by its module, operator and the statement before and afte
 change; the same change of the same statement text at several places counts once, and
 as killed only if it was killed at every place.  Prints one markdown row per module
 (killed / distinct mutants), the total, and with ``--survivors`` every survivor.
+With ``--current`` only the mutants the modules' current code makes count (a mutant of a
+statement changed since its run drops out), and those of the current code no report
+ran are counted per module as "not run".
 Exit status 1 if a report is unfinished (a stopped run) unless ``--partial``.
 """
 
@@ -15,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mutate  # noqa: E402  (the same directory: the mutants the current code makes)
 
 Key = tuple[str, str, str, str]
 
@@ -36,6 +43,17 @@ def outcomes(paths: list[Path]) -> tuple[dict[Key, dict[int, str]], list[Path]]:
     return result, unfinished
 
 
+def current_mutants(modules: set[str]) -> set[Key]:
+    """Every distinct mutant ``mutate.py`` makes of the modules' code as it is now."""
+    keys: set[Key] = set()
+    for module in modules:
+        source = (mutate.ROOT / mutate.PACKAGE / module).read_text()
+        for site in mutate.sites(source):
+            before, after = mutate._changed_line(source, mutate.mutate(source, site), site.line)
+            keys.add((module, site.operator, before, after))
+    return keys
+
+
 def killed(results: dict[int, str]) -> bool:
     return all(r in ("killed", "timeout") for r in results.values())
 
@@ -45,22 +63,34 @@ def main() -> int:
     parser.add_argument("reports", nargs="+", type=Path)
     parser.add_argument("--survivors", action="store_true", help="list every survivor")
     parser.add_argument("--partial", action="store_true", help="accept unfinished reports")
+    parser.add_argument(
+        "--current", action="store_true", help="only the mutants of the code as it is now"
+    )
     args = parser.parse_args()
     result, unfinished = outcomes(args.reports)
+    not_run: dict[str, int] = defaultdict(int)
+    if args.current:
+        now = current_mutants({key[0] for key in result})
+        result = defaultdict(dict, {k: v for k, v in result.items() if k in now})
+        for key in now - set(result):
+            not_run[key[0]] += 1
     for path in unfinished:
         print(f"unfinished report: {path}")
     by_module: dict[str, list[Key]] = defaultdict(list)
     for key in result:
         by_module[key[0]].append(key)
-    print("| module | killed / mutants |\n|---|---|")
+    header = "| module | killed / mutants |" + (" not run |" if args.current else "")
+    print(header + "\n|---|---|" + ("---|" if args.current else ""))
     total_killed = total = 0
     for module in sorted(by_module):
         keys = by_module[module]
         k = sum(killed(result[key]) for key in keys)
         total_killed, total = total_killed + k, total + len(keys)
-        print(f"| `{module}` | {k} / {len(keys)} |")
+        extra = f" {not_run[module]} |" if args.current else ""
+        print(f"| `{module}` | {k} / {len(keys)} |{extra}")
     share = 100.0 * total_killed / total if total else float("nan")
-    print(f"| **all** | **{total_killed} / {total} ({share:.1f}%)** |")
+    extra = f" {sum(not_run.values())} |" if args.current else ""
+    print(f"| **all** | **{total_killed} / {total} ({share:.1f}%)** |{extra}")
     if args.survivors:
         print()
         for key in sorted(result, key=lambda k: (k[0], min(result[k]))):
