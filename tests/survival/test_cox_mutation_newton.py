@@ -89,7 +89,14 @@ SINGULAR = json.loads(
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 @pytest.mark.parametrize(
-    "design", ["sum_of_two", "constant_first", "collinear_then_more", "two_dropped"]
+    "design",
+    [
+        "sum_of_two",
+        "constant_first",
+        "collinear_then_more",
+        "two_dropped",
+        "constant_and_collinear",
+    ],
 )
 def test_aliased_columns_as_r_cholesky2(design: str, ties: str) -> None:
     # s = a + 2b needs both earlier pivots to be found aliased; a constant column first,
