@@ -330,3 +330,18 @@ def test_a_runaway_coefficient_is_na_as_r(engine: str, tmp_path: Path, case: str
         # late100's chisq is 1.9e-7: the square of a score that cancels from order-1
         # terms, held to ~1e-16 absolute by the doubles (3e-16 apart from R's)
         np.testing.assert_allclose(got.zph("km").chisq, want["zph_km"], rtol=1e-9, atol=1e-14)
+
+
+def test_a_nearly_collinear_column_after_a_constant_one_is_na_as_r(
+    engine: str, tmp_path: Path
+) -> None:
+    # R drops the constant k and a3 = a + ~3e-7 noise (pivot ~1.6e-10 against a bound of
+    # ~2e-9 on the scaled information) at once; the engine refits once, without both
+    ref = SINGULAR["near_collinear"]
+    path = _write(tmp_path, {k: np.array(v, float) for k, v in ref["data"].items()})
+    columns = tuple(DesignColumn(c, c, ((c, None),)) for c in ref["columns"])
+    fit = cox_on(path, CoxSpec("time", "event", columns), backend=engine).fit  # type: ignore[arg-type]
+    want = np.array([np.nan if v is None else v for v in ref["efron"]["coef"]], float)
+    np.testing.assert_array_equal(np.isnan(fit.coef), np.isnan(want))
+    np.testing.assert_allclose(fit.coef, want, rtol=1e-9)
+    np.testing.assert_allclose(fit.se, ref["efron"]["se"], rtol=1e-9, atol=0)

@@ -200,3 +200,18 @@ def test_a_rejected_first_step_follows_r_path(ties: str) -> None:
     for k, expected in enumerate(ref["at_iter"], start=1):
         coef = fit_cox(centred_data.sums_at, 1, ties, iter_max=k).coef  # type: ignore[arg-type]
         np.testing.assert_allclose(coef, [expected], rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_a_nearly_collinear_column_after_a_constant_one_is_na_as_r(ties: str) -> None:
+    # a3 = a + ~3e-7 noise: its pivot on the scaled information (~1.6e-10) is below
+    # toler.chol times the largest diagonal (~2e-9), above toler.chol alone: R drops it,
+    # and the constant k before it (spread 0: R's scale 1, not a division by 0)
+    ref = SINGULAR["near_collinear"]
+    d = {k: np.array(v, float) for k, v in ref["data"].items()}
+    x = np.column_stack([d[c] for c in ref["columns"]])
+    fit = cox_ph(CoxData(x, d["time"], d["event"] == 1), list(ref["columns"]), ties)  # type: ignore[arg-type]
+    want = np.array([np.nan if v is None else v for v in ref[ties]["coef"]], float)
+    np.testing.assert_array_equal(np.isnan(fit.coef), np.isnan(want))
+    np.testing.assert_allclose(fit.coef, want, rtol=1e-9)
+    np.testing.assert_allclose(fit.se, ref[ties]["se"], rtol=1e-9, atol=0)
