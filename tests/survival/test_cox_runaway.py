@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from netoutcomes.survival.cox import CoxData, cox_ph
+from netoutcomes.survival.cox_zph import cox_zph
 
 REF = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "r" / "cox_runaway.json").read_text()
@@ -52,6 +53,10 @@ def test_runaway_fit_matches_r(case: str, ties: str) -> None:
     np.testing.assert_allclose(fit.var, var, rtol=1e-9, atol=0)
     singular = [c for c, v in zip(REF[case]["columns"], want, strict=True) if np.isnan(v)]
     named = [w for w in fit.warnings if "became singular" in w]
+    if want_zph := ref["zph_km"]:  # cox.zph of the estimated columns (the fit's sums)
+        d = REF[case]["data"]
+        zph = cox_zph(fit.sums, ties, ["z"], [[0]], np.array(d["time"]), np.array(d["event"]) == 1)  # type: ignore[arg-type]
+        np.testing.assert_allclose(zph.chisq, want_zph, rtol=1e-9, atol=1e-14)
     if singular:
         assert named and named[0].startswith(f"the information of {', '.join(singular)} became")
         assert fit.df == len(want) - len(singular)
