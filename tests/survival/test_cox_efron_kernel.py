@@ -157,3 +157,34 @@ def test_a_sub_step_with_d2_exactly_zero_gives_minus_inf() -> None:
         got = sub_step_sums(np.array([2.0]), np.array([2.0]), np.array([1.0]), False)
     assert float(got[0][0]) == -np.inf
     assert [float(s[0]) for s in got[1:]] == [np.inf] * 5
+
+
+@pytest.mark.parametrize("factor", [1e-200, 1e-160, 1e160, 1e200])
+@pytest.mark.parametrize("breslow", [False, True])
+def test_information_and_score_do_not_change_when_every_risk_sum_is_scaled(
+    factor: float, breslow: bool
+) -> None:
+    # Multiplying every r = w exp(x'b) by one factor (beta's intercept, which a Cox model
+    # does not have) leaves the score, information and risk-set means unchanged and divides
+    # the hazards and x-hazards by it; by hand: each is a ratio of sums of r.  Past 1e150 (or
+    # below 1e-150) the kernel takes its squared sums of risk / d2: 1 / d2^2 would leave
+    # the doubles (the information came out 1 at 1e217 where it is 0).
+    from netoutcomes.survival.cox_sums import CoxData
+
+    rng = np.random.default_rng(3)
+    n = 60
+    x = rng.normal(size=(n, 2)).round(2)
+    time = rng.integers(1, 12, n).astype(float)  # tied deaths: Efron's sub-steps
+    data = CoxData(x, time, rng.random(n) < 0.7)
+    plain = data.sums_at(np.array([0.3, -0.2]))
+    scaled = CoxTimeSums(
+        plain.stratum, plain.time, plain.n_event, plain.w_event, plain.wx_event,
+        plain.r_event * factor, plain.rx_event * factor, plain.rxx_event * factor,
+        plain.r_risk * factor, plain.rx_risk * factor, plain.rxx_risk * factor,
+    )  # fmt: skip
+    want = time_terms_arrays(plain, breslow)
+    got = time_terms_arrays(scaled, breslow)
+    for k in (1, 2, 7):  # score, information, mean_ev: ratios of sums of r
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-15)
+    for k in (3, 4, 5, 6):  # hazard, xhaz, hazard_ev, xhaz_ev: ~ 1 / r, divided by it
+        np.testing.assert_allclose(got[k] * factor, want[k], rtol=1e-12, atol=1e-15)
