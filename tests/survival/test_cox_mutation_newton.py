@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netoutcomes.survival.cox import CoxData, centred, cox_ph, fit_cox
+from netoutcomes.survival.cox import CoxData, centred, column_scale, cox_ph, fit_cox, scale_of
 
 REF = json.loads(
     (
@@ -215,3 +215,16 @@ def test_a_nearly_collinear_column_after_a_constant_one_is_na_as_r(ties: str) ->
     np.testing.assert_array_equal(np.isnan(fit.coef), np.isnan(want))
     np.testing.assert_allclose(fit.coef, want, rtol=1e-9)
     np.testing.assert_allclose(fit.se, ref[ties]["se"], rtol=1e-9, atol=0)
+
+
+def test_column_scale_by_hand() -> None:
+    # R's coxfit6.c: scale = sum(w) / sum(w |x - weighted mean|); 1 for a -1/0/1 column
+    # (not centred, not scaled) and for a constant one (spread 0: "rare case of a
+    # constant covariate")
+    x = np.array([[1.0, -1.0, 2.0], [2.0, 0.0, 2.0], [3.0, 1.0, 2.0], [6.0, 1.0, 2.0]])
+    # column 0: mean 3, |x - 3| = 2, 1, 0, 3: 4 / 6; weights 1, 2, 1, 1: mean 14 / 5,
+    # |x - 2.8| = 1.8, 0.8 (weight 2), 0.2, 3.2: 5 / (1.8 + 1.6 + 0.2 + 3.2) = 5 / 6.8
+    np.testing.assert_allclose(scale_of(x, None), [4 / 6, 1.0, 1.0], rtol=1e-15)
+    w = np.array([1.0, 2.0, 1.0, 1.0])
+    np.testing.assert_allclose(scale_of(x, w), [5 / 6.8, 1.0, 1.0], rtol=1e-15)
+    assert column_scale(4.0, np.array([0.0, 2.0]), np.array([False, True])).tolist() == [1.0, 1.0]
