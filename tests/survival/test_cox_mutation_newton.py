@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netoutcomes.survival.cox import CoxData, centred, column_scale, cox_ph, fit_cox, scale_of
+from netoutcomes.survival.cox import (
+    CoxData,
+    centred,
+    column_scale,
+    cox_ph,
+    fit_cox,
+    scale_of,
+    singular_columns,
+)
 
 REF = json.loads(
     (
@@ -228,3 +236,17 @@ def test_column_scale_by_hand() -> None:
     w = np.array([1.0, 2.0, 1.0, 1.0])
     np.testing.assert_allclose(scale_of(x, w), [5 / 6.8, 1.0, 1.0], rtol=1e-15)
     assert column_scale(4.0, np.array([0.0, 2.0]), np.array([False, True])).tolist() == [1.0, 1.0]
+
+
+def test_the_pivot_bound_is_toler_chol_times_the_largest_diagonal() -> None:
+    # R's cholesky2: eps = toler.chol * max(diag) whenever some diagonal is positive,
+    # below 1 too; a pivot under eps is dropped (by hand on diagonal matrices, where the
+    # pivots are the diagonal)
+    tol = float(np.finfo(float).eps) ** 0.75  # coxph.control(toler.chol), ~1.8e-12
+    assert singular_columns(np.diag([1e-3, 5e-15])) == []  # bound 1.8e-15
+    assert singular_columns(np.diag([1e-3, 1e-15])) == [1]
+    assert singular_columns(np.diag([1e3, 1e-9])) == [1]  # bound 1.8e-9
+    assert singular_columns(np.diag([1e3, 3e-9])) == []
+    assert 1e-15 < tol * 1e-3 < 5e-15 and 1e-9 < tol * 1e3 < 3e-9
+    # with a scale, on the scaled matrix: diag (1e3, 1e-9) scaled by (1e-3, 1e3) is (1e-3, 1e-3)
+    assert singular_columns(np.diag([1e3, 1e-9]), np.array([1e-3, 1e3])) == []
