@@ -135,3 +135,23 @@ def test_one_cause_and_no_censoring_is_one_minus_kaplan_meier() -> None:
     fit = aalen_johansen(time, status)
     km = kaplan_meier(count_table(time, status))
     np.testing.assert_allclose(fit.causes[0].cif, 1 - km.surv, atol=1e-15)
+
+
+def test_results_are_frozen_and_count_events() -> None:
+    fit = aalen_johansen(TIME, STATUS)
+    assert [c.events for c in fit.causes] == [2.0, 2.0]  # two deaths of each cause
+    at = cif_at(fit.cause(1), np.array([2.5]))
+    for result in (fit, fit.cause(1), at):
+        with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
+            result.label = "changed"  # type: ignore[misc, union-attr]
+
+
+def test_an_entrant_after_everyone_failed_adds_nothing() -> None:
+    # Rows (0, 1] cause 1 and (2, 3] cause 1: S drops to 0 at t = 1 (its only subject
+    # fails), so at t = 3 S(3-) = 0: no increment and no influence (Greenwood's G is
+    # infinite there, multiplied by S = 0).  By hand F1 = 1, se 0 at both times; R's
+    # survfit(Surv(start, stop, st) ~ 1, id = 1:2) gives the same.
+    fit = aalen_johansen(np.array([1.0, 3.0]), np.array([1.0, 1.0]), np.array([0.0, 2.0]))
+    one = fit.cause(1)
+    np.testing.assert_array_equal(one.cif, [1.0, 1.0])
+    np.testing.assert_array_equal(one.std_err, [0.0, 0.0])
