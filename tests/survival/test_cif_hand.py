@@ -140,6 +140,7 @@ def test_one_cause_and_no_censoring_is_one_minus_kaplan_meier() -> None:
 def test_results_are_frozen_and_count_events() -> None:
     fit = aalen_johansen(TIME, STATUS)
     assert [c.events for c in fit.causes] == [2.0, 2.0]  # two deaths of each cause
+    np.testing.assert_array_equal(fit.n_censor, [0, 1, 0, 0, 1])  # censored at 2 and 5
     at = cif_at(fit.cause(1), np.array([2.5]))
     for result in (fit, fit.cause(1), at):
         with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
