@@ -156,3 +156,31 @@ def test_an_entrant_after_everyone_failed_adds_nothing() -> None:
     one = fit.cause(1)
     np.testing.assert_array_equal(one.cif, [1.0, 1.0])
     np.testing.assert_array_equal(one.std_err, [0.0, 0.0])
+    np.testing.assert_array_equal([one.lower, one.upper], [[1.0, 1.0], [1.0, 1.0]])  # se 0
+
+
+def test_cif_at_with_a_negative_first_time_and_on_one_row() -> None:
+    # Times -1 (cause 1) and 2 (censored): F1 jumps by S(-1-) 1/2 = 1/2 at -1 and stays;
+    # R's start row is at min(0, -1) = -1, the first row itself (nothing prepended).
+    # n at risk at the first row at or after each time: 2, then 1 (at 2), then 0.
+    fit = aalen_johansen(np.array([-1.0, 2.0]), np.array([1.0, 0.0]))
+    at = cif_at(fit.cause(1), np.array([-1.0, -0.5, 2.5]))
+    np.testing.assert_array_equal(at.cif, [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(at.n_risk, [2.0, 1.0, 0.0])
+    # Times -3, -2 (censored), -1, 1, 3 (censored), cause 1 otherwise: R's
+    #   summary(survfit(Surv(t, s) ~ 1), times = c(-4, -3, -2.5), extend = TRUE)
+    # gives F1 0.2, 0.2, 0.2 and n at risk 5, 5, 4: the first row is R's start row
+    # (min(0, t) = -3), read also before it.
+    fit = aalen_johansen(np.array([-3.0, -2, -1, 1, 3]), np.array([1.0, 0, 1, 1, 0]))
+    at = cif_at(fit.cause(1), np.array([-4.0, -3.0, -2.5]))
+    np.testing.assert_allclose(at.cif, [0.2, 0.2, 0.2], rtol=1e-15)
+    np.testing.assert_array_equal(at.n_risk, [5.0, 5.0, 4.0])
+    # one row: before it the prepended start row at 0 (cif 0), from it on 1
+    one = cif_at(aalen_johansen(np.array([1.0]), np.array([1.0])).cause(1), np.array([0.5, 1, 2]))
+    np.testing.assert_array_equal(one.cif, [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(one.n_risk, [1.0, 1.0, 0.0])
+
+
+def test_a_status_code_outside_the_causes_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside the causes"):
+        aalen_johansen(np.array([1.0, 2.0]), np.array([1.0, 3.0]), causes=[1])
