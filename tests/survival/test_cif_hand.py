@@ -16,6 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from netoutcomes.survival.cif import aalen_johansen, cif_at
+from netoutcomes.survival.gray import gray_test
 
 # A 6-row case: time, status (0 censored, 1 and 2 the causes)
 TIME = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 5.0])
@@ -145,6 +146,12 @@ def test_results_are_frozen_and_count_events() -> None:
     for result in (fit, fit.cause(1), at):
         with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
             result.label = "changed"  # type: ignore[misc, union-attr]
+
+
+def test_gray_test_results_are_frozen() -> None:
+    (first, *_) = gray_test(TIME, STATUS, np.array([0, 0, 0, 1, 1, 1]))
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
+        first.chisq = 0.0  # type: ignore[misc]
 
 
 def test_an_entrant_after_everyone_failed_adds_nothing() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from netoutcomes.engine.source import read_typed_columns
@@ -115,3 +116,16 @@ def test_gray_matches_cmprsk(name: str, case: dict[str, Any]) -> None:
             assert t.df == r["df"]
             assert t.chisq == pytest.approx(r["chisq"], rel=1e-12, abs=1e-12), key
             assert t.p == pytest.approx(r["p"], rel=1e-10, abs=1e-12), key
+
+
+@pytest.mark.parametrize("rho", [-1.0, 1.0])
+def test_gray_with_rho_matches_cmprsk(rho: float) -> None:
+    # cmprsk's weight (1 - F(t-))^rho (tests/fixtures/cif/gray_rho.R, pbc by trt)
+    ref = json.loads((FIXTURES / "gray_rho.json").read_text())[f"{rho:g}"]
+    frame = pd.read_csv(FIXTURES / "pbc.csv").dropna(subset=["time", "status", "trt"])  # as cuminc
+    groups = np.unique(frame["trt"].to_numpy(), return_inverse=True)[1]
+    tests = gray_test(
+        frame["time"].to_numpy(float), frame["status"].to_numpy(float), groups, rho=rho
+    )
+    np.testing.assert_allclose([t.chisq for t in tests], ref["stat"], rtol=1e-10)
+    np.testing.assert_allclose([t.p for t in tests], ref["pv"], rtol=1e-12)
