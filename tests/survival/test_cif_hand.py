@@ -191,3 +191,15 @@ def test_cif_at_with_a_negative_first_time_and_on_one_row() -> None:
 def test_a_status_code_outside_the_causes_is_refused() -> None:
     with pytest.raises(ValueError, match="outside the causes"):
         aalen_johansen(np.array([1.0, 2.0]), np.array([1.0, 3.0]), causes=[1])
+
+
+def test_gray_when_the_last_at_risk_fails_from_the_other_cause() -> None:
+    # Group b's last subject (time 8) dies of cause 2 alone at risk: cmprsk's crst takes
+    # t5 = 1 there (d = 1), not 1 - 0 / 0.  cmprsk::cuminc(1:8, c(1,2,0,1,1,0,1,2),
+    # rep(c("a","b"), each = 4))$Tests gives these statistics.
+    tests = gray_test(
+        np.arange(1.0, 9.0), np.array([1.0, 2, 0, 1, 1, 0, 1, 2]), np.repeat([0, 1], 4)
+    )
+    np.testing.assert_allclose(
+        [t.chisq for t in tests], [3.1162769546716165, 0.97297297297297303], rtol=1e-12
+    )
