@@ -39,19 +39,28 @@ def outcomes(paths: list[Path]) -> tuple[dict[Key, dict[int, str]], list[Path]]:
             unfinished.append(path)
         for m in report["mutants"]:
             key = (m["module"], m["operator"], m["before"], m["after"])
+            result[key].pop(m["line"], None)  # re-inserted last: the latest outcome
             result[key][m["line"]] = m["result"]
     return result, unfinished
 
 
-def current_mutants(modules: set[str]) -> set[Key]:
-    """Every distinct mutant ``mutate.py`` makes of the modules' code as it is now."""
-    keys: set[Key] = set()
+def current_mutants(modules: set[str]) -> dict[Key, int]:
+    """Every distinct mutant ``mutate.py`` makes of the modules' code as it is now, with
+    the number of places it is made."""
+    keys: dict[Key, int] = defaultdict(int)
     for module in modules:
         source = (mutate.ROOT / mutate.PACKAGE / module).read_text()
         for site in mutate.sites(source):
             before, after = mutate._changed_line(source, mutate.mutate(source, site), site.line)
-            keys.add((module, site.operator, before, after))
+            keys[(module, site.operator, before, after)] += 1
     return keys
+
+
+def latest(results: dict[int, str], places: int) -> dict[int, str]:
+    """The outcomes of the last ``places`` lines reported (``outcomes`` keeps report order):
+    a statement that moved since an earlier run was run again at its new line, and the
+    earlier outcome at the old line is not of the code as it is now."""
+    return dict(list(results.items())[-places:])
 
 
 def killed(results: dict[int, str]) -> bool:
@@ -71,8 +80,8 @@ def main() -> int:
     not_run: dict[str, int] = defaultdict(int)
     if args.current:
         now = current_mutants({key[0] for key in result})
-        result = defaultdict(dict, {k: v for k, v in result.items() if k in now})
-        for key in now - set(result):
+        result = defaultdict(dict, {k: latest(v, now[k]) for k, v in result.items() if k in now})
+        for key in set(now) - set(result):
             not_run[key[0]] += 1
     for path in unfinished:
         print(f"unfinished report: {path}")
