@@ -203,3 +203,12 @@ def test_gray_when_the_last_at_risk_fails_from_the_other_cause() -> None:
     np.testing.assert_allclose(
         [t.chisq for t in tests], [3.1162769546716165, 0.97297297297297303], rtol=1e-12
     )
+
+
+def test_cif_at_on_a_curve_without_rows_is_zero() -> None:
+    # No rows (a cause asked for, no data): nothing at risk and nothing happened, at any
+    # time; this used to index past the end for times after 0
+    empty = aalen_johansen(np.zeros(0), np.zeros(0), causes=[1]).cause(1)
+    at = cif_at(empty, np.array([-1.0, 0.0, 0.5, 2.0]))
+    for values in (at.n_risk, at.cif, at.std_err, at.lower, at.upper):
+        np.testing.assert_array_equal(values, np.zeros(4))

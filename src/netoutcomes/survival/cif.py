@@ -281,8 +281,11 @@ def cif_at(curve: CauseCurve, times: FloatArray) -> CauseAtTimes:
     standard error and both limits 0.
     """
     times = np.sort(np.asarray(times, dtype=np.float64))
-    start = float(min(0.0, curve.time.min())) if curve.time.size else 0.0
-    if curve.time.size and curve.time[0] == start:
+    if curve.time.size == 0:  # no rows: nothing at risk, nothing happened (was IndexError)
+        zeros = np.zeros(times.size)
+        return CauseAtTimes(curve.cause, times, zeros, zeros, zeros, zeros, zeros)
+    start = float(min(0.0, curve.time.min()))
+    if curve.time[0] == start:
         time, n_risk = curve.time, curve.n_risk
         cif, se, lo, up = curve.cif, curve.std_err, curve.lower, curve.upper
     else:
