@@ -75,17 +75,20 @@ def centred(
         return x, np.zeros(x.shape[1])
     w = np.ones(x.shape[0]) if weights is None or counting else weights
     means = (w @ x) / w.sum()
-    zero_one = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
-    means = np.where(zero_one, 0.0, means)
+    means = np.where(_zero_one(x), 0.0, means)
     return x - means, means
+
+
+def _zero_one(x: FloatArray) -> NDArray[np.bool_]:
+    """The columns of -1, 0 and 1 only: R's ``nocenter``, neither centred nor scaled."""
+    return np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
 
 
 def scale_of(x: FloatArray, weights: FloatArray | None) -> FloatArray:
     """R's column scale (``cox_newton.column_scale``): weighted mean absolute deviation."""
     w = np.ones(x.shape[0]) if weights is None else weights
     spread = w @ np.abs(x - (w @ x) / w.sum())
-    zero_one = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
-    return column_scale(float(w.sum()), spread, zero_one)
+    return column_scale(float(w.sum()), spread, _zero_one(x))
 
 
 def check_events(data: CoxData) -> None:
@@ -95,15 +98,16 @@ def check_events(data: CoxData) -> None:
         raise InputError("no events: every row is censored, a Cox model cannot be fitted")
 
 
-def aliased_columns(data: CoxData, ties: Ties = "efron") -> list[int]:
+def aliased_columns(data: CoxData, scale: FloatArray, ties: Ties = "efron") -> list[int]:
     """Columns R's ``coxph`` reports as NA: constant, or a linear combination of earlier
-    columns, in the rows used (within strata), by R's pivot rule at beta = 0."""
+    columns, in the rows used (within strata), by R's pivot rule at beta = 0 on the
+    columns scaled by ``scale`` (``scale_of``)."""
     x = np.asarray(data.x, dtype=np.float64).reshape(len(data.time), -1)
     xc, _ = centred(x, data.weights, counting=data.entry is not None)
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
     beta = np.zeros(x.shape[1])
     _, _, info = partial_likelihood_step(fitdata.sums_at(beta), beta, ties)
-    return singular_columns(info, scale_of(x, data.weights))
+    return singular_columns(info, scale)
 
 
 def cox_ph(
@@ -126,7 +130,8 @@ def cox_ph(
     x = np.asarray(data.x, dtype=np.float64).reshape(len(data.time), -1)
     if x.shape[1] == 0:
         raise InputError("no covariates: give at least one column in --covariates")
-    aliased = aliased_columns(data, ties)
+    scale = scale_of(x, data.weights)
+    aliased = aliased_columns(data, scale, ties)
     if aliased and len(aliased) < x.shape[1]:
         kept = [i for i in range(x.shape[1]) if i not in aliased]
         reduced = CoxData(x[:, kept], data.time, data.event, data.entry, data.weights, data.strata)
@@ -134,9 +139,7 @@ def cox_ph(
         return _with_aliased(fit, aliased, names, x)
     xc, means = centred(x, data.weights, counting=data.entry is not None)
     fitdata = CoxData(xc, data.time, data.event, data.entry, data.weights, data.strata)
-    newton = fit_cox(
-        fitdata.sums_at, x.shape[1], ties, names=names, scale=scale_of(x, data.weights)
-    )
+    newton = fit_cox(fitdata.sums_at, x.shape[1], ties, names=names, scale=scale)
     coef = newton.coef
     robust_se = None
     sums = fitdata.sums_at(coef)
