@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from netoutcomes.errors import InputError
 from netoutcomes.survival.cox_sums import CoxTimeSums, FloatArray
@@ -40,13 +41,12 @@ class NewtonResult:
     singular: tuple[int, ...] = ()
 
 
-def _newton_step(info: FloatArray, u: FloatArray, scale: FloatArray | None) -> FloatArray:
-    """R's ``chsolve2`` after ``cholesky2``: a column whose pivot is dropped (singular,
-    ``singular_columns``) takes no step; the others solve their own block."""
-    dropped = singular_columns(info, scale)
+def _newton_step(info: FloatArray, u: FloatArray, dropped: list[int]) -> FloatArray:
+    """R's ``chsolve2`` after ``cholesky2``: a column whose pivot is dropped
+    (``singular_columns``) takes no step; the others solve their own block."""
     if not dropped:
         return np.asarray(np.linalg.solve(info, u))
-    kept = [i for i in range(u.size) if i not in dropped]
+    kept = _kept(u.size, dropped)
     step = np.zeros(u.size)
     if kept:
         step[kept] = np.linalg.solve(info[np.ix_(kept, kept)], u[kept])
@@ -57,14 +57,20 @@ def _inverse(info: FloatArray, dropped: list[int]) -> FloatArray:
     """R's ``chinv2``: the inverse of the kept block, 0 in a dropped column's row and column."""
     if not dropped:
         return np.asarray(np.linalg.inv(info), dtype=np.float64)
-    kept = [i for i in range(info.shape[0]) if i not in dropped]
+    kept = _kept(info.shape[0], dropped)
     var = np.zeros(info.shape)
     if kept:
         var[np.ix_(kept, kept)] = np.linalg.inv(info[np.ix_(kept, kept)])
     return var
 
 
-def column_scale(total_weight: float, spread: FloatArray, zero_one: FloatArray) -> FloatArray:
+def _kept(p: int, dropped: list[int]) -> list[int]:
+    return [i for i in range(p) if i not in dropped]
+
+
+def column_scale(
+    total_weight: float, spread: FloatArray, zero_one: NDArray[np.bool_]
+) -> FloatArray:
     """R's per-column scale (coxfit6.c) from ``spread = sum(w |x - weighted mean|)`` per
     column: ``sum(w) / spread``; 1 for a -1/0/1 column (R neither centres nor scales
     those) and for a constant one.  R fits on the scaled columns; here the scale enters
@@ -140,7 +146,7 @@ def fit_cox(
             f"singular design: covariate {which} is constant or a linear combination "
             "of the others (in the rows used, within strata)"
         )
-    step = _newton_step(info, u, scale)
+    step = _newton_step(info, u, bad)  # none dropped at beta = 0 (refused above)
     score_test = float(u @ step)
     best = loglik0
     newbeta = beta + step
@@ -168,7 +174,7 @@ def fit_cox(
             halving = 0
             best = newlk
             beta = newbeta
-            newbeta = newbeta + _newton_step(info, u, scale)
+            newbeta = newbeta + _newton_step(info, u, singular_columns(info, scale))
     if not np.all(np.isfinite(newbeta)) or not np.isfinite(newlk):
         raise InputError("the Cox fit failed: numeric overflow (a coefficient ran to infinity)")
     dropped = singular_columns(info, scale)
