@@ -67,6 +67,7 @@ COX_TESTS = [
     T + "test_concordance_fast.py",
     T + "test_edges_reference.py",
 ]
+CIF_TESTS = [T + "test_cif_hand.py", T + "test_cif_reference.py", T + "test_cif_crosscheck.py"]
 CONCORDANCE_TESTS = [
     T + "test_concordance_fast.py",
     T + "test_fenwick.py",  # also CodeLookup (concordance.py)
@@ -134,8 +135,8 @@ TESTS: dict[str, list[str]] = {
         T + "test_cox_extra.py",
         T + "test_cox_reference.py",
     ],
-    "cif.py": [T + "test_cif_hand.py", T + "test_cif_reference.py", T + "test_cif_crosscheck.py"],
-    "gray.py": [T + "test_cif_hand.py", T + "test_cif_reference.py", T + "test_cif_crosscheck.py"],
+    "cif.py": CIF_TESTS,
+    "gray.py": CIF_TESTS,
     "concordance.py": CONCORDANCE_TESTS,
     "fenwick.py": [T + "test_fenwick.py", *CONCORDANCE_TESTS],
     "timefix.py": [
