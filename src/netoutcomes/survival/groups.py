@@ -28,8 +28,10 @@ _INT32_MAX = 2**31 - 1
 def r_double_text(value: float) -> str:
     """A double as R's ``as.character`` prints it: 15 significant digits, fixed
     notation unless scientific is shorter (``2.5``, ``0.00012``, ``1e-04``, ``1e+05``)."""
-    if value == 0.0 or not math.isfinite(value):
-        return "0" if value == 0.0 else str(value)
+    if value == 0.0:
+        return "0"
+    if not math.isfinite(value):  # R's as.character: "Inf", "-Inf", "NaN" (not "inf")
+        return "NaN" if math.isnan(value) else ("Inf" if value > 0 else "-Inf")
     # R's formatReal: the fewest significant digits (<= 15) that show the value as
     # its 15-digit rounding does ...
     target = float(f"{value:.14e}")
