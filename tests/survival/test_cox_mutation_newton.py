@@ -9,6 +9,7 @@ full Newton step overshoots.  ``at_iter`` is R's coefficient with ``iter.max = k
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +251,42 @@ def test_the_pivot_bound_is_toler_chol_times_the_largest_diagonal() -> None:
     assert 1e-15 < tol * 1e-3 < 5e-15 and 1e-9 < tol * 1e3 < 3e-9
     # with a scale, on the scaled matrix: diag (1e3, 1e-9) scaled by (1e-3, 1e3) is (1e-3, 1e-3)
     assert singular_columns(np.diag([1e3, 1e-9]), np.array([1e-3, 1e3])) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "what"),
+    [("rxx_risk", "information"), ("rx_risk", "score"), ("r_risk", "log-likelihood")],
+)
+def test_a_step_with_a_non_finite_information_or_score_is_shortened_as_r(
+    field: str, what: str
+) -> None:
+    # R's coxfit6.c: a step whose score (notfinite = 2), information (3) or log-likelihood
+    # (4) is not finite is "not converging": the next point is the midpoint
+    # (newbeta + 1 * beta) / 2, as for a step that lowers the log-likelihood.  Worked on
+    # the 'single' data (R's first full step is accepted, above) by making one sum at
+    # the first step's point infinite: only the information (or the score) is then not
+    # finite while the log-likelihood still is (and is better than at 0).
+    d = data("single")
+    xc, _ = centred(d.x, None, counting=False)
+    plain = CoxData(xc, d.time, d.event)
+    visited: list[float] = []
+
+    def sums_at(beta: np.ndarray):  # type: ignore[no-untyped-def]
+        sums = plain.sums_at(beta)
+        visited.append(float(beta[0]))
+        if len(visited) == 2:  # the first Newton step's point
+            value = np.array(getattr(sums, field), dtype=float)
+            value.flat[-1] = np.inf  # one sum at the last event time
+            sums = replace(sums, **{field: value})
+        return sums
+
+    fit = fit_cox(sums_at, 1, "efron")  # type: ignore[arg-type]
+    first_step = visited[1]
+    assert first_step != 0.0
+    # the step at 0 was the last accepted one: the third point is halfway to it
+    assert visited[2] == pytest.approx(first_step / 2, rel=1e-15), what
+    # and the fit still reaches R's maximum (by another path, so it stops at another
+    # point within eps of it: the log-likelihood, flat there, is R's)
+    ref = REF["single"]["efron"]
+    assert fit.converged
+    np.testing.assert_allclose(fit.loglik, ref["loglik"][1], rtol=1e-12)
