@@ -8,6 +8,7 @@ the reference the two engines are tested against.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,8 +35,13 @@ class Source:
     path: Path | None = None
 
 
-def spark_session(master: str | None = None, shuffle_partitions: int | None = None) -> Any:
-    """A SparkSession: ``local[*]`` unless a master URL is given; the web UI is off."""
+def spark_session(
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    conf: Mapping[str, str] | None = None,
+) -> Any:
+    """A SparkSession: ``local[*]`` unless a master URL is given; the web UI is off;
+    ``conf`` adds Spark settings (read when the session's JVM starts)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -50,6 +56,8 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
     )
     if shuffle_partitions is not None:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     return builder.getOrCreate()
 
 
